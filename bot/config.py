@@ -1,0 +1,110 @@
+"""Settings: every knob, read once from the environment (and an optional `.env`).
+
+Built once at start-up and passed in; nothing imports a global settings object. A bad
+value stops the program with one line naming the variable (`exit_on_bad_config`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SECRET_FIELDS = frozenset(
+    {"telegram_token", "telegram_webhook_secret", "slack_bot_token", "slack_signing_secret",
+     "slack_app_token"}
+)
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """All configuration. Environment variable names are the field names in upper case."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # state
+    redis_url: str | None = Field(None, description="redis://… or unix://…; unset = embedded")
+    # chat platforms
+    telegram_token: SecretStr | None = None
+    telegram_api_base: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    telegram_webhook_url: AnyHttpUrl | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_base: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
+    slack_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_chats: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # data providers
+    eastmoney_quote_base: AnyHttpUrl = AnyHttpUrl("https://push2.eastmoney.com")
+    eastmoney_history_base: AnyHttpUrl = AnyHttpUrl("https://push2his.eastmoney.com")
+    eastmoney_datacenter_base: AnyHttpUrl = AnyHttpUrl("https://datacenter-web.eastmoney.com")
+    yahoo_base: AnyHttpUrl = AnyHttpUrl("https://query1.finance.yahoo.com")
+    http_timeout_s: float = Field(10.0, gt=0, le=120)
+    http_retries: int = Field(2, ge=0, le=10)
+    # watchers
+    poll_interval_s: int = Field(60, ge=5, le=3600)
+    stale_after_s: int = Field(900, ge=30)
+    max_tick_jump_pct: float = Field(8.0, gt=0, le=50)
+    prev_close_tolerance_pct: float = Field(2.0, gt=0, le=20)
+    # rules
+    default_cooldown_s: int = Field(3600, ge=0, le=7 * 86400)
+    default_hysteresis: float = Field(0.5, ge=0, le=50)
+    max_rules_per_chat: int = Field(50, ge=1, le=10_000)
+    # server and misc
+    port: int = Field(8080, ge=1, le=65535)
+    timezone: str = "Asia/Shanghai"
+    seeds_dir: Path = REPO_ROOT / "seeds"
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("slack_admins", "allowed_chats", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("an IANA time zone such as Asia/Shanghai") from exc
+        return value
+
+    @field_validator("seeds_dir")
+    @classmethod
+    def _seeds(cls, value: Path) -> Path:
+        if not (value / "watchlist.toml").is_file():
+            raise ValueError(f"a folder holding watchlist.toml (none in {value})")
+        return value
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming the variable and what it expected, never echoing a secret."""
+    err = exc.errors()[0]
+    name = str(err["loc"][0]) if err["loc"] else "settings"
+    msg = err["msg"].removeprefix("Value error, ")
+    if name in SECRET_FIELDS:
+        return f"config error: {name.upper()}: {msg}"
+    got = err.get("input")
+    shown = f" (got {got!r})" if isinstance(got, str | int | float) else ""
+    return f"config error: {name.upper()}: {msg}{shown}"
+
+
+def exit_on_bad_config(**overrides: Any) -> Settings:
+    """Build settings or stop with exit status 2 and one readable line on stderr."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        print(describe_error(exc), file=sys.stderr)
+        raise SystemExit(2) from None

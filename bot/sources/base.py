@@ -1,0 +1,46 @@
+"""What every quote provider offers, and the error a bad response becomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from bot.models import Instrument
+
+
+class SourceError(Exception):
+    """A provider answered badly (or not at all). `reason` is shown in /status."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class RawQuote:
+    """A provider's observation before validation (bot.sources.validate makes it a Quote)."""
+
+    instrument: str
+    price: float | None
+    at: datetime | None
+    source: str
+    open: float | None = None
+    prev_close: float | None = None
+
+
+class QuoteSource(Protocol):
+    name: str
+
+    def covers(self, instrument: Instrument) -> bool: ...
+
+    async def fetch_quotes(self, instruments: list[Instrument]) -> dict[str, RawQuote]:
+        """Latest quotes for the covered instruments; raise SourceError on a bad response."""
+        ...
+
+    async def fetch_daily(
+        self, instrument: Instrument, start: date, end: date
+    ) -> list[tuple[date, float]]:
+        """Daily closes between start and end (inclusive), oldest first."""
+        ...
