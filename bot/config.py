@@ -16,8 +16,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SECRET_FIELDS = frozenset(
-    {"telegram_token", "telegram_webhook_secret", "slack_bot_token", "slack_signing_secret",
-     "slack_app_token"}
+    {
+        "telegram_token",
+        "telegram_webhook_secret",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+    }
 )
 
 

@@ -10,6 +10,7 @@ on a fixed date (Shanghai: 2026-12-31); past it `CalendarStale` is raised and sh
 from __future__ import annotations
 
 import bisect
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -46,7 +47,10 @@ class Market:
     """One exchange's sessions between the calendar's first and last dates."""
 
     def __init__(self, code: str, start: str = "2019-01-01") -> None:
-        cal = xcals.get_calendar(code, start=start)
+        with warnings.catch_warnings():
+            # exchange_calendars trips pandas deprecations of its own; not ours to fix.
+            warnings.simplefilter("ignore")
+            cal = xcals.get_calendar(code, start=start)
         self.code = code
         self.tz = ZoneInfo(str(cal.tz))
         sched = cal.schedule
@@ -54,10 +58,11 @@ class Market:
         self.sessions: list[Session] = []
         for label, row in sched.iterrows():
             open_, close = _utc(row["open"]), _utc(row["close"])
-            assert open_ is not None and close is not None
+            assert open_ is not None
+            assert close is not None
             self.sessions.append(
                 Session(
-                    day=label.date(),  # type: ignore[attr-defined]
+                    day=label.date(),
                     open=open_,
                     close=close,
                     break_start=_utc(row["break_start"]) if has_breaks else None,

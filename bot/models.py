@@ -180,6 +180,7 @@ class Message:
     buttons: list[Button] = field(default_factory=list)
     image: bytes | None = None
     preformatted: bool = False  # lines are an aligned table: render in monospace
+    private: bool = False  # only the person who asked should see it (errors, refusals)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,60 @@
+"""The `divbot` command: run the bot, replay history, print the Slack manifest."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date
+from pathlib import Path
+
+from bot.config import exit_on_bad_config
+from bot.logs import setup_logging
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-01-15, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="divbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (watchers, chat transports, HTTP server)")
+    rp = sub.add_parser("replay", help="replay bundled history and print every alert")
+    rp.add_argument("--from", dest="start", type=_date, required=True, help="first day")
+    rp.add_argument("--to", dest="end", type=_date, required=True, help="last day")
+    rp.add_argument("--data", type=Path, default=None, help="data folder (default: seeds/history)")
+    sub.add_parser("check-config", help="validate the settings and exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = exit_on_bad_config()
+    if args.command == "check-config":
+        print("config ok")
+        return 0
+    if args.command == "replay":
+        setup_logging("WARNING")
+        if args.end < args.start:
+            print("replay: --to must not be before --from", file=sys.stderr)
+            return 2
+        data = args.data or settings.seeds_dir / "history"
+        if not (data / "bars").is_dir():
+            print(f"replay: no bars/ folder in {data}", file=sys.stderr)
+            return 2
+        from bot.replay import replay
+
+        asyncio.run(replay(settings, args.start, args.end, data))
+        return 0
+    setup_logging(settings.log_level)
+    from bot.app import run_app
+
+    return run_app(settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""The core, wired: store, outbox, engine service, watchlist, markets and health.
+
+Built the same way by the live app, by `divbot replay` and by the tests, so all three run
+the same code; only the clock, the Redis client and the sources differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from bot.alerting import AlertService
+from bot.clock import Clock
+from bot.config import Settings
+from bot.health import HealthBoard
+from bot.markets import Market, market
+from bot.models import HOUSE
+from bot.outbox import Outbox
+from bot.rulespec import parse_rule
+from bot.store import Store
+from bot.watchlist import Watchlist
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    settings: Settings
+    clock: Clock
+    redis: Redis
+    store: Store
+    outbox: Outbox
+    service: AlertService
+    watchlist: Watchlist
+    markets: dict[str, Market]
+    health: HealthBoard
+
+
+async def build_core(
+    settings: Settings, redis: Redis, clock: Clock, consumer: str = "main"
+) -> Core:
+    watchlist = Watchlist.load(settings.seeds_dir / "watchlist.toml")
+    markets = {code: market(code) for code in {i.calendar for i in watchlist}}
+    store = Store(redis)
+    outbox = Outbox(redis, clock, consumer=consumer)
+    await outbox.ensure_group()
+    service = AlertService(store, outbox, watchlist, settings, clock)
+    await service.load()
+    return Core(settings, clock, redis, store, outbox, service, watchlist, markets, HealthBoard())
+
+
+async def seed_house_rules(core: Core, now: datetime) -> int:
+    """Install seeds/default_rules.toml as house rules, once (an empty house only)."""
+    if await core.store.rules_of(HOUSE):
+        return 0
+    with (core.settings.seeds_dir / "default_rules.toml").open("rb") as fh:
+        specs = tomllib.load(fh).get("rule", [])
+    for item in specs:
+        spec = parse_rule(item["spec"].split(), core.watchlist)
+        await core.service.add_rule(HOUSE, spec, now)
+    log.info("installed %d house rules", len(specs))
+    return len(specs)

@@ -1,0 +1,102 @@
+"""The Redis key schema, in one place. Every key the bot writes is built here.
+
+All keys live under the ``divbot:`` namespace and are built only from validated ids
+(rule ids ``r<digits>``, chat keys ``platform:id``, instrument keys ``[A-Z0-9]``), so
+user text never becomes part of a key.
+
+=====================================  ======  ==============================================
+key                                    type    holds
+=====================================  ======  ==============================================
+divbot:rule:seq                        string  counter for new rule ids
+divbot:rules                           hash    rule id -> rule JSON
+divbot:chat:{chat}:rules               set     rule ids owned by a chat
+divbot:house:rules                     set     ids of the default (house) rules
+divbot:rulestate                       hash    "{rule}:{side}" -> "1" armed / "0" disarmed
+divbot:rulefired                       hash    rule id -> epoch seconds it last fired
+divbot:subs:{family}                   set     chat keys subscribed to an alert family
+divbot:chat:{chat}:mute                string  epoch seconds the mute ends (TTL = mute)
+divbot:chat:{chat}:mute:{rule}         string  one rule muted for one chat (TTL = mute)
+divbot:quote:{instrument}              string  last accepted quote JSON
+divbot:daily:{instrument}              hash    ISO date -> close
+divbot:health                          hash    source name -> health JSON
+divbot:outbox                          stream  deliveries: alert JSON + destination
+divbot:outbox:dead                     stream  deliveries given up, with the reason
+divbot:enq:{alert}:{chat}              string  enqueue idempotency (SET NX, TTL)
+divbot:sent:{alert}:{chat}             string  delivered marker (SET NX, TTL)
+divbot:stats                           hash    counters shown in /status
+=====================================  ======  ==============================================
+"""
+
+from __future__ import annotations
+
+from bot.models import CHAT_KEY, INSTRUMENT_KEY, RULE_ID
+
+NS = "divbot"
+RULE_SEQ = f"{NS}:rule:seq"
+RULES = f"{NS}:rules"
+RULE_STATE = f"{NS}:rulestate"
+RULE_FIRED = f"{NS}:rulefired"
+HEALTH = f"{NS}:health"
+OUTBOX = f"{NS}:outbox"
+OUTBOX_DEAD = f"{NS}:outbox:dead"
+OUTBOX_GROUP = "senders"
+STATS = f"{NS}:stats"
+
+
+def valid_chat(chat: str) -> str:
+    if not CHAT_KEY.match(chat):
+        raise ValueError(f"invalid chat key {chat!r}")
+    return chat
+
+
+def _instrument(key: str) -> str:
+    if not INSTRUMENT_KEY.match(key):
+        raise ValueError(f"invalid instrument key {key!r}")
+    return key
+
+
+def _rule(rule_id: str) -> str:
+    if not RULE_ID.match(rule_id):
+        raise ValueError(f"invalid rule id {rule_id!r}")
+    return rule_id
+
+
+def chat_rules(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:rules"
+
+
+def owner_rules(owner: str) -> str:
+    """The set of rule ids of a chat, or of the house (default rules)."""
+    return f"{NS}:house:rules" if owner == "house" else chat_rules(owner)
+
+
+def chat_mute(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:mute"
+
+
+def rule_mute(chat: str, rule_id: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:mute:{_rule(rule_id)}"
+
+
+def subscribers(family: str) -> str:
+    return f"{NS}:subs:{family}"
+
+
+def quote(instrument: str) -> str:
+    return f"{NS}:quote:{_instrument(instrument)}"
+
+
+def daily(instrument: str) -> str:
+    return f"{NS}:daily:{_instrument(instrument)}"
+
+
+def rule_side(rule_id: str, side: int) -> str:
+    return f"{_rule(rule_id)}:{side}"
+
+
+def enqueued(alert_id: str, chat: str) -> str:
+    return f"{NS}:enq:{alert_id}:{valid_chat(chat)}"
+
+
+def sent(alert_id: str, chat: str) -> str:
+    return f"{NS}:sent:{alert_id}:{valid_chat(chat)}"

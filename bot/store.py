@@ -1,0 +1,166 @@
+"""Durable state on Redis: rules, their armed state, subscriptions, mutes, quotes, closes.
+
+The store takes its client as a parameter (a real ``redis.asyncio.Redis``, or fakeredis's
+in-process twin when no REDIS_URL is set); the key schema is in bot.keys. Every method is
+a small number of round trips: bulk reads use pipelines or HGETALL, never a key scan.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot import keys
+from bot.codec import quote_from_json, quote_to_json
+from bot.health import SourceHealth
+from bot.models import Family, Quote, Rule
+from bot.windows import DailyCloses
+
+RedisClient = Redis
+
+
+class Store:
+    """Typed access to the bot's Redis state."""
+
+    def __init__(self, redis: Redis) -> None:
+        # Clients are opened with decode_responses=True, so replies are str; redis-py's
+        # annotations can't express that, hence Any.
+        self.redis: Any = redis
+
+    # -- rules -----------------------------------------------------------------
+    async def new_rule_id(self) -> str:
+        return f"r{await self.redis.incr(keys.RULE_SEQ)}"
+
+    async def save_rule(self, rule: Rule) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.RULES, rule.id, json.dumps(rule.to_json()))
+            pipe.sadd(keys.owner_rules(rule.owner), rule.id)
+            await pipe.execute()
+
+    async def delete_rule(self, rule: Rule) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.RULES, rule.id)
+            pipe.srem(keys.owner_rules(rule.owner), rule.id)
+            pipe.hdel(keys.RULE_STATE, keys.rule_side(rule.id, 1), keys.rule_side(rule.id, -1))
+            pipe.hdel(keys.RULE_FIRED, rule.id)
+            await pipe.execute()
+
+    async def get_rule(self, rule_id: str) -> Rule | None:
+        raw = await self.redis.hget(keys.RULES, rule_id)
+        return Rule.from_json(json.loads(raw)) if raw else None
+
+    async def all_rules(self) -> list[Rule]:
+        raw: dict[str, str] = await self.redis.hgetall(keys.RULES)
+        return [Rule.from_json(json.loads(v)) for v in raw.values()]
+
+    async def rules_of(self, owner: str) -> list[Rule]:
+        ids = sorted(await self.redis.smembers(keys.owner_rules(owner)), key=_rule_order)
+        if not ids:
+            return []
+        raws = await self.redis.hmget(keys.RULES, ids)
+        return [Rule.from_json(json.loads(r)) for r in raws if r]
+
+    async def count_rules(self, chat: str) -> int:
+        return int(await self.redis.scard(keys.chat_rules(chat)))
+
+    async def save_states(self, changes: list[tuple[str, int, bool]]) -> None:
+        if changes:
+            mapping = {keys.rule_side(r, s): "1" if armed else "0" for r, s, armed in changes}
+            await self.redis.hset(keys.RULE_STATE, mapping=mapping)
+
+    async def load_states(self) -> dict[str, dict[int, bool]]:
+        raw: dict[str, str] = await self.redis.hgetall(keys.RULE_STATE)
+        out: dict[str, dict[int, bool]] = {}
+        for field, value in raw.items():
+            rule_id, side = field.rsplit(":", 1)
+            out.setdefault(rule_id, {})[int(side)] = value == "1"
+        return out
+
+    async def set_fired(self, rule_id: str, epoch: float) -> None:
+        await self.redis.hset(keys.RULE_FIRED, rule_id, str(epoch))
+
+    async def load_fired(self) -> dict[str, float]:
+        raw: dict[str, str] = await self.redis.hgetall(keys.RULE_FIRED)
+        return {k: float(v) for k, v in raw.items()}
+
+    # -- subscriptions and mutes ----------------------------------------------
+    async def subscribe(self, chat: str, family: Family) -> bool:
+        return bool(await self.redis.sadd(keys.subscribers(family.value), keys.valid_chat(chat)))
+
+    async def unsubscribe(self, chat: str, family: Family) -> bool:
+        return bool(await self.redis.srem(keys.subscribers(family.value), chat))
+
+    async def subscribers(self, family: Family) -> set[str]:
+        return set(await self.redis.smembers(keys.subscribers(family.value)))
+
+    async def subscriptions(self, chat: str) -> list[Family]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for fam in Family:
+                pipe.sismember(keys.subscribers(fam.value), chat)
+            flags = await pipe.execute()
+        return [fam for fam, on in zip(Family, flags, strict=True) if on]
+
+    async def mute(self, chat: str, until_epoch: float, seconds: int) -> None:
+        await self.redis.set(keys.chat_mute(chat), str(until_epoch), ex=max(1, seconds))
+
+    async def unmute(self, chat: str) -> bool:
+        return bool(await self.redis.delete(keys.chat_mute(chat)))
+
+    async def muted_until(self, chat: str) -> float | None:
+        raw = await self.redis.get(keys.chat_mute(chat))
+        return float(raw) if raw else None
+
+    async def mute_rule(self, chat: str, rule_id: str, until_epoch: float, seconds: int) -> None:
+        await self.redis.set(keys.rule_mute(chat, rule_id), str(until_epoch), ex=max(1, seconds))
+
+    async def rule_muted_until(self, chat: str, rule_id: str) -> float | None:
+        raw = await self.redis.get(keys.rule_mute(chat, rule_id))
+        return float(raw) if raw else None
+
+    # -- market state ----------------------------------------------------------
+    async def save_quote(self, quote: Quote) -> None:
+        await self.redis.set(keys.quote(quote.instrument), quote_to_json(quote))
+
+    async def load_quotes(self, instruments: list[str]) -> dict[str, Quote]:
+        if not instruments:
+            return {}
+        raws = await self.redis.mget([keys.quote(i) for i in instruments])
+        return {i: quote_from_json(r) for i, r in zip(instruments, raws, strict=True) if r}
+
+    async def put_closes(self, instrument: str, pairs: list[tuple[date, float]]) -> None:
+        if pairs:
+            mapping = {d.isoformat(): repr(c) for d, c in pairs}
+            await self.redis.hset(keys.daily(instrument), mapping=mapping)
+
+    async def load_closes(self, instrument: str) -> DailyCloses:
+        raw: dict[str, str] = await self.redis.hgetall(keys.daily(instrument))
+        return DailyCloses.from_pairs([(date.fromisoformat(k), float(v)) for k, v in raw.items()])
+
+    # -- health and counters ---------------------------------------------------
+    async def save_health(self, health: SourceHealth) -> None:
+        doc: dict[str, Any] = {
+            "ok": health.ok,
+            "reason": health.reason,
+            "last_ok": health.last_ok.isoformat() if health.last_ok else None,
+            "last_checked": health.last_checked.isoformat() if health.last_checked else None,
+            "failures": health.failures,
+        }
+        await self.redis.hset(keys.HEALTH, health.name, json.dumps(doc))
+
+    async def load_health(self) -> dict[str, dict[str, Any]]:
+        raw: dict[str, str] = await self.redis.hgetall(keys.HEALTH)
+        return {k: json.loads(v) for k, v in raw.items()}
+
+    async def count(self, name: str, by: int = 1) -> None:
+        await self.redis.hincrby(keys.STATS, name, by)
+
+    async def stats(self) -> dict[str, int]:
+        raw: dict[str, str] = await self.redis.hgetall(keys.STATS)
+        return {k: int(v) for k, v in raw.items()}
+
+
+def _rule_order(rule_id: str) -> int:
+    return int(rule_id[1:])

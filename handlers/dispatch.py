@@ -1,0 +1,34 @@
+"""The one boundary between a typed command and its reply.
+
+Unknown commands get a pointer to /help; commands that change the chat need an admin;
+a UsageError becomes its one-line reply (and nothing was stored, because handlers
+validate before they write); anything unexpected is logged with its traceback and the
+user gets a short apology, never a stack trace or a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core import Core
+from bot.models import Message
+from handlers.base import Command, UsageError, reply
+from handlers.registry import COMMANDS
+
+log = logging.getLogger(__name__)
+REFUSAL = "Only a group admin can change this chat's alerts (anyone can use it in private)."
+
+
+async def handle(core: Core, cmd: Command) -> Message:
+    spec = COMMANDS.get(cmd.name.lower())
+    if spec is None:
+        return reply(f"Unknown command /{cmd.name[:32]}", "Try /help for the list.", private=True)
+    if spec.needs_admin(cmd.args) and not cmd.can_admin:
+        return reply(REFUSAL, private=True)
+    try:
+        return await spec.handler(core, cmd)
+    except UsageError as exc:
+        return reply(str(exc), private=True)
+    except Exception:
+        log.exception("command /%s in %s failed", spec.name, cmd.chat)
+        return reply(f"Sorry, /{spec.name} failed on our side; it has been logged.", private=True)

@@ -1,0 +1,53 @@
+"""/quote: the latest accepted price of instruments, with their moves over each window."""
+
+from __future__ import annotations
+
+from bot import fmt
+from bot.core import Core
+from bot.markets import CalendarStale
+from bot.models import Message, Window
+from bot.watchlist import UnknownInstrument
+from handlers.base import Command, UsageError
+
+MAX_SYMBOLS = 10
+
+
+async def quote(core: Core, cmd: Command) -> Message:
+    names = list(cmd.args) or [i.key for i in core.watchlist if i.role != "stock"]
+    if len(names) > MAX_SYMBOLS:
+        raise UsageError(f"at most {MAX_SYMBOLS} symbols at a time, got {len(names)}")
+    try:
+        instruments = [core.watchlist.resolve(n) for n in names]
+    except UnknownInstrument as exc:
+        raise UsageError(str(exc)) from None
+    engine = core.service.engine
+    now = core.clock.now()
+    header = f"{'':<10}{'last':>11}{'1d':>8}{'mtd':>8}{'ytd':>8}  market"
+    lines = [header]
+    stamp = None
+    for inst in instruments:
+        try:
+            state = "open" if core.markets[inst.calendar].is_trading(now) else "closed"
+        except CalendarStale:
+            state = "calendar stale"
+        q = engine.latest.get(inst.key)
+        if q is None:
+            lines.append(f"{inst.name:<10}{'no quote yet':>35}  {state}")
+            continue
+        stamp = max(stamp, q.at) if stamp else q.at
+        moves = []
+        for window in (Window.D1, Window.MTD, Window.YTD):
+            leg = engine.leg(inst.key, window)
+            change = leg.change_pct if leg else None
+            moves.append(fmt.pct(change) if change is not None else "n/a")
+        lines.append(
+            f"{inst.name:<10}{fmt.price(q.price):>11}"
+            f"{moves[0]:>8}{moves[1]:>8}{moves[2]:>8}  {state}"
+        )
+    return Message(
+        title="Quotes",
+        lines=lines,
+        preformatted=True,
+        at=stamp,
+        source="last accepted quote per instrument",
+    )

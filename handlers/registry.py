@@ -1,0 +1,56 @@
+"""The one command registry: read by both transports, /help, setMyCommands, the Slack
+manifest. Adding a command is one entry here and one handler module."""
+
+from __future__ import annotations
+
+from handlers import general, market, rules, status, subscriptions
+from handlers.base import CommandSpec
+
+_SPECS = [
+    CommandSpec("start", "/start", "introduce the bot and subscribe this chat", general.start),
+    CommandSpec("help", "/help [command]", "list commands, or explain one", general.help_),
+    CommandSpec(
+        "quote",
+        "/quote [SYMBOL…]",
+        "last price, 1d/mtd/ytd moves, market state",
+        market.quote,
+        details="Symbols: STAR50 HSTECH NDX CSI300 CAMBRICON BABA "
+        "TENCENT TSMC (aliases like KC50, 9988 work).",
+    ),
+    CommandSpec("alerts", "/alerts", "this chat's alert rules with their ids", rules.list_alerts),
+    CommandSpec(
+        "alert",
+        "/alert add|rm|pause|resume|mute …",
+        "manage this chat's alert rules",
+        rules.alert,
+        subcommands_that_change=frozenset(
+            {"add", "rm", "remove", "del", "delete", "pause", "resume", "mute"}
+        ),
+        details=rules.USAGE,
+    ),
+    CommandSpec(
+        "subscribe",
+        "/subscribe FAMILY…",
+        "get moves, spreads, headlines, macro, digest",
+        subscriptions.subscribe,
+        changes_chat=True,
+    ),
+    CommandSpec(
+        "unsubscribe",
+        "/unsubscribe FAMILY…",
+        "stop an alert family",
+        subscriptions.unsubscribe,
+        changes_chat=True,
+    ),
+    CommandSpec(
+        "mute",
+        "/mute DURATION",
+        "silence this chat's alerts for a while, e.g. 2h",
+        subscriptions.mute,
+        changes_chat=True,
+    ),
+    CommandSpec("unmute", "/unmute", "end a mute", subscriptions.unmute, changes_chat=True),
+    CommandSpec("status", "/status", "sources' health, pending deliveries, version", status.status),
+]
+
+COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in _SPECS}

@@ -1,0 +1,111 @@
+"""/alerts and /alert: a chat's own rules — list, add, remove, pause, resume, mute."""
+
+from __future__ import annotations
+
+from bot import fmt
+from bot.alerts import describe_rule
+from bot.core import Core
+from bot.models import HOUSE, RULE_ID, Message, Rule
+from bot.rulespec import USAGE, RuleSpecError, parse_duration, parse_rule
+from handlers.base import Command, UsageError, reply
+
+ALERT_USAGE = "/alert add … | /alert rm ID | /alert pause ID | /alert resume ID | /alert mute ID 1h"
+
+
+def rule_text(core: Core, rule: Rule) -> str:
+    names = [core.watchlist[rule.instrument].name]
+    if rule.other:
+        names.append(core.watchlist[rule.other].name)
+    return describe_rule(rule.kind, names, rule.window, rule.direction.value, rule.threshold)
+
+
+def rule_state(core: Core, rule: Rule) -> str:
+    if rule.paused:
+        return "paused"
+    armed = [core.service.engine.index.is_armed(rule.id, side) for side in (1, -1)]
+    return "armed" if any(a for a in armed if a) else "waiting to re-arm"
+
+
+async def list_alerts(core: Core, cmd: Command) -> Message:
+    rules = await core.store.rules_of(cmd.chat)
+    if not rules:
+        return reply(
+            "No alert rules in this chat yet",
+            "Add one: /alert add STAR50 1d up 3 (or /help alert).",
+        )
+    lines = [f"{r.id:<5} {rule_text(core, r)} · {rule_state(core, r)}" for r in rules]
+    return Message(
+        title=f"{len(rules)} alert rule{'s' if len(rules) != 1 else ''}",
+        lines=lines,
+        preformatted=True,
+    )
+
+
+async def _owned_rule(core: Core, cmd: Command, rule_id: str) -> Rule:
+    if not RULE_ID.match(rule_id):
+        raise UsageError(f"{rule_id!r} is not a rule id; ids look like r12 (see /alerts)")
+    rule = await core.store.get_rule(rule_id)
+    if rule is None or rule.owner != cmd.chat:
+        raise UsageError(f"no rule {rule_id} in this chat; /alerts lists this chat's rules")
+    return rule
+
+
+async def alert(core: Core, cmd: Command) -> Message:
+    if not cmd.args:
+        raise UsageError(f"usage: {ALERT_USAGE}")
+    sub, rest = cmd.args[0].lower(), list(cmd.args[1:])
+    if sub == "add":
+        return await _add(core, cmd, rest)
+    if sub in ("rm", "remove", "del", "delete", "pause", "resume", "mute"):
+        if not rest:
+            raise UsageError(f"usage: /alert {sub} ID (ids are listed by /alerts)")
+        rule_id = rest[0].lower()
+        if sub == "mute":
+            return await _mute(core, cmd, rule_id, rest[1:])
+        rule = await _owned_rule(core, cmd, rule_id)
+        if sub in ("pause", "resume"):
+            updated = await core.service.set_paused(rule, sub == "pause")
+            state = "paused" if updated.paused else rule_state(core, updated)
+            return reply(f"Rule {rule.id} {state}", rule_text(core, rule))
+        await core.service.remove_rule(rule)
+        return reply(f"Removed rule {rule.id}", rule_text(core, rule))
+    raise UsageError(f"unknown /alert action {sub!r}; usage: {ALERT_USAGE}")
+
+
+async def _add(core: Core, cmd: Command, words: list[str]) -> Message:
+    try:
+        spec = parse_rule(words, core.watchlist)
+    except RuleSpecError as exc:
+        raise UsageError(str(exc)) from None
+    limit = core.settings.max_rules_per_chat
+    if await core.store.count_rules(cmd.chat) >= limit:
+        raise UsageError(f"this chat has {limit} rules, the most allowed; /alert rm one first")
+    rule, armed = await core.service.add_rule(cmd.chat, spec, core.clock.now())
+    note = (
+        "armed: it fires when the move crosses the threshold"
+        if armed
+        else "already past the threshold now: it fires on the next cross, after it re-arms"
+    )
+    return reply(
+        f"Added rule {rule.id}: {rule_text(core, rule)}",
+        note,
+        f"cooldown {fmt.duration(rule.cooldown_s)} · remove with /alert rm {rule.id}",
+    )
+
+
+async def _mute(core: Core, cmd: Command, rule_id: str, rest: list[str]) -> Message:
+    if not RULE_ID.match(rule_id):
+        raise UsageError(f"{rule_id!r} is not a rule id; ids look like r12 (see /alerts)")
+    rule = await core.store.get_rule(rule_id)
+    if rule is None or rule.owner not in (cmd.chat, HOUSE):
+        raise UsageError(f"no rule {rule_id} alerts this chat; /alerts lists this chat's rules")
+    try:
+        seconds = parse_duration(rest[0] if rest else "1h", max_s=7 * 86400)
+    except RuleSpecError as exc:
+        raise UsageError(str(exc)) from None
+    until = core.clock.now().timestamp() + seconds
+    await core.store.mute_rule(cmd.chat, rule.id, until, seconds)
+    return reply(f"Rule {rule.id} muted here for {fmt.duration(seconds)}", rule_text(core, rule))
+
+
+__all__ = ["ALERT_USAGE", "USAGE", "alert", "list_alerts"]

@@ -1,0 +1,69 @@
+"""/subscribe, /unsubscribe, /mute, /unmute: what this chat hears, and when."""
+
+from __future__ import annotations
+
+from bot import fmt
+from bot.core import Core
+from bot.models import Family, Message
+from bot.rulespec import RuleSpecError, parse_duration
+from handlers.base import Command, UsageError, reply
+
+FAMILIES = " ".join(f.value for f in Family)
+
+
+def _families(args: tuple[str, ...], verb: str) -> list[Family]:
+    if not args:
+        raise UsageError(f"usage: /{verb} FAMILY… (families: {FAMILIES}, or all)")
+    if len(args) == 1 and args[0].lower() == "all":
+        return list(Family)
+    out = []
+    for word in args:
+        try:
+            out.append(Family(word.lower()))
+        except ValueError:
+            raise UsageError(f"unknown family {word!r}; families: {FAMILIES}, or all") from None
+    return out
+
+
+async def subscribe(core: Core, cmd: Command) -> Message:
+    families = _families(cmd.args, "subscribe")
+    for family in families:
+        await core.store.subscribe(cmd.chat, family)
+    now = await core.store.subscriptions(cmd.chat)
+    return reply(
+        "Subscribed: " + ", ".join(f.value for f in families),
+        "This chat gets: " + (", ".join(f.value for f in now) or "nothing"),
+    )
+
+
+async def unsubscribe(core: Core, cmd: Command) -> Message:
+    families = _families(cmd.args, "unsubscribe")
+    for family in families:
+        await core.store.unsubscribe(cmd.chat, family)
+    now = await core.store.subscriptions(cmd.chat)
+    return reply(
+        "Unsubscribed: " + ", ".join(f.value for f in families),
+        "This chat gets: " + (", ".join(f.value for f in now) or "nothing"),
+    )
+
+
+async def mute(core: Core, cmd: Command) -> Message:
+    if len(cmd.args) != 1:
+        raise UsageError("usage: /mute DURATION, e.g. /mute 2h (up to 7d); /unmute ends it")
+    try:
+        seconds = parse_duration(cmd.args[0], max_s=7 * 86400)
+    except RuleSpecError as exc:
+        raise UsageError(str(exc)) from None
+    until = core.clock.now().timestamp() + seconds
+    await core.store.mute(cmd.chat, until, seconds)
+    return reply(
+        f"Muted for {fmt.duration(seconds)}",
+        "Alerts for this chat are skipped until then; /unmute to end it now.",
+    )
+
+
+async def unmute(core: Core, cmd: Command) -> Message:
+    if cmd.args:
+        raise UsageError("usage: /unmute (takes no arguments)")
+    was = await core.store.unmute(cmd.chat)
+    return reply("Unmuted" if was else "This chat was not muted")

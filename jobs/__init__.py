@@ -1,0 +1,1 @@
+"""Watchers: plain asyncio jobs on an injected clock that turn sources into events."""
