@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -31,9 +32,7 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-async def _only_loopback(
-    session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any
-) -> None:
+async def _only_loopback(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
     if params.url.host != "127.0.0.1":
         raise AssertionError(f"a test tried to reach {params.url.host}")
 
@@ -98,8 +97,18 @@ def yahoo(session: aiohttp.ClientSession, settings: Settings, sleeps: Sleeps) ->
     return YahooSource(session, settings, sleep=sleeps)
 
 
+@pytest.fixture(scope="session")
+def markets() -> None:
+    """Build the calendars once, hushing exchange_calendars' Pandas4Warning (pandas >= 3.1)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        for code in ("XSHG", "XHKG", "XNYS", "XTAI"):
+            market(code)
+
+
 @pytest.fixture
-def validator(settings: Settings) -> QuoteValidator:
+def validator(settings: Settings, markets: None) -> QuoteValidator:
     return QuoteValidator(market, settings)
 
 

@@ -112,7 +112,7 @@ async def test_yahoo_daily_uses_exchange_dates_and_skips_gaps(
 
 def test_yahoo_recorded_daily_bar_has_new_york_date() -> None:
     rows = parse_chart_daily(fixture("yahoo/recorded-BABA-daily.json"))
-    assert rows == [(date(2020, 1, 2), pytest.approx(219.77000427246094))]
+    assert rows == [(date(2020, 1, 2), 219.77000427246094)]
 
 
 @pytest.mark.parametrize(
