@@ -56,12 +56,15 @@ def decode_json(source: str, body: bytes, content_type: str = "") -> Any:
     text = body.strip()
     if not text:
         raise SourceError(source, "empty body")
-    if text[:1] == b"<" or "html" in content_type.lower():
+    if text[:1] == b"<":
         raise SourceError(source, "answered HTML, not JSON")
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
         # ValueError covers UnicodeDecodeError; RecursionError a hostile deep nesting.
+        # The body decides, not the header: some CDNs label good JSON text/html.
+        if "html" in content_type.lower():
+            raise SourceError(source, "answered HTML, not JSON") from None
         raise SourceError(source, "answered malformed or truncated JSON") from None
 
 

@@ -12,7 +12,7 @@ from bot.health import HealthBoard
 from bot.sources.base import SourceError
 from bot.sources.eastmoney import EastmoneySource
 from bot.sources.feed import QuoteFeed
-from bot.sources.http import JsonClient, retry_after_s
+from bot.sources.http import JsonClient, decode_json, retry_after_s
 from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
 from bot.watchlist import Watchlist
@@ -175,3 +175,9 @@ def test_retry_after_http_date() -> None:
     assert retry_after_s("Wed, 21 Jan 2026 02:00:12 GMT", now) == 12.0
     assert retry_after_s("soon", now) is None
     assert retry_after_s(None, now) is None
+
+
+def test_json_labelled_html_is_still_json() -> None:
+    assert decode_json("x", b' {"rc": 0}', "text/html") == {"rc": 0}
+    with pytest.raises(SourceError, match=r"^x: answered HTML, not JSON$"):
+        decode_json("x", b"Access denied", "text/html")
