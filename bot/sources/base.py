@@ -28,6 +28,9 @@ class RawQuote:
     source: str
     open: float | None = None
     prev_close: float | None = None
+    # Why this instrument has no observation when the rest of the answer was fine (e.g.
+    # one of several per-symbol calls failed); the validator rejects it with this reason.
+    error: str | None = None
 
 
 class QuoteSource(Protocol):

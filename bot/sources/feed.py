@@ -1,0 +1,108 @@
+"""The quote feed: asks sources in priority order, validates, fails over, records health.
+
+Owns failover: the first source (Eastmoney) is asked for everything it covers; each later
+source (Yahoo) only for what no earlier source delivered validly. Provider trouble never
+raises out of `poll`: it becomes a health entry (`eastmoney`, or `eastmoney:NDX` for one
+bad observation) with a reason /status can show.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from bot.health import HealthBoard
+from bot.models import Instrument, Quote
+from bot.sources.base import QuoteSource, RawQuote, SourceError
+from bot.sources.validate import BadQuote, QuoteValidator
+from bot.watchlist import Watchlist
+
+log = logging.getLogger(__name__)
+
+
+class QuoteFeed:
+    """Validated quotes from several sources, best source first."""
+
+    def __init__(
+        self,
+        sources: list[QuoteSource],
+        validator: QuoteValidator,
+        health: HealthBoard,
+        watchlist: Watchlist,
+    ) -> None:
+        self.sources = sources
+        self.validator = validator
+        self.health = health
+        self.watchlist = watchlist
+
+    async def poll(
+        self,
+        instruments: Iterable[Instrument | str],
+        now: datetime,
+        last: Mapping[str, Quote],
+        cached_prev_close: Mapping[str, float],
+    ) -> list[Quote]:
+        """One validated quote per instrument that some source delivered well."""
+        missing = {i.key: i for i in map(self._instrument, instruments)}
+        quotes: list[Quote] = []
+        for source in self.sources:
+            wanted = [i for i in missing.values() if source.covers(i)]
+            if not wanted:
+                continue
+            raws = await self._fetch(source, wanted, now)
+            if raws is None:
+                continue
+            for inst in wanted:
+                quote = self._validate(source.name, raws, inst, now, last, cached_prev_close)
+                if quote is not None:
+                    quotes.append(quote)
+                    del missing[inst.key]
+        return quotes
+
+    def _instrument(self, item: Instrument | str) -> Instrument:
+        return item if isinstance(item, Instrument) else self.watchlist[item]
+
+    async def _fetch(
+        self, source: QuoteSource, wanted: list[Instrument], now: datetime
+    ) -> dict[str, RawQuote] | None:
+        try:
+            raws = await source.fetch_quotes(wanted)
+        except SourceError as exc:
+            self.health.bad(source.name, exc.reason, now)
+            return None
+        except Exception as exc:
+            # A parser bug must not stop the other sources; the traceback goes to the log.
+            log.exception("quote source %s failed unexpectedly", source.name)
+            self.health.bad(source.name, f"internal error ({type(exc).__name__})", now)
+            return None
+        self.health.ok(source.name, now)
+        return raws
+
+    def _validate(
+        self,
+        source: str,
+        raws: Mapping[str, RawQuote],
+        inst: Instrument,
+        now: datetime,
+        last: Mapping[str, Quote],
+        cached_prev_close: Mapping[str, float],
+    ) -> Quote | None:
+        tag = f"{source}:{inst.key}"
+        raw = raws.get(inst.key)
+        if raw is None:
+            self.health.bad(tag, "not in the answer", now)
+            return None
+        try:
+            quote = self.validator.check(
+                raw, inst, now, last.get(inst.key), cached_prev_close.get(inst.key)
+            )
+        except BadQuote as exc:
+            self.health.bad(tag, exc.reason, now)
+            return None
+        except Exception as exc:
+            log.exception("validating %s failed unexpectedly", tag)
+            self.health.bad(tag, f"internal error ({type(exc).__name__})", now)
+            return None
+        self.health.ok(tag, now)
+        return quote

@@ -1,0 +1,134 @@
+"""Fixtures for the quote sources: fake providers on loopback, a guarded session, settings."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.config import REPO_ROOT, Settings
+from bot.health import HealthBoard
+from bot.markets import market
+from bot.sources.eastmoney import EastmoneySource
+from bot.sources.feed import QuoteFeed
+from bot.sources.validate import QuoteValidator
+from bot.sources.yahoo import YahooSource
+from bot.watchlist import Watchlist
+from tests.fakes.providers import FakeProviders
+
+# Wednesday 21 Jan 2026, 10:00 in Shanghai and Hong Kong (both trading); New York closed.
+NOW = datetime(2026, 1, 21, 2, 0, tzinfo=UTC)
+
+
+class Sleeps(list[float]):
+    """Records backoff sleeps instead of sleeping, so retries cost no wall-clock time."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+async def _only_loopback(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
+    if params.url.host != "127.0.0.1":
+        raise AssertionError(f"a test tried to reach {params.url.host}")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeProviders]:
+    providers = FakeProviders()
+    await providers.start()
+    yield providers
+    await providers.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(_only_loopback)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as s:
+        yield s
+
+
+def make_settings(base: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "eastmoney_quote_base": base,
+        "eastmoney_history_base": base,
+        "yahoo_base": base,
+        "http_timeout_s": 5.0,
+        "http_retries": 2,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(fake: FakeProviders) -> Settings:
+    return make_settings(fake.url)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture(scope="session")
+def watchlist() -> Watchlist:
+    return Watchlist.load(REPO_ROOT / "seeds" / "watchlist.toml")
+
+
+@pytest.fixture
+def health() -> HealthBoard:
+    return HealthBoard()
+
+
+@pytest.fixture
+def eastmoney(
+    session: aiohttp.ClientSession, settings: Settings, sleeps: Sleeps
+) -> EastmoneySource:
+    return EastmoneySource(session, settings, sleep=sleeps)
+
+
+@pytest.fixture
+def yahoo(session: aiohttp.ClientSession, settings: Settings, sleeps: Sleeps) -> YahooSource:
+    return YahooSource(session, settings, sleep=sleeps)
+
+
+@pytest.fixture(scope="session")
+def markets() -> None:
+    """Build the calendars once, hushing exchange_calendars' Pandas4Warning (pandas >= 3.1)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        for code in ("XSHG", "XHKG", "XNYS", "XTAI"):
+            market(code)
+
+
+@pytest.fixture
+def validator(settings: Settings, markets: None) -> QuoteValidator:
+    return QuoteValidator(market, settings)
+
+
+@pytest.fixture
+def feed(
+    eastmoney: EastmoneySource,
+    yahoo: YahooSource,
+    validator: QuoteValidator,
+    health: HealthBoard,
+    watchlist: Watchlist,
+) -> QuoteFeed:
+    return QuoteFeed([eastmoney, yahoo], validator, health, watchlist)
+
+
+@pytest.fixture
+def eastmoney_feed(
+    eastmoney: EastmoneySource,
+    validator: QuoteValidator,
+    health: HealthBoard,
+    watchlist: Watchlist,
+) -> QuoteFeed:
+    """Eastmoney alone, so a bad Eastmoney answer cannot be papered over by failover."""
+    return QuoteFeed([eastmoney], validator, health, watchlist)
