@@ -19,6 +19,7 @@ from bot.clock import WallClock
 from bot.config import Settings
 from bot.connect import open_redis
 from bot.core import Core, build_core, seed_house_rules
+from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
 from bot.sources.feed import QuoteFeed
 from bot.sources.validate import QuoteValidator
@@ -66,7 +67,7 @@ def build_app(settings: Settings) -> web.Application:
 
     async def tasks(app: web.Application) -> AsyncIterator[None]:
         core, http = app[CORE], app[HTTP]
-        sources = [EastmoneySource(http, settings), YahooSource(http, settings)]
+        sources: list[QuoteSource] = [EastmoneySource(http, settings), YahooSource(http, settings)]
         feed = QuoteFeed(
             sources, QuoteValidator(core.markets.__getitem__, settings), core.health, core.watchlist
         )

@@ -29,14 +29,22 @@ async def snapshot(redis: Redis) -> dict[str, object]:
     out: dict[str, object] = {}
     for key in keys:
         kind = await redis.type(key)
-        out[key] = (kind, await redis.hgetall(key) if kind == "hash" else
-                    sorted(await redis.smembers(key)) if kind == "set" else
-                    await redis.get(key) if kind == "string" else None)
+        out[key] = (
+            kind,
+            await redis.hgetall(key)
+            if kind == "hash"
+            else sorted(await redis.smembers(key))
+            if kind == "set"
+            else await redis.get(key)
+            if kind == "string"
+            else None,
+        )
     return out
 
 
-async def test_add_list_pause_remove(redis_client: Redis, settings: Settings,
-                                     clock: SimClock) -> None:
+async def test_add_list_pause_remove(
+    redis_client: Redis, settings: Settings, clock: SimClock
+) -> None:
     core = await build_core(settings, redis_client, clock)
     added = await handle(core, cmd("alert", "add", "STAR50", "1d", "up", "3"))
     assert added.title == "Added rule r1: STAR 50 1d up 3%"
@@ -50,12 +58,19 @@ async def test_add_list_pause_remove(redis_client: Redis, settings: Settings,
     assert (await handle(core, cmd("alert", "rm", "r1"))).title.startswith("no rule r1")
 
 
-async def test_bad_rule_input_changes_nothing(redis_client: Redis, settings: Settings,
-                                              clock: SimClock) -> None:
+async def test_bad_rule_input_changes_nothing(
+    redis_client: Redis, settings: Settings, clock: SimClock
+) -> None:
     core = await build_core(settings, redis_client, clock)
     before = await snapshot(redis_client)
-    for args in (["add"], ["add", "STAR50", "1d", "up", "-3"], ["add", "XYZ", "1d", "up", "3"],
-                 ["frobnicate"], ["rm", "12; DROP"], ["pause"]):
+    for args in (
+        ["add"],
+        ["add", "STAR50", "1d", "up", "-3"],
+        ["add", "XYZ", "1d", "up", "3"],
+        ["frobnicate"],
+        ["rm", "12; DROP"],
+        ["pause"],
+    ):
         answer = await handle(core, cmd("alert", *args))
         assert answer.private, args
         assert len(answer.lines) == 0, args
@@ -63,12 +78,16 @@ async def test_bad_rule_input_changes_nothing(redis_client: Redis, settings: Set
     assert await snapshot(redis_client) == before
 
 
-async def test_non_admin_is_refused_and_nothing_changes(redis_client: Redis, settings: Settings,
-                                                        clock: SimClock) -> None:
+async def test_non_admin_is_refused_and_nothing_changes(
+    redis_client: Redis, settings: Settings, clock: SimClock
+) -> None:
     core = await build_core(settings, redis_client, clock)
     before = await snapshot(redis_client)
-    for name, args in (("alert", ("add", "STAR50", "1d", "up", "3")), ("subscribe", ("moves",)),
-                       ("mute", ("1h",))):
+    for name, args in (
+        ("alert", ("add", "STAR50", "1d", "up", "3")),
+        ("subscribe", ("moves",)),
+        ("mute", ("1h",)),
+    ):
         answer = await handle(core, cmd(name, *args, admin=False))
         assert answer.title == REFUSAL
     assert await snapshot(redis_client) == before
@@ -77,16 +96,18 @@ async def test_non_admin_is_refused_and_nothing_changes(redis_client: Redis, set
     assert (await handle(core, cmd("help", admin=False))).title == "Commands"
 
 
-async def test_unknown_command_points_to_help(redis_client: Redis, settings: Settings,
-                                              clock: SimClock) -> None:
+async def test_unknown_command_points_to_help(
+    redis_client: Redis, settings: Settings, clock: SimClock
+) -> None:
     core = await build_core(settings, redis_client, clock)
     answer = await handle(core, cmd("frobnicate"))
     assert answer.title == "Unknown command /frobnicate"
     assert answer.lines == ["Try /help for the list."]
 
 
-async def test_subscribe_mute_and_status(redis_client: Redis, settings: Settings,
-                                         clock: SimClock) -> None:
+async def test_subscribe_mute_and_status(
+    redis_client: Redis, settings: Settings, clock: SimClock
+) -> None:
     core = await build_core(settings, redis_client, clock)
     answer = await handle(core, cmd("subscribe", "moves", "macro"))
     assert answer.lines == ["This chat gets: moves, macro"]
@@ -98,8 +119,9 @@ async def test_subscribe_mute_and_status(redis_client: Redis, settings: Settings
     assert any("deliveries: 0 pending, 0 failed" in line for line in status.lines)
 
 
-async def test_rules_and_armed_state_survive_a_restart(redis_client: Redis, settings: Settings,
-                                                        clock: SimClock) -> None:
+async def test_rules_and_armed_state_survive_a_restart(
+    redis_client: Redis, settings: Settings, clock: SimClock
+) -> None:
     core = await build_core(settings, redis_client, clock)
     closes = [(date(2026, 1, 9), 100.0)]
     await core.store.put_closes("STAR50", closes)
@@ -107,7 +129,8 @@ async def test_rules_and_armed_state_survive_a_restart(redis_client: Redis, sett
     await handle(core, cmd("alert", "add", "STAR50", "1d", "up", "3"))
     at = datetime(2026, 1, 12, 2, 0, tzinfo=UTC)
     fired = await core.service.on_quotes(
-        [Quote("STAR50", 103.5, at, date(2026, 1, 12), "test")], at)
+        [Quote("STAR50", 103.5, at, date(2026, 1, 12), "test")], at
+    )
     assert len(fired) == 1
     # a new process against the same Redis: the rule is there, and already fired
     restarted: Core = await build_core(settings, redis_client, clock)
@@ -115,15 +138,18 @@ async def test_rules_and_armed_state_survive_a_restart(redis_client: Redis, sett
     assert restarted.service.engine.index.is_armed("r1", 1) is False
     later = datetime(2026, 1, 12, 2, 5, tzinfo=UTC)
     again = await restarted.service.on_quotes(
-        [Quote("STAR50", 104.0, later, date(2026, 1, 12), "test")], later)
+        [Quote("STAR50", 104.0, later, date(2026, 1, 12), "test")], later
+    )
     assert again == []  # still above the trigger: no second alert after the restart
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(words=st.lists(st.text(st.characters(codec="utf-8"), max_size=10), max_size=7))
-async def test_random_alert_arguments_never_crash(redis_client: Redis, settings: Settings,
-                                                  clock: SimClock, words: list[str]) -> None:
+async def test_random_alert_arguments_never_crash(
+    redis_client: Redis, settings: Settings, clock: SimClock, words: list[str]
+) -> None:
     core = await build_core(settings, redis_client, clock)
     answer = await handle(core, cmd("alert", "add", *words))
     assert answer.title

@@ -12,11 +12,18 @@ from bot.config import Settings
 
 
 def run_divbot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k.upper() not in {
-        "REDIS_URL", "TELEGRAM_TOKEN", "PORT", "POLL_INTERVAL_S", "TIMEZONE"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k.upper() not in {"REDIS_URL", "TELEGRAM_TOKEN", "PORT", "POLL_INTERVAL_S", "TIMEZONE"}
+    }
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True,
-        env={**clean, **env}, timeout=60, check=False,
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=60,
+        check=False,
     )
 
 
