@@ -36,8 +36,8 @@ async def test_replay_tells_the_january_story_deterministically() -> None:
 
 
 async def test_replay_never_touches_a_configured_redis(
-    redis_client,
-    settings: Settings,  # type: ignore[no-untyped-def]
+    redis_client: Redis,
+    settings: Settings,
 ) -> None:
     await run_january(settings)
     assert await redis_client.dbsize() == 0
