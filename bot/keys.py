@@ -24,6 +24,7 @@ divbot:outbox:dead                     stream  deliveries given up, with the rea
 divbot:enq:{alert}:{chat}              string  enqueue idempotency (SET NX, TTL)
 divbot:sent:{alert}:{chat}             string  delivered marker (SET NX, TTL)
 divbot:stats                           hash    counters shown in /status
+divbot:macro:{indicator}               hash    ISO period start -> print (bot.macro_history)
 =====================================  ======  ==============================================
 """
 
