@@ -29,7 +29,7 @@ lint: $(STAMP)
 test: $(STAMP) redis-server lint
 	$(BIN)/pytest
 
-bench: $(STAMP) redis-server
+bench: $(STAMP) redis-server  ## benchmarks; results in BENCHMARKS.md
 	$(BIN)/python -m bench
 
 clean:

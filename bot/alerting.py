@@ -47,8 +47,7 @@ class AlertService:
         self.engine.latest.update(await self.store.load_quotes(self.watchlist.keys()))
         self.engine.last_fired.update(await self.store.load_fired())
         states = await self.store.load_states()
-        for rule in await self.store.all_rules():
-            self.engine.add_rule(rule, states.get(rule.id))
+        self.engine.load_rules(await self.store.all_rules(), states)
         log.info("engine loaded %d rules", len(self.engine.rules))
 
     # -- rules -----------------------------------------------------------------

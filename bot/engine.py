@@ -94,6 +94,30 @@ class Engine:
             counts[signal] = counts.get(signal, 0) + 1
         return states
 
+    def load_rules(self, rules: list[Rule], states: dict[str, dict[int, bool]]) -> None:
+        """Index many new rules at once (start-up), with their saved armed states."""
+        current: dict[Signal, float | None] = {}
+        items = []
+        for rule in rules:
+            self.rules[rule.id] = rule
+            if rule.paused:
+                continue
+            signal = signal_of(rule)
+            if signal not in current:
+                current[signal] = self.value(signal)
+            saved = states.get(rule.id, {})
+            signed = rule.kind is not RuleKind.LEVEL
+            for entry in entries_for(
+                rule.id, rule.threshold, rule.direction.value, rule.hysteresis, signed
+            ):
+                value = current[signal]
+                armed = saved.get(entry.side, value is None or not _past(entry, value))
+                items.append((signal, entry, armed))
+            for inst in {signal.a, signal.b} - {""}:
+                counts = self._by_instrument.setdefault(inst, {})
+                counts[signal] = counts.get(signal, 0) + 1
+        self.index.bulk_add(items)
+
     def remove_rule(self, rule_id: str) -> Rule | None:
         rule = self.rules.pop(rule_id, None)
         if rule is None:

@@ -189,3 +189,17 @@ def test_index_matches_a_linear_scan(
         fired, _ = index.cross(signal, v)
         got.append(sorted(f"{e.rule_id}{e.side}" for e in fired))
     assert got == linear(flat, values)
+
+
+def test_bulk_load_matches_one_by_one() -> None:
+    rules = [
+        move_rule(f"r{i}", 1.0 + i * 0.5, d)
+        for i, d in enumerate([Direction.UP, Direction.DOWN, Direction.EITHER] * 3)
+    ]
+    one, bulk = engine_with(*rules), engine_with()
+    tick(one, 102.2)
+    tick(bulk, 102.2)
+    bulk.load_rules(rules, {"r0": {1: False}})
+    one.add_rule(rules[0], {1: False})
+    for step, price in enumerate([103.0, 97.0, 101.0, 105.5, 99.0, 96.0]):
+        assert sorted(tick(one, price, step + 1)) == sorted(tick(bulk, price, step + 1))

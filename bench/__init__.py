@@ -1,0 +1,1 @@
+"""Benchmarks, run by `make bench`; each module's results become a section of BENCHMARKS.md."""
