@@ -132,7 +132,8 @@ def main() -> str:
             f"### {TITLE}",
             "",
             f"Synthetic: {N_RULES:,} move rules over {N_INSTRUMENTS} instruments, 5 windows, "
-            "random thresholds 0.5-15% and directions; ticks are a random walk of 0.05% per tick (a one-minute poll of an index).",
+            "random thresholds 0.5-15% and directions; ticks are a random walk of 0.05% per tick",
+            "(a one-minute poll of an index).",
             "",
             "| measure | value |",
             "|---|---|",
