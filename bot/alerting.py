@@ -8,6 +8,7 @@ for the crossings and hands each to the outbox for every chat that should get it
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -39,6 +40,9 @@ class AlertService:
         self.watchlist = watchlist
         self.settings = settings
         self.engine = Engine()
+        # The leader's token when watchers run under leader election (bot.leader): their
+        # enqueues are fenced so a stale leader's alerts are refused.
+        self.fence: Callable[[], str | None] = lambda: None
 
     async def load(self) -> None:
         """Rebuild the engine from Redis: what a restart does."""
@@ -128,7 +132,7 @@ class AlertService:
             if until and until > now:
                 await self.store.count("muted")
                 continue
-            if await self.outbox.enqueue(alert, chat):
+            if await self.outbox.enqueue(alert, chat, self.fence()):
                 queued.append(chat)
         await self.store.count("alerts_fired")
         return queued

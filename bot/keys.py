@@ -24,6 +24,8 @@ divbot:outbox:dead                     stream  deliveries given up, with the rea
 divbot:enq:{alert}:{chat}              string  enqueue idempotency (SET NX, TTL)
 divbot:sent:{alert}:{chat}             string  delivered marker (SET NX, TTL)
 divbot:stats                           hash    counters shown in /status
+divbot:leader                          string  the watchers' leader "{replica}:{fence}" (TTL)
+divbot:leader:fence                    string  fencing counter, only ever incremented
 divbot:macro:{indicator}               hash    ISO period start -> print (bot.macro_history)
 =====================================  ======  ==============================================
 """

@@ -1,7 +1,9 @@
 """The outbox: every (alert, chat) delivery is written to a Redis stream before it is sent.
 
-- ``enqueue`` is idempotent per (alert, chat): ``SET NX`` on an enqueue key guards the
-  ``XADD``, so the same crossing seen twice (a retry, a second replica) queues once.
+- ``enqueue`` is one script: ``SET NX`` on an enqueue key, then ``XADD``. So it is
+  idempotent per (alert, chat) — the same crossing seen twice, or a command redis-py
+  re-sent after a dropped connection, queues once — and, given the leader's token, it is
+  fenced: a stale leader's enqueue is refused (bot.leader).
 - Senders read through the consumer group ``senders`` and ``XACK`` only after the
   platform accepted the message; a ``sent`` key per (alert, chat) turns a re-read after
   a crash into a no-op.
@@ -21,6 +23,7 @@ from redis.exceptions import ResponseError
 from bot import keys
 from bot.clock import Clock
 from bot.codec import alert_from_json, alert_to_json
+from bot.leader import LEADER
 from bot.models import Alert, ChatRef
 from bot.transports.base import Delivery, Outcome, Sender
 
@@ -28,6 +31,16 @@ log = logging.getLogger(__name__)
 RETRY_DUE = f"{keys.OUTBOX}:due"  # zset: entry id -> epoch when it may be retried
 ATTEMPTS = f"{keys.OUTBOX}:attempts"  # hash: entry id -> attempts so far
 DEDUP_TTL_S = 7 * 86400
+_ENQUEUE = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return 0 end
+redis.call('XADD', KEYS[3], '*', 'chat', ARGV[3], 'alert', ARGV[4])
+return 1
+"""
+
+
+class StaleLeader(RuntimeError):
+    """This replica's leadership token is no longer current: its write was refused."""
 
 
 class Outbox:
@@ -46,13 +59,25 @@ class Outbox:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def enqueue(self, alert: Alert, chat: str) -> bool:
-        """Queue one delivery; False when this (alert, chat) was queued before."""
-        first = await self.redis.set(keys.enqueued(alert.id, chat), "1", nx=True, ex=DEDUP_TTL_S)
-        if not first:
-            return False
-        await self.redis.xadd(keys.OUTBOX, {"chat": chat, "alert": alert_to_json(alert)})
-        return True
+    async def enqueue(self, alert: Alert, chat: str, fence: str | None = None) -> bool:
+        """Queue one delivery; False when this (alert, chat) was queued before.
+
+        With `fence` (the leader's token), raise StaleLeader unless it is still current.
+        """
+        result = await self.redis.eval(
+            _ENQUEUE,
+            3,
+            LEADER,
+            keys.enqueued(alert.id, chat),
+            keys.OUTBOX,
+            fence or "",
+            DEDUP_TTL_S,
+            chat,
+            alert_to_json(alert),
+        )
+        if result == -1:
+            raise StaleLeader(f"enqueue of alert {alert.id} refused: leadership lost")
+        return bool(result)
 
     async def pending(self) -> int:
         info = await self.redis.xpending(keys.OUTBOX, keys.OUTBOX_GROUP)
