@@ -135,4 +135,6 @@ class AlertService:
             if await self.outbox.enqueue(alert, chat, self.fence()):
                 queued.append(chat)
         await self.store.count("alerts_fired")
+        if self.outbox.metrics is not None:
+            self.outbox.metrics.alerts_fired.labels(alert.family.value).inc()
         return queued

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 
-from bot.clock import WallClock
+from bot.clock import Clock, WallClock
 from bot.config import Settings
 from bot.connect import open_redis
 from bot.core import Core, build_core, seed_house_rules
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 CORE = web.AppKey("core", Core)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 SENDERS = web.AppKey("senders", dict[str, Sender])
+# Chat platforms register a reachability check here (e.g. Telegram getMe, Slack auth.test).
+READY_CHECKS = web.AppKey("ready_checks", dict[str, Callable[[], Awaitable[bool]]])
 
 
 async def deliver_forever(core: Core, senders: dict[str, Sender], idle_s: float = 0.5) -> None:
@@ -49,9 +51,9 @@ async def deliver_forever(core: Core, senders: dict[str, Sender], idle_s: float 
             await asyncio.sleep(idle_s)
 
 
-def build_app(settings: Settings) -> web.Application:
+def build_app(settings: Settings, clock: Clock | None = None) -> web.Application:
     app = web.Application()
-    clock = WallClock()
+    clock = clock or WallClock()
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         redis = open_redis(settings)
@@ -91,12 +93,48 @@ def build_app(settings: Settings) -> web.Application:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
+    app[READY_CHECKS] = {}
     app.cleanup_ctx.extend([resources, tasks])
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     return app
+
+
+async def healthz(_: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return web.json_response({"ok": True})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: Redis answers, and at least one configured chat platform does."""
+    core = request.app[CORE]
+    checks: dict[str, bool] = {}
+    try:
+        checks["redis"] = bool(await core.redis.ping())
+    except Exception:  # any failure to answer means not ready
+        checks["redis"] = False
+    for name, check in request.app[READY_CHECKS].items():
+        try:
+            checks[name] = await check()
+        except Exception:
+            checks[name] = False
+    platforms = [ok for name, ok in checks.items() if name != "redis"]
+    ready = checks["redis"] and (any(platforms) or not platforms)
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    m = core.metrics
+    try:
+        m.outbox_depth.set(await core.outbox.pending())
+        m.dead_letters.set(await core.outbox.dead())
+    except Exception:
+        log.warning("metrics: Redis did not answer for the outbox gauges")
+    for h in core.health.all():
+        m.source_healthy.labels(h.name).set(1 if h.ok else 0)
+    return web.Response(body=m.render(), content_type="text/plain")
 
 
 def run_app(settings: Settings) -> int:

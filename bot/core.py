@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.health import HealthBoard
 from bot.markets import Market, market
+from bot.metrics import Metrics
 from bot.models import HOUSE
 from bot.outbox import Outbox
 from bot.rulespec import parse_rule
@@ -38,6 +39,7 @@ class Core:
     watchlist: Watchlist
     markets: dict[str, Market]
     health: HealthBoard
+    metrics: Metrics
 
 
 async def build_core(
@@ -46,11 +48,14 @@ async def build_core(
     watchlist = Watchlist.load(settings.seeds_dir / "watchlist.toml")
     markets = {code: market(code) for code in {i.calendar for i in watchlist}}
     store = Store(redis)
-    outbox = Outbox(redis, clock, consumer=consumer)
+    metrics = Metrics()
+    outbox = Outbox(redis, clock, consumer=consumer, metrics=metrics)
     await outbox.ensure_group()
     service = AlertService(store, outbox, watchlist, settings, clock)
     await service.load()
-    return Core(settings, clock, redis, store, outbox, service, watchlist, markets, HealthBoard())
+    return Core(
+        settings, clock, redis, store, outbox, service, watchlist, markets, HealthBoard(), metrics
+    )
 
 
 async def seed_house_rules(core: Core, now: datetime) -> int:

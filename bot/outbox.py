@@ -24,6 +24,7 @@ from bot import keys
 from bot.clock import Clock
 from bot.codec import alert_from_json, alert_to_json
 from bot.leader import LEADER
+from bot.metrics import Metrics
 from bot.models import Alert, ChatRef
 from bot.transports.base import Delivery, Outcome, Sender
 
@@ -45,8 +46,14 @@ class StaleLeader(RuntimeError):
 
 class Outbox:
     def __init__(
-        self, redis: Redis, clock: Clock, consumer: str = "main", max_attempts: int = 8
+        self,
+        redis: Redis,
+        clock: Clock,
+        consumer: str = "main",
+        max_attempts: int = 8,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.redis: Any = redis  # decode_responses=True: replies are str
         self.clock = clock
         self.consumer = consumer
@@ -129,6 +136,8 @@ class Outbox:
             except Exception as exc:  # a transport bug must not lose the delivery
                 log.exception("alert %s to %s: transport raised", alert.id, chat)
                 result = Delivery(Outcome.RETRY, f"transport error: {type(exc).__name__}")
+        if self.metrics is not None:
+            self.metrics.deliveries.labels(ref.platform, result.outcome.value).inc()
         if result.outcome is Outcome.SENT:
             await self.redis.set(keys.sent(alert.id, chat), "1", ex=DEDUP_TTL_S)
             await self._done(entry_id)

@@ -26,7 +26,8 @@ async def handle(core: Core, cmd: Command) -> Message:
     if spec.needs_admin(cmd.args) and not cmd.can_admin:
         return reply(REFUSAL, private=True)
     try:
-        return await spec.handler(core, cmd)
+        with core.metrics.command_seconds.labels(spec.name).time():
+            return await spec.handler(core, cmd)
     except UsageError as exc:
         return reply(str(exc), private=True)
     except Exception:

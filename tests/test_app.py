@@ -1,0 +1,53 @@
+"""The live app's operational endpoints, served for real on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import build_app
+from bot.config import Settings
+from tests.conftest import RedisServer
+
+NOWHERE = "http://127.0.0.1:9"  # the discard port: refused at once, never the internet
+
+
+def offline(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "eastmoney_quote_base": NOWHERE,
+            "eastmoney_history_base": NOWHERE,
+            "yahoo_base": NOWHERE,
+            "eastmoney_datacenter_base": NOWHERE,
+            "http_retries": 0,
+        }
+    )
+
+
+async def test_healthz_readyz_metrics(settings: Settings) -> None:
+    app = build_app(offline(settings))
+    async with TestClient(TestServer(app)) as client:
+        assert (await client.get("/healthz")).status == 200
+        ready = await client.get("/readyz")
+        assert ready.status == 200
+        assert (await ready.json())["checks"] == {"redis": True}
+        text = await (await client.get("/metrics")).text()
+        assert "divbot_outbox_depth 0.0" in text
+        assert "divbot_deliveries_total" in text or "# TYPE divbot_deliveries counter" in text
+
+
+async def test_readyz_fails_when_redis_goes_away(settings: Settings, tmp_path: Path) -> None:
+    own = RedisServer(tmp_path)
+    own.start()
+    app = build_app(offline(settings).model_copy(update={"redis_url": own.url}))
+    try:
+        async with TestClient(TestServer(app)) as client:
+            assert (await client.get("/readyz")).status == 200
+            own.stop(kill=True)
+            response = await client.get("/readyz")
+            assert response.status == 503
+            assert (await response.json())["checks"]["redis"] is False
+            assert (await client.get("/healthz")).status == 200  # alive, just not ready
+    finally:
+        own.stop()
