@@ -19,6 +19,8 @@ from bot.clock import Clock, WallClock
 from bot.config import Settings
 from bot.connect import open_redis
 from bot.core import Core, build_core, seed_house_rules
+from bot.delivery import Deliverer
+from bot.ratelimit import SLACK, TELEGRAM, RateLimiter
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
 from bot.sources.feed import QuoteFeed
@@ -35,20 +37,6 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 SENDERS = web.AppKey("senders", dict[str, Sender])
 # Chat platforms register a reachability check here (e.g. Telegram getMe, Slack auth.test).
 READY_CHECKS = web.AppKey("ready_checks", dict[str, Callable[[], Awaitable[bool]]])
-
-
-async def deliver_forever(core: Core, senders: dict[str, Sender], idle_s: float = 0.5) -> None:
-    """Drain the outbox; sleep briefly only when there was nothing to send."""
-    while True:
-        try:
-            sent = await core.outbox.deliver(senders)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("delivery pass failed")
-            sent = 0
-        if not sent:
-            await asyncio.sleep(idle_s)
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -82,9 +70,11 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             settings.poll_interval_s,
             close_settle_s=11 * 60,
         )
+        limiters = {"telegram": RateLimiter(TELEGRAM), "slack": RateLimiter(SLACK)}
+        deliverer = Deliverer(core.outbox, app[SENDERS], limiters)
         running = [
             asyncio.create_task(run_forever(job, clock), name="quotes"),
-            asyncio.create_task(deliver_forever(core, app[SENDERS]), name="delivery"),
+            asyncio.create_task(deliverer.run(), name="delivery"),
         ]
         yield
         for task in running:

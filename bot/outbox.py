@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -38,6 +39,19 @@ if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return 0 end
 redis.call('XADD', KEYS[3], '*', 'chat', ARGV[3], 'alert', ARGV[4])
 return 1
 """
+
+
+@dataclass(slots=True)
+class Entry:
+    """One queued delivery: a stream entry id, its chat and the alert (raw and parsed)."""
+
+    id: str
+    chat: str
+    raw: str
+    alert: Alert = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.alert = alert_from_json(self.raw)
 
 
 class StaleLeader(RuntimeError):
@@ -98,63 +112,104 @@ class Outbox:
     async def dead(self) -> int:
         return int(await self.redis.xlen(keys.OUTBOX_DEAD))
 
-    async def deliver(self, senders: Mapping[str, Sender], count: int = 100) -> int:
-        """One pass: send what is new and what is due again. Returns deliveries sent."""
-        sent = 0
-        due_ids = await self.redis.zrangebyscore(
-            RETRY_DUE, 0, self.clock.now().timestamp(), start=0, num=count
-        )
-        if due_ids:
-            claimed = await self.redis.xclaim(
-                keys.OUTBOX, keys.OUTBOX_GROUP, self.consumer, 0, due_ids
-            )
-            for entry_id, fields in claimed:
-                await self.redis.zrem(RETRY_DUE, entry_id)
-                sent += await self._handle(entry_id, fields, senders)
-        batches = await self.redis.xreadgroup(
-            keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX: ">"}, count=count
-        )
-        for _stream, entries in batches or []:
-            for entry_id, fields in entries:
-                sent += await self._handle(entry_id, fields, senders)
-        return sent
+    # -- reading -----------------------------------------------------------------
+    def _entries(self, raw: list[tuple[str, dict[str, str]]]) -> list[Entry]:
+        out = []
+        for entry_id, fields in raw:
+            if not fields:  # trimmed or deleted under us: nothing left to send
+                continue
+            out.append(Entry(entry_id, fields["chat"], fields["alert"]))
+        return out
 
-    async def _handle(
-        self, entry_id: str, fields: dict[str, str], senders: Mapping[str, Sender]
-    ) -> int:
-        chat, alert = fields["chat"], alert_from_json(fields["alert"])
-        if await self.redis.exists(keys.sent(alert.id, chat)):
-            await self._done(entry_id)
-            return 0
-        ref = ChatRef.parse(chat)
+    async def read(self, count: int, block_ms: int | None = None) -> list[Entry]:
+        """New entries for this consumer (they stay pending until settled)."""
+        batches = await self.redis.xreadgroup(
+            keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX: ">"}, count=count, block=block_ms
+        )
+        return [e for _stream, raw in batches or [] for e in self._entries(raw)]
+
+    async def claim_abandoned(self, min_idle_ms: int, count: int = 500) -> list[Entry]:
+        """Entries a dead or stalled consumer read but never settled (XAUTOCLAIM)."""
+        _next, raw, *_deleted = await self.redis.xautoclaim(
+            keys.OUTBOX, keys.OUTBOX_GROUP, self.consumer, min_idle_ms, "0-0", count=count
+        )
+        return self._entries(raw)
+
+    async def touch(self, entry_ids: list[str]) -> None:
+        """Reset the idle time of entries this consumer still holds, so no one claims them."""
+        if entry_ids:
+            await self.redis.xclaim(
+                keys.OUTBOX, keys.OUTBOX_GROUP, self.consumer, 0, entry_ids, justid=True
+            )
+
+    # -- sending and settling ----------------------------------------------------
+    async def send(self, entry: Entry, senders: Mapping[str, Sender]) -> Delivery:
+        """Send one entry, unless it was delivered already (a re-read after a crash)."""
+        if await self.redis.exists(keys.sent(entry.alert.id, entry.chat)):
+            return Delivery(Outcome.SENT, "already delivered", duplicate=True)
+        ref = ChatRef.parse(entry.chat)
         sender = senders.get(ref.platform)
         if sender is None:
-            result = Delivery(Outcome.RETRY, f"no {ref.platform} transport running")
-        else:
-            try:
-                result = await sender.send(ref, alert.message)
-            except Exception as exc:  # a transport bug must not lose the delivery
-                log.exception("alert %s to %s: transport raised", alert.id, chat)
-                result = Delivery(Outcome.RETRY, f"transport error: {type(exc).__name__}")
+            return Delivery(Outcome.RETRY, f"no {ref.platform} transport running")
+        try:
+            return await sender.send(ref, entry.alert.message)
+        except Exception as exc:  # a transport bug must not lose the delivery
+            log.exception("alert %s to %s: transport raised", entry.alert.id, entry.chat)
+            return Delivery(Outcome.RETRY, f"transport error: {type(exc).__name__}")
+
+    async def settle(self, entry: Entry, result: Delivery) -> float | None:
+        """Record how a send went. Returns the retry delay in seconds, or None when the
+        entry is finished (delivered, or dead-lettered)."""
+        platform = entry.chat.split(":", 1)[0]
         if self.metrics is not None:
-            self.metrics.deliveries.labels(ref.platform, result.outcome.value).inc()
+            outcome = "duplicate" if result.duplicate else result.outcome.value
+            self.metrics.deliveries.labels(platform, outcome).inc()
         if result.outcome is Outcome.SENT:
-            await self.redis.set(keys.sent(alert.id, chat), "1", ex=DEDUP_TTL_S)
-            await self._done(entry_id)
-            log.info("alert %s delivered to %s", alert.id, chat)
-            return 1
-        attempts = int(await self.redis.hincrby(ATTEMPTS, entry_id, 1))
+            await self.redis.set(keys.sent(entry.alert.id, entry.chat), "1", ex=DEDUP_TTL_S)
+            await self._done(entry.id)
+            log.info("alert %s delivered to %s", entry.alert.id, entry.chat)
+            return None
+        attempts = int(await self.redis.hincrby(ATTEMPTS, entry.id, 1))
         if result.outcome is Outcome.GONE or attempts >= self.max_attempts:
             await self.redis.xadd(
-                keys.OUTBOX_DEAD, {"chat": chat, "alert": fields["alert"], "reason": result.reason}
+                keys.OUTBOX_DEAD, {"chat": entry.chat, "alert": entry.raw, "reason": result.reason}
             )
-            await self._done(entry_id)
-            log.warning("alert %s to %s dead-lettered: %s", alert.id, chat, result.reason)
-            return 0
+            await self._done(entry.id)
+            log.warning(
+                "alert %s to %s dead-lettered after %d attempts: %s",
+                entry.alert.id,
+                entry.chat,
+                attempts,
+                result.reason,
+            )
+            return None
         delay = result.retry_after if result.retry_after is not None else min(300, 2**attempts)
-        await self.redis.zadd(RETRY_DUE, {entry_id: self.clock.now().timestamp() + delay})
-        log.info("alert %s to %s: retry in %.1fs (%s)", alert.id, chat, delay, result.reason)
-        return 0
+        log.info(
+            "alert %s to %s: retry in %.1fs (%s)", entry.alert.id, entry.chat, delay, result.reason
+        )
+        return delay
+
+    async def deliver(self, senders: Mapping[str, Sender], count: int = 100) -> int:
+        """One simple, sequential pass (replay and tests): what is due again, then what is
+        new. The live bot uses bot.delivery.Deliverer. Returns deliveries sent."""
+        now = self.clock.now().timestamp()
+        due = await self.redis.zrangebyscore(RETRY_DUE, 0, now, start=0, num=count)
+        entries: list[Entry] = []
+        if due:
+            await self.redis.zrem(RETRY_DUE, *due)
+            entries += self._entries(
+                await self.redis.xclaim(keys.OUTBOX, keys.OUTBOX_GROUP, self.consumer, 0, due)
+            )
+        entries += await self.read(count)
+        sent = 0
+        for entry in entries:
+            result = await self.send(entry, senders)
+            delay = await self.settle(entry, result)
+            if delay is not None:
+                await self.redis.zadd(RETRY_DUE, {entry.id: now + delay})
+            elif result.outcome is Outcome.SENT and not result.duplicate:
+                sent += 1
+        return sent
 
     async def _done(self, entry_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

@@ -23,6 +23,7 @@ class Delivery:
     retry_after: float | None = None
     new_chat_id: str | None = None
     message_id: str | None = None
+    duplicate: bool = False  # delivered before (a re-read after a crash): nothing was sent
 
 
 class Sender(Protocol):

@@ -1,0 +1,201 @@
+"""The live delivery loop: the outbox drained as fast as the platforms allow, no faster.
+
+- Entries are read from the outbox stream into one FIFO queue per chat, so each chat's
+  alerts go out in order, one at a time.
+- Chats wait on a heap keyed by the time their limits (bot.ratelimit) next allow a send;
+  popping the heap interleaves chats, so no chat waits behind another's backlog.
+- A retryable failure keeps the entry at the head of its chat's queue and pauses that chat
+  (a 429's `retry_after`, or backoff); only that chat waits.
+- Reading stops while the in-memory backlog is full, so held entries stay fresh; held
+  entries are touched regularly so other replicas' `XAUTOCLAIM` leaves them alone, while
+  entries of a consumer that died are claimed after `abandoned_after_s`.
+
+Duplicate bound (see README): a crash between the platform accepting a message and the
+`sent` marker being written re-sends at most the messages in flight at that moment
+(`max_in_flight`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+
+from bot.models import ChatRef
+from bot.outbox import Entry, Outbox
+from bot.ratelimit import RateLimiter
+from bot.transports.base import Delivery, Outcome, Sender
+
+log = logging.getLogger(__name__)
+
+
+def telegram_is_group(chat: ChatRef) -> bool:
+    """Telegram groups, supergroups and channels have negative ids."""
+    return chat.platform == "telegram" and chat.chat_id.startswith("-")
+
+
+class Deliverer:
+    def __init__(
+        self,
+        outbox: Outbox,
+        senders: Mapping[str, Sender],
+        limiters: Mapping[str, RateLimiter],
+        is_group: Callable[[ChatRef], bool] = telegram_is_group,
+        *,
+        max_in_flight: int = 64,
+        backlog: int = 2000,
+        abandoned_after_s: float = 60.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.outbox = outbox
+        self.senders = senders
+        self.limiters = limiters
+        self.is_group = is_group
+        self.max_in_flight = max_in_flight
+        self.backlog = backlog
+        self.abandoned_after_s = abandoned_after_s
+        self.now = now
+        self.queues: dict[str, deque[Entry]] = {}
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = itertools.count()
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._last_touch = 0.0
+        self._last_claim = -1e9
+        self._held: set[str] = set()
+        self.sent = 0
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def _limiter(self, chat: str) -> RateLimiter | None:
+        return self.limiters.get(chat.split(":", 1)[0])
+
+    def _schedule(self, chat: str, not_before: float = 0.0) -> None:
+        ref = ChatRef.parse(chat)
+        limiter = self._limiter(chat)
+        now = self.now()
+        ready = limiter.chat_ready_at(chat, self.is_group(ref), now) if limiter else now
+        heapq.heappush(self._heap, (max(ready, not_before), next(self._seq), chat))
+
+    def _take(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            queue = self.queues.get(entry.chat)
+            if queue is None:
+                queue = self.queues[entry.chat] = deque()
+                if entry.chat not in self._in_flight:
+                    self._schedule(entry.chat)
+            if entry.id not in self._held:
+                self._held.add(entry.id)
+                queue.append(entry)
+
+    async def fill(self, block_ms: int | None = None) -> int:
+        """Read more entries while the backlog has room; reclaim abandoned ones."""
+        room = self.backlog - self.held
+        if room <= 0:
+            return 0
+        taken: list[Entry] = []
+        if self.now() - self._last_claim >= self.abandoned_after_s / 6:
+            self._last_claim = self.now()
+            claimed = await self.outbox.claim_abandoned(int(self.abandoned_after_s * 1000), room)
+            taken = [e for e in claimed if e.id not in self._held]
+        if len(taken) < room:
+            taken += await self.outbox.read(room - len(taken), block_ms)
+        self._take(taken)
+        return len(taken)
+
+    async def _send(self, entry: Entry) -> None:
+        result = await self.outbox.send(entry, self.senders)
+        await self._settled(entry, result)
+
+    async def _settled(self, entry: Entry, result: Delivery) -> None:
+        chat = entry.chat
+        try:
+            delay = await self.outbox.settle(entry, result)
+        except Exception:
+            log.exception("settling alert %s to %s failed; will retry", entry.alert.id, chat)
+            delay = 5.0
+        queue = self.queues.get(chat)
+        not_before = 0.0
+        if delay is None:
+            if result.outcome is Outcome.SENT and not result.duplicate:
+                self.sent += 1
+            if queue and queue[0].id == entry.id:
+                queue.popleft()
+                self._held.discard(entry.id)
+        else:
+            not_before = self.now() + delay
+            limiter = self._limiter(chat)
+            if limiter is not None and result.retry_after is not None:
+                limiter.pause(chat, not_before)
+        self._in_flight.pop(chat, None)
+        if queue:
+            self._schedule(chat, not_before)
+        elif queue is not None:
+            del self.queues[chat]
+        self._wake.set()
+
+    def dispatch_ready(self) -> float | None:
+        """Start every send the limits allow now; return when to look again."""
+        while self._heap and len(self._in_flight) < self.max_in_flight:
+            ready, _, chat = self._heap[0]
+            now = self.now()
+            if ready > now:
+                return ready
+            heapq.heappop(self._heap)
+            queue = self.queues.get(chat)
+            if not queue or chat in self._in_flight:
+                continue
+            ref = ChatRef.parse(chat)
+            limiter = self._limiter(chat)
+            if limiter is not None:
+                group = self.is_group(ref)
+                when = limiter.ready_at(chat, group, now)
+                if when > now:
+                    heapq.heappush(self._heap, (when, next(self._seq), chat))
+                    continue
+                limiter.record(chat, group, now)
+            self._in_flight[chat] = asyncio.create_task(self._send(queue[0]))
+        return self._heap[0][0] if self._heap else None
+
+    async def _keepalive(self) -> None:
+        now = self.now()
+        if now - self._last_touch >= self.abandoned_after_s / 3:
+            self._last_touch = now
+            await self.outbox.touch(list(self._held))
+            for limiter in self.limiters.values():
+                limiter.prune(now)
+
+    async def run(self, idle_block_ms: int = 1000) -> None:
+        """Deliver forever (until cancelled)."""
+        try:
+            while True:
+                try:
+                    await self._keepalive()
+                    idle = not self.queues and not self._in_flight
+                    await self.fill(block_ms=idle_block_ms if idle else None)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("reading the outbox failed; retrying shortly")
+                    await asyncio.sleep(1.0)
+                next_at = self.dispatch_ready()
+                wait = 0.2 if next_at is None else max(0.0, min(0.2, next_at - self.now()))
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+        finally:
+            await self.drain_in_flight()
+
+    async def drain_in_flight(self, timeout_s: float = 10.0) -> None:
+        """On shutdown: let sends already started finish (their entries settle); the rest
+        stay pending in the stream for the next consumer."""
+        tasks = list(self._in_flight.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
