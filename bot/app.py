@@ -77,6 +77,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             asyncio.create_task(deliverer.run(), name="delivery"),
         ]
         yield
+        deliverer.stop()  # SIGTERM: sends in flight settle; the rest stay queued in Redis
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(15):
+                await running[-1]
         for task in running:
             task.cancel()
         for task in running:

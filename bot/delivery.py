@@ -43,7 +43,7 @@ class Deliverer:
     def __init__(
         self,
         outbox: Outbox,
-        senders: Mapping[str, Sender],
+        senders: dict[str, Sender],
         limiters: Mapping[str, RateLimiter],
         is_group: Callable[[ChatRef], bool] = telegram_is_group,
         *,
@@ -65,6 +65,7 @@ class Deliverer:
         self._seq = itertools.count()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._last_touch = 0.0
         self._last_claim = -1e9
         self._held: set[str] = set()
@@ -172,10 +173,15 @@ class Deliverer:
             for limiter in self.limiters.values():
                 limiter.prune(now)
 
+    def stop(self) -> None:
+        """Finish the current pass, let in-flight sends settle, and return from run()."""
+        self._stopping.set()
+        self._wake.set()
+
     async def run(self, idle_block_ms: int = 1000) -> None:
-        """Deliver forever (until cancelled)."""
+        """Deliver until stop() (or cancellation)."""
         try:
-            while True:
+            while not self._stopping.is_set():
                 try:
                     await self._keepalive()
                     idle = not self.queues and not self._in_flight
@@ -187,9 +193,14 @@ class Deliverer:
                     await asyncio.sleep(1.0)
                 next_at = self.dispatch_ready()
                 wait = 0.2 if next_at is None else max(0.0, min(0.2, next_at - self.now()))
+                if self._stopping.is_set():
+                    break
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel that
+                # arrives as the wait completes, and the loop would never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
         finally:
             await self.drain_in_flight()
 

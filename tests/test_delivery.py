@@ -51,8 +51,9 @@ async def run_until(deliverer: Deliverer, done: int, limit_s: float = 20.0) -> N
             while deliverer.sent < done:  # noqa: ASYNC110 - polling a counter, test only
                 await asyncio.sleep(0.01)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        deliverer.stop()
+        async with asyncio.timeout(10):
+            await task
 
 
 async def outbox_for(redis: Redis, consumer: str) -> Outbox:
