@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -26,6 +27,7 @@ from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
 from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
+from bot.transports.telegram import WEBHOOK_PATH, TelegramStartupError, TelegramTransport
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
 
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 CORE = web.AppKey("core", Core)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 SENDERS = web.AppKey("senders", dict[str, Sender])
+TELEGRAM = web.AppKey("telegram", TelegramTransport)
 
 
 async def deliver_forever(core: Core, senders: dict[str, Sender], idle_s: float = 0.5) -> None:
@@ -65,6 +68,21 @@ def build_app(settings: Settings) -> web.Application:
             yield
         await redis.aclose()
 
+    async def telegram(app: web.Application) -> AsyncIterator[None]:
+        if settings.telegram_token is None:
+            yield
+            return
+        transport = TelegramTransport(settings, app[CORE])
+        await transport.start()
+        app[TELEGRAM] = transport
+        app[SENDERS]["telegram"] = transport.sender()
+        yield
+        app[SENDERS].pop("telegram", None)
+        await transport.stop()
+
+    async def telegram_webhook(request: web.Request) -> web.Response:
+        return await request.app[TELEGRAM].webhook(request)
+
     async def tasks(app: web.Application) -> AsyncIterator[None]:
         core, http = app[CORE], app[HTTP]
         sources: list[QuoteSource] = [EastmoneySource(http, settings), YahooSource(http, settings)]
@@ -94,11 +112,18 @@ def build_app(settings: Settings) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
-    app.cleanup_ctx.extend([resources, tasks])
+    app.cleanup_ctx.extend([resources, telegram, tasks])
     app.router.add_get("/healthz", healthz)
+    if settings.telegram_token is not None and settings.telegram_webhook_url is not None:
+        app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     return app
 
 
 def run_app(settings: Settings) -> int:
-    web.run_app(build_app(settings), port=settings.port, print=None)
+    try:
+        web.run_app(build_app(settings), port=settings.port, print=None)
+    except TelegramStartupError as exc:
+        log.error("cannot start: %s", exc)
+        print(f"divbot: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -25,6 +25,10 @@ divbot:enq:{alert}:{chat}              string  enqueue idempotency (SET NX, TTL)
 divbot:sent:{alert}:{chat}             string  delivered marker (SET NX, TTL)
 divbot:stats                           hash    counters shown in /status
 divbot:macro:{indicator}               hash    ISO period start -> print (bot.macro_history)
+divbot:chat:{chat}:dormant             string  families a chat had when it blocked the bot (403);
+                                               /start restores them and deletes the key
+divbot:tg:admin:{chat}:{user}          string  "1"/"0": is a Telegram user a chat admin (TTL 60s)
+divbot:tg:update:{update_id}           string  a webhook update already handled (SET NX, TTL 1d)
 =====================================  ======  ==============================================
 """
 
@@ -101,3 +105,15 @@ def enqueued(alert_id: str, chat: str) -> str:
 
 def sent(alert_id: str, chat: str) -> str:
     return f"{NS}:sent:{alert_id}:{valid_chat(chat)}"
+
+
+def chat_dormant(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:dormant"
+
+
+def telegram_admin(chat: str, user_id: int) -> str:
+    return f"{NS}:tg:admin:{valid_chat(chat)}:{int(user_id)}"
+
+
+def telegram_update(update_id: int) -> str:
+    return f"{NS}:tg:update:{int(update_id)}"

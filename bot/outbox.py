@@ -5,6 +5,8 @@
 - Senders read through the consumer group ``senders`` and ``XACK`` only after the
   platform accepted the message; a ``sent`` key per (alert, chat) turns a re-read after
   a crash into a no-op.
+- A chat that moved (Telegram group -> supergroup) has its state moved by ``on_moved``
+  and the delivery re-queued to the new chat id.
 - A retryable failure leaves the entry pending with a due time; a permanent one (chat
   gone) or too many attempts moves it to the dead-letter stream shown in /status.
 """
@@ -12,7 +14,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
@@ -38,6 +40,8 @@ class Outbox:
         self.clock = clock
         self.consumer = consumer
         self.max_attempts = max_attempts
+        # Set by build_core to AlertService.move_chat (the engine must learn the new owner).
+        self.on_moved: Callable[[str, str], Awaitable[None]] | None = None
 
     async def ensure_group(self) -> None:
         try:
@@ -109,6 +113,9 @@ class Outbox:
             await self._done(entry_id)
             log.info("alert %s delivered to %s", alert.id, chat)
             return 1
+        if result.outcome is Outcome.MOVED and await self._moved(alert, chat, result):
+            await self._done(entry_id)
+            return 0
         attempts = int(await self.redis.hincrby(ATTEMPTS, entry_id, 1))
         if result.outcome is Outcome.GONE or attempts >= self.max_attempts:
             await self.redis.xadd(
@@ -121,6 +128,19 @@ class Outbox:
         await self.redis.zadd(RETRY_DUE, {entry_id: self.clock.now().timestamp() + delay})
         log.info("alert %s to %s: retry in %.1fs (%s)", alert.id, chat, delay, result.reason)
         return 0
+
+    async def _moved(self, alert: Alert, chat: str, result: Delivery) -> bool:
+        """Move the chat's state to its new id and queue the delivery there."""
+        ref = ChatRef.parse(chat)
+        try:
+            new_chat = ChatRef.parse(f"{ref.platform}:{result.new_chat_id}").key
+        except ValueError:
+            return False  # no usable new id: handled below like any failed attempt
+        if self.on_moved is not None:
+            await self.on_moved(chat, new_chat)
+        await self.enqueue(alert, new_chat)
+        log.info("alert %s: chat %s moved to %s, re-queued", alert.id, chat, new_chat)
+        return True
 
     async def _done(self, entry_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
