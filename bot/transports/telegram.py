@@ -48,6 +48,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBDeprecationWarning
@@ -298,6 +299,7 @@ class TelegramTransport:
         self.application = build_application(settings, webhook=self.url is not None)
         self.username = ""
         app = self.application
+        app.add_handler(TypeHandler(Update, self._alive), group=-1)
         app.add_handler(
             MessageHandler(
                 filters.UpdateType.MESSAGE & filters.StatusUpdate.MIGRATE, self._migrated
@@ -420,6 +422,9 @@ class TelegramTransport:
         is_admin = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
         await self.core.redis.set(cache, "1" if is_admin else "0", ex=ADMIN_CACHE_S)
         return is_admin
+
+    async def _alive(self, _: Update, __: ContextTypes.DEFAULT_TYPE) -> None:
+        self.core.health.ok("telegram", self.core.clock.now())  # an update came through
 
     async def _on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         msg = update.message
