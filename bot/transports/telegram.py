@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import html
 import logging
+import os
 import re
 import secrets
 import warnings
@@ -71,6 +72,9 @@ from handlers.dispatch import handle
 from handlers.registry import COMMANDS
 
 log = logging.getLogger(__name__)
+# Opt in to PTB 23's time periods as timedelta (retry_after): PTB 22 otherwise warns on
+# every RetryAfter it builds. It reads the variable at each use, so setting it here works.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
@@ -229,7 +233,7 @@ def classify(exc: TelegramError) -> Delivery:
             Outcome.MOVED, "group became a supergroup", new_chat_id=str(exc.new_chat_id)
         )
     if isinstance(exc, Forbidden):
-        return Delivery(Outcome.GONE, f"forbidden: {exc.message}")
+        return Delivery(Outcome.GONE, exc.message)  # "Forbidden: bot was blocked by the user"
     if isinstance(exc, InvalidToken):
         return Delivery(Outcome.RETRY, "Telegram rejected the bot token")
     # BadRequest subclasses NetworkError, so it must be caught first: a 400 is permanent.

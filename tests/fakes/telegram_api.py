@@ -250,12 +250,12 @@ class FakeTelegram:
         ]
 
     async def wait_for(
-        self, method: str, count: int = 1, chat_id: int | None = None, timeout: float = 5.0
+        self, method: str, count: int = 1, chat_id: int | None = None, within_s: float = 5.0
     ) -> list[Call]:
         """Wait until `count` requests to `method` (for `chat_id`) arrived; return them."""
 
         await asyncio.wait_for(
-            self._until(lambda: len(self.requests(method, chat_id)) >= count), timeout
+            self._until(lambda: len(self.requests(method, chat_id)) >= count), within_s
         )
         return self.requests(method, chat_id)
 
@@ -369,11 +369,19 @@ class FakeTelegram:
         if status == "administrator":
             member |= {
                 name: False
-                for name in (
-                    "can_be_edited is_anonymous can_manage_chat can_delete_messages "
-                    "can_manage_video_chats can_restrict_members can_promote_members "
-                    "can_change_info can_invite_users can_post_stories can_edit_stories "
-                    "can_delete_stories"
-                ).split()
+                for name in [
+                    "can_be_edited",
+                    "is_anonymous",
+                    "can_manage_chat",
+                    "can_delete_messages",
+                    "can_manage_video_chats",
+                    "can_restrict_members",
+                    "can_promote_members",
+                    "can_change_info",
+                    "can_invite_users",
+                    "can_post_stories",
+                    "can_edit_stories",
+                    "can_delete_stories",
+                ]
             }
         return member

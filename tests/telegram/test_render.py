@@ -51,7 +51,8 @@ def test_layout_title_fields_lines_footer() -> None:
         "<i>eastmoney · Mon 19 Jan 15:00 CST</i>"
     )
     [plain] = render_plain(message, TZ)
-    assert "<" not in plain and plain.splitlines()[0] == "STAR 50 +3.2% on the day"
+    assert "<" not in plain
+    assert plain.splitlines()[0] == "STAR 50 +3.2% on the day"
 
 
 def test_every_dynamic_string_is_escaped() -> None:
@@ -63,7 +64,8 @@ def test_every_dynamic_string_is_escaped() -> None:
     )
     [html] = render_html(message, TZ)
     assert "&lt;b&gt;margin&lt;/b&gt; &amp; HFT &gt; 300" in html
-    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "<script>" not in html
     assert {m.group(1) for m in TAG.finditer(html)} <= {"b", "i", "code"}
 
 
@@ -74,7 +76,8 @@ def test_long_table_splits_between_lines_and_reopens_pre() -> None:
     for part in parts:
         assert tg_len(part) <= MESSAGE_LIMIT
         assert balanced(part)
-    assert parts[1].startswith("<pre>") and parts[0].endswith("</pre>")
+    assert parts[1].startswith("<pre>")
+    assert parts[0].endswith("</pre>")
     body = "\n".join(TAG.sub("", p) for p in parts).splitlines()
     assert body == ["Big table", *lines]  # nothing lost, nothing cut mid-line
 
@@ -90,7 +93,8 @@ def test_one_overlong_line_is_cut_without_breaking_an_entity() -> None:
 def test_utf16_length_counts_emoji_twice() -> None:
     assert tg_len("📈") == 2
     parts = render_html(Message(title="t", lines=["📈" * 3000]), TZ)
-    assert len(parts) == 2 and all(tg_len(p) <= MESSAGE_LIMIT for p in parts)
+    assert len(parts) == 2
+    assert all(tg_len(p) <= MESSAGE_LIMIT for p in parts)
 
 
 def test_keyboard_from_buttons() -> None:
@@ -140,5 +144,6 @@ def test_redaction_filter_masks_tokens_in_messages_and_tracebacks() -> None:
         record.exc_info = (type(exc), exc, exc.__traceback__)
     assert RedactSecrets().filter(record)
     text = logging.Formatter().format(record)
-    assert TOKEN not in text and TOKEN.split(":")[1] not in text
+    assert TOKEN not in text
+    assert TOKEN.split(":")[1] not in text
     assert "[redacted]" in record.getMessage()
