@@ -193,11 +193,12 @@ class FakeTelegram:
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": DATE,
-            "text": text,
             "chat": self.chat(chat_id, chat_type),
             "from": {"id": user_id, "is_bot": False, "first_name": first_name},
             **extra,
         }
+        if text:  # a service message (e.g. migrate_to_chat_id in `extra`) has none
+            message["text"] = text
         first = text.split(maxsplit=1)[0] if text.strip() else ""
         if first.startswith("/"):
             length = len(first.encode("utf-16-le")) // 2

@@ -15,7 +15,9 @@ from bot.core import Core
 from bot.models import Family, Quote
 from bot.transports.telegram import TelegramTransport
 from handlers.dispatch import REFUSAL
+from tests.conftest import RedisServer
 from tests.fakes.telegram_api import Call, FakeTelegram
+from tests.telegram.conftest import tg_settings
 
 GROUP = -100500
 ADMIN, MEMBER = 7, 8
@@ -201,3 +203,46 @@ async def test_random_alert_add_arguments(
         assert reply.endswith("</b>")
         assert await redis_client.hlen(keys.RULES) == 0
     await redis_client.delete(keys.RULES, keys.RULE_SEQ, keys.chat_rules(f"telegram:{PRIVATE}"))
+
+
+async def test_only_allowed_chats_are_served(
+    fake_tg: FakeTelegram, core: Core, redis_server: RedisServer
+) -> None:
+    settings = tg_settings(redis_server, fake_tg, allowed_chats="telegram:42, telegram:-1009")
+    transport = TelegramTransport(settings, core)
+    await transport.start()
+    try:
+        fake_tg.send_text("/help", chat_id=43, user_id=43)
+        await ask(fake_tg, "/help", chat_id=42)
+    finally:
+        await transport.stop()
+    assert [c.chat_id for c in fake_tg.requests("sendMessage")] == [42]
+
+
+async def test_anonymous_group_admin_may_change_rules(
+    fake_tg: FakeTelegram, transport: TelegramTransport, core: Core
+) -> None:
+    group = fake_tg.chat(GROUP)
+    reply = await ask(
+        fake_tg,
+        "/subscribe moves",
+        chat_id=GROUP,
+        user_id=1087968824,  # Telegram's GroupAnonymousBot
+        first_name="Group",
+        sender_chat=group,
+    )
+    assert text_of(reply).startswith("<b>Subscribed: moves</b>")
+    assert fake_tg.requests("getChatMember") == []
+
+
+async def test_group_upgrade_notice_moves_the_rules(
+    fake_tg: FakeTelegram, transport: TelegramTransport, core: Core
+) -> None:
+    old, new = "telegram:-888", "telegram:-100888"
+    fake_tg.set_member(-888, ADMIN, "creator")
+    await ask(fake_tg, "/alert add STAR50 1d up 3", chat_id=-888, chat_type="group", user_id=ADMIN)
+    fake_tg.send_text("", chat_id=-888, chat_type="group", migrate_to_chat_id=-100888)
+    await ask(fake_tg, "/alerts", chat_id=-100888, user_id=ADMIN)  # handled after the notice
+    assert [r.owner for r in await core.store.rules_of(new)] == [new]
+    assert await core.store.rules_of(old) == []
+    assert core.service.engine.rules["r1"].owner == new
