@@ -338,6 +338,14 @@ class TelegramTransport:
                 f"cannot reach the Telegram Bot API at {api_base(self.settings)}: {exc.message}"
             ) from None
         self.username = self.bot.username
+        try:
+            await self._begin()
+        except TelegramError as exc:
+            await self.stop()
+            raise TelegramStartupError(f"Telegram start-up failed: {exc.message}") from None
+
+    async def _begin(self) -> None:
+        """Publish the command menu, start the dispatcher, then the webhook or polling."""
         await self.bot.set_my_commands(
             [BotCommand(spec.name, spec.summary[:256]) for spec in COMMANDS.values()]
         )
@@ -378,7 +386,7 @@ class TelegramTransport:
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /telegram/webhook: check the secret header, drop redeliveries, queue."""
         given = request.headers.get(SECRET_HEADER, "")
-        if not secrets.compare_digest(given.encode(), self.secret.encode()) or not self.secret:
+        if not self.secret or not secrets.compare_digest(given.encode(), self.secret.encode()):
             log.warning("telegram webhook: refused a request without the secret token")
             return web.Response(status=403)
         try:

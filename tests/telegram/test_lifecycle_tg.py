@@ -19,10 +19,15 @@ from bot import keys
 from bot.app import build_app
 from bot.config import Settings
 from bot.core import Core
-from bot.transports.telegram import SECRET_HEADER, WEBHOOK_PATH, TelegramTransport
+from bot.transports.telegram import (
+    SECRET_HEADER,
+    WEBHOOK_PATH,
+    TelegramStartupError,
+    TelegramTransport,
+)
 from tests.conftest import RedisServer
 from tests.fakes.providers import FakeProviders
-from tests.fakes.telegram_api import BOT_ID, TOKEN, FakeTelegram, conflict
+from tests.fakes.telegram_api import BOT_ID, TOKEN, FakeTelegram, bad_request, conflict
 from tests.telegram.conftest import WEBHOOK_SECRET, RawCapture, tg_settings
 
 
@@ -156,3 +161,20 @@ async def test_bad_token_exits_non_zero_without_the_token(
     assert wrong.split(":")[1] not in text
     assert TOKEN.split(":")[1] not in text
     assert [c.method for c in fake_tg.calls] == []  # the fake records only its own token
+
+
+async def test_start_up_refusals_are_one_readable_line(
+    fake_tg: FakeTelegram, core: Core, redis_server: RedisServer
+) -> None:
+    hook = {"telegram_webhook_url": "https://bot.example.com/hook"}
+    fake_tg.fail("setWebhook", bad_request("bad webhook: HTTPS url must be provided"))
+    refused = TelegramTransport(tg_settings(redis_server, fake_tg, **hook), core)
+    with pytest.raises(TelegramStartupError) as failed:
+        await refused.start()
+    assert str(failed.value) == (
+        "Telegram start-up failed: Bad webhook: https url must be provided"
+    )
+    assert not refused.application.running
+    bad_secret = tg_settings(redis_server, fake_tg, telegram_webhook_secret="has spaces", **hook)
+    with pytest.raises(TelegramStartupError, match="TELEGRAM_WEBHOOK_SECRET: use 1-256"):
+        await TelegramTransport(bad_secret, core).start()
