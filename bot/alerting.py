@@ -97,6 +97,13 @@ class AlertService:
         await self.store.save_states([(rule.id, s, a) for s, a in states.items()])
         return updated
 
+    async def move_chat(self, old: str, new: str) -> None:
+        """A chat got a new id (Telegram group -> supergroup): its rules follow it."""
+        for rule in await self.store.move_chat(old, new):
+            if rule.id in self.engine.rules:  # the index is keyed by rule id, not owner
+                self.engine.rules[rule.id] = replace(self.engine.rules[rule.id], owner=new)
+        log.info("chat %s moved to %s", old, new)
+
     # -- quotes ----------------------------------------------------------------
     async def on_quotes(self, quotes: list[Quote], now: datetime) -> list[Alert]:
         alerts: list[Alert] = []
@@ -126,6 +133,8 @@ class AlertService:
         queued = []
         now = self.clock.now().timestamp()
         for chat in sorted(targets):
+            if chat == alert.owner and await self.store.is_dormant(chat):
+                continue  # it blocked or removed the bot; /start brings it back
             until = await self.store.muted_until(chat)
             if alert.rule_id and not (until and until > now):
                 until = await self.store.rule_muted_until(chat, alert.rule_id)

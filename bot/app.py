@@ -10,17 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 
+from bot import ratelimit
 from bot.clock import Clock, WallClock
 from bot.config import Settings
 from bot.connect import open_redis
 from bot.core import Core, build_core, seed_house_rules
 from bot.delivery import Deliverer
-from bot.ratelimit import SLACK, TELEGRAM, RateLimiter
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
 from bot.sources.feed import QuoteFeed
@@ -28,6 +29,7 @@ from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
 from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
+from bot.transports.telegram import WEBHOOK_PATH, TelegramStartupError, TelegramTransport
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
 
@@ -37,6 +39,7 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 SENDERS = web.AppKey("senders", dict[str, Sender])
 # Chat platforms register a reachability check here (e.g. Telegram getMe, Slack auth.test).
 READY_CHECKS = web.AppKey("ready_checks", dict[str, Callable[[], Awaitable[bool]]])
+TELEGRAM = web.AppKey("telegram", TelegramTransport)
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -55,6 +58,21 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             yield
         await redis.aclose()
 
+    async def telegram(app: web.Application) -> AsyncIterator[None]:
+        if settings.telegram_token is None:
+            yield
+            return
+        transport = TelegramTransport(settings, app[CORE])
+        await transport.start()
+        app[TELEGRAM] = transport
+        app[SENDERS]["telegram"] = transport.sender()
+        yield
+        app[SENDERS].pop("telegram", None)
+        await transport.stop()
+
+    async def telegram_webhook(request: web.Request) -> web.Response:
+        return await request.app[TELEGRAM].webhook(request)
+
     async def tasks(app: web.Application) -> AsyncIterator[None]:
         core, http = app[CORE], app[HTTP]
         sources: list[QuoteSource] = [EastmoneySource(http, settings), YahooSource(http, settings)]
@@ -70,7 +88,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             settings.poll_interval_s,
             close_settle_s=11 * 60,
         )
-        limiters = {"telegram": RateLimiter(TELEGRAM), "slack": RateLimiter(SLACK)}
+        limiters = {
+            "telegram": ratelimit.RateLimiter(ratelimit.TELEGRAM),
+            "slack": ratelimit.RateLimiter(ratelimit.SLACK),
+        }
         deliverer = Deliverer(core.outbox, app[SENDERS], limiters)
         running = [
             asyncio.create_task(run_forever(job, clock), name="quotes"),
@@ -88,10 +109,12 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
                 await task
 
     app[READY_CHECKS] = {}
-    app.cleanup_ctx.extend([resources, tasks])
+    app.cleanup_ctx.extend([resources, telegram, tasks])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    if settings.telegram_token is not None and settings.telegram_webhook_url is not None:
+        app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     return app
 
 
@@ -132,5 +155,10 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def run_app(settings: Settings) -> int:
-    web.run_app(build_app(settings), port=settings.port, print=None)
+    try:
+        web.run_app(build_app(settings), port=settings.port, print=None)
+    except TelegramStartupError as exc:
+        log.error("cannot start: %s", exc)
+        print(f"divbot: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -52,6 +52,7 @@ async def build_core(
     outbox = Outbox(redis, clock, consumer=consumer, metrics=metrics)
     await outbox.ensure_group()
     service = AlertService(store, outbox, watchlist, settings, clock)
+    outbox.on_moved = service.move_chat
     await service.load()
     return Core(
         settings, clock, redis, store, outbox, service, watchlist, markets, HealthBoard(), metrics

@@ -27,6 +27,10 @@ divbot:stats                           hash    counters shown in /status
 divbot:leader                          string  the watchers' leader "{replica}:{fence}" (TTL)
 divbot:leader:fence                    string  fencing counter, only ever incremented
 divbot:macro:{indicator}               hash    ISO period start -> print (bot.macro_history)
+divbot:chat:{chat}:dormant             string  families a chat had when it blocked the bot (403);
+                                               /start restores them and deletes the key
+divbot:tg:admin:{chat}:{user}          string  "1"/"0": is a Telegram user a chat admin (TTL 60s)
+divbot:tg:update:{update_id}           string  a webhook update already handled (SET NX, TTL 1d)
 =====================================  ======  ==============================================
 """
 
@@ -103,3 +107,15 @@ def enqueued(alert_id: str, chat: str) -> str:
 
 def sent(alert_id: str, chat: str) -> str:
     return f"{NS}:sent:{alert_id}:{valid_chat(chat)}"
+
+
+def chat_dormant(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:dormant"
+
+
+def telegram_admin(chat: str, user_id: int) -> str:
+    return f"{NS}:tg:admin:{valid_chat(chat)}:{int(user_id)}"
+
+
+def telegram_update(update_id: int) -> str:
+    return f"{NS}:tg:update:{int(update_id)}"

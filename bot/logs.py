@@ -5,19 +5,34 @@ from __future__ import annotations
 import logging
 import re
 
-# python-telegram-bot's request URLs embed the bot token (…/bot<TOKEN>/sendMessage).
-_TOKEN = re.compile(r"bot\d{3,}:[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+# python-telegram-bot's request URLs embed the bot token (…/bot<TOKEN>/sendMessage);
+# a bare Telegram token is <bot id>:<35 url-safe characters>.
+_TOKEN = re.compile(r"(?:bot)?\d{3,}:[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+# Loggers that write request URLs or request parameters (the token; setWebhook's
+# secret_token) at INFO or DEBUG: httpx logs every request URL at INFO, PTB's bots log
+# their base URL and each call's parameters at DEBUG.
+SECRET_BEARING_LOGGERS = ("httpx", "httpcore", "telegram.ext.ExtBot", "telegram.Bot")
 
 
 class RedactSecrets(logging.Filter):
-    """Last line of defence: mask anything shaped like a Telegram or Slack token."""
+    """Last line of defence: mask anything shaped like a Telegram or Slack token, in the
+    message and in the traceback text."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if _TOKEN.search(message):
             record.msg = _TOKEN.sub("[redacted]", message)
             record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _TOKEN.sub("[redacted]", record.exc_text)
         return True
+
+
+def quiet_secret_loggers() -> None:
+    for name in SECRET_BEARING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -27,6 +42,4 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO, and PTB's carry the token.
-    for noisy in ("httpx", "httpcore", "telegram.ext.ExtBot", "telegram.Bot"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_secret_loggers()

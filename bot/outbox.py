@@ -7,6 +7,8 @@
 - Senders read through the consumer group ``senders`` and ``XACK`` only after the
   platform accepted the message; a ``sent`` key per (alert, chat) turns a re-read after
   a crash into a no-op.
+- A chat that moved (Telegram group -> supergroup) has its state moved by ``on_moved``
+  and the delivery re-queued to the new chat id.
 - A retryable failure leaves the entry pending with a due time; a permanent one (chat
   gone) or too many attempts moves it to the dead-letter stream shown in /status.
 """
@@ -14,7 +16,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +74,8 @@ class Outbox:
         self.clock = clock
         self.consumer = consumer
         self.max_attempts = max_attempts
+        # Set by build_core to AlertService.move_chat (the engine must learn the new owner).
+        self.on_moved: Callable[[str, str], Awaitable[None]] | None = None
 
     async def ensure_group(self) -> None:
         try:
@@ -169,6 +173,9 @@ class Outbox:
             await self._done(entry.id)
             log.info("alert %s delivered to %s", entry.alert.id, entry.chat)
             return None
+        if result.outcome is Outcome.MOVED and await self._moved(entry.alert, entry.chat, result):
+            await self._done(entry.id)
+            return None
         attempts = int(await self.redis.hincrby(ATTEMPTS, entry.id, 1))
         if result.outcome is Outcome.GONE or attempts >= self.max_attempts:
             await self.redis.xadd(
@@ -210,6 +217,19 @@ class Outbox:
             elif result.outcome is Outcome.SENT and not result.duplicate:
                 sent += 1
         return sent
+
+    async def _moved(self, alert: Alert, chat: str, result: Delivery) -> bool:
+        """Move the chat's state to its new id and queue the delivery there."""
+        ref = ChatRef.parse(chat)
+        try:
+            new_chat = ChatRef.parse(f"{ref.platform}:{result.new_chat_id}").key
+        except ValueError:
+            return False  # no usable new id: handled below like any failed attempt
+        if self.on_moved is not None:
+            await self.on_moved(chat, new_chat)
+        await self.enqueue(alert, new_chat)
+        log.info("alert %s: chat %s moved to %s, re-queued", alert.id, chat, new_chat)
+        return True
 
     async def _done(self, entry_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

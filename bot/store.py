@@ -8,6 +8,7 @@ a small number of round trips: bulk reads use pipelines or HGETALL, never a key 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -119,6 +120,59 @@ class Store:
     async def rule_muted_until(self, chat: str, rule_id: str) -> float | None:
         raw = await self.redis.get(keys.rule_mute(chat, rule_id))
         return float(raw) if raw else None
+
+    # -- chats that left or moved -----------------------------------------------
+    async def deactivate(self, chat: str) -> list[Family]:
+        """The chat blocked or removed the bot: drop it from every family, remembering
+        which, until it comes back with /start. A second call keeps the first list."""
+        families = await self.subscriptions(chat)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for family in families:
+                pipe.srem(keys.subscribers(family.value), chat)
+            pipe.set(keys.chat_dormant(chat), ",".join(f.value for f in families), nx=True)
+            await pipe.execute()
+        return families
+
+    async def is_dormant(self, chat: str) -> bool:
+        return bool(await self.redis.exists(keys.chat_dormant(chat)))
+
+    async def reactivate(self, chat: str) -> list[Family] | None:
+        """Undo `deactivate`: resubscribe the remembered families. None if not dormant."""
+        raw = await self.redis.getdel(keys.chat_dormant(chat))
+        if raw is None:
+            return None
+        known = {f.value for f in Family}
+        families = [Family(name) for name in raw.split(",") if name in known]
+        for family in families:
+            await self.subscribe(chat, family)
+        return families
+
+    async def move_chat(self, old: str, new: str) -> list[Rule]:
+        """A Telegram group became a supergroup: its rules, subscriptions, mute and
+        dormancy follow it to the new chat key. Returns the moved rules."""
+        keys.valid_chat(new)
+        rules = [replace(r, owner=new) for r in await self.rules_of(old)]
+        families = await self.subscriptions(old)
+        mute_until = await self.redis.get(keys.chat_mute(old))
+        mute_ttl = int(await self.redis.ttl(keys.chat_mute(old)))
+        dormant = await self.redis.get(keys.chat_dormant(old))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for rule in rules:
+                pipe.hset(keys.RULES, rule.id, json.dumps(rule.to_json()))
+            if rules:
+                pipe.sadd(keys.chat_rules(new), *(r.id for r in rules))
+            pipe.delete(keys.chat_rules(old))
+            for family in families:
+                pipe.srem(keys.subscribers(family.value), old)
+                pipe.sadd(keys.subscribers(family.value), new)
+            if mute_until is not None and mute_ttl > 0:
+                pipe.set(keys.chat_mute(new), mute_until, ex=mute_ttl)
+            pipe.delete(keys.chat_mute(old))
+            if dormant is not None:
+                pipe.set(keys.chat_dormant(new), dormant)
+            pipe.delete(keys.chat_dormant(old))
+            await pipe.execute()
+        return rules
 
     # -- market state ----------------------------------------------------------
     async def save_quote(self, quote: Quote) -> None:

@@ -15,8 +15,12 @@ STARTER = (Family.MOVES, Family.SPREADS, Family.HEADLINES, Family.MACRO)
 
 async def start(core: Core, cmd: Command) -> Message:
     lines = [INTRO]
+    # A chat that blocked or removed the bot (403) comes back with what it had.
+    restored = await core.store.reactivate(cmd.chat) if cmd.can_admin else None
+    if restored is not None:
+        lines.append("Welcome back: alerts to this chat are on again.")
     current = await core.store.subscriptions(cmd.chat)
-    if cmd.can_admin and not current:
+    if cmd.can_admin and restored is None and not current:
         for family in STARTER:
             await core.store.subscribe(cmd.chat, family)
         current = list(STARTER)

@@ -1,0 +1,513 @@
+"""Telegram through python-telegram-bot: updates in as Commands, Messages out as HTML.
+
+Owns the PTB `Application` (started by hand inside bot.app's lifecycle, never
+`run_polling`, which would own the event loop), long polling or the webhook route,
+who may administer a chat (`getChatMember`, cached in Redis), the alert buttons, and
+`TelegramSender`, which sends for the outbox and classifies every failure into an
+Outcome. Commands themselves run through handlers.dispatch.handle, as on every platform.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import logging
+import os
+import re
+import secrets
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    Chat,
+    ChatMember,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram import Message as TgMessage
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot import keys
+from bot.config import Settings
+from bot.core import Core
+from bot.models import ChatRef, Message
+from bot.store import Store
+from bot.transports.base import Delivery, Outcome
+from bot.transports.telegram_render import (
+    CAPTION_LIMIT,
+    keyboard,
+    render_html,
+    render_plain,
+    tg_len,
+)
+from handlers.base import Command
+from handlers.dispatch import handle
+from handlers.registry import COMMANDS
+
+log = logging.getLogger(__name__)
+# Opt in to PTB 23's time periods as timedelta (retry_after): PTB 22 otherwise warns on
+# every RetryAfter it builds. It reads the variable at each use, so setting it here works.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+ALLOWED_UPDATES = ["message", "callback_query"]
+ADMIN_CACHE_S = 60  # an admin demoted a minute ago may still change rules for that minute
+UPDATE_SEEN_S = 86400  # Telegram stops redelivering a webhook update well within a day
+POLL_TIMEOUT_S = 25
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?$")
+_BUTTON = re.compile(r"^(?:mute:(r[0-9]{1,12}):([0-9]{1,7})|rm:(r[0-9]{1,12}))$")
+_SECRET_OK = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
+
+AppType = Application[Any, Any, Any, Any, Any, Any]
+
+
+class TelegramStartupError(RuntimeError):
+    """The bot cannot start on Telegram; the message is safe to print (no token)."""
+
+
+# -- parsing -------------------------------------------------------------------------
+def parse_command(text: str, username: str) -> tuple[str, tuple[str, ...]] | None:
+    """'/alert@OurBot add …' -> ('alert', ('add', …)); None if not a command for us."""
+    words = text.split()
+    if not words:
+        return None
+    match = _COMMAND.match(words[0])
+    if match is None:
+        return None
+    addressed = match.group(2)
+    if addressed is not None and addressed.lower() != username.lower():
+        return None  # meant for another bot in the group
+    return match.group(1).lower(), tuple(words[1:])
+
+
+def _duration_word(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def button_args(data: str | None) -> tuple[str, ...] | None:
+    """An alert button's action as /alert arguments: 'mute:r3:3600' -> ('mute','r3','1h')."""
+    match = _BUTTON.match(data or "")
+    if match is None:
+        return None
+    if match.group(3):
+        return ("rm", match.group(3))
+    return ("mute", match.group(1), _duration_word(int(match.group(2))))
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The configured secret, or one derived from the token (the same on every replica)."""
+    if settings.telegram_webhook_secret is not None:
+        return settings.telegram_webhook_secret.get_secret_value()
+    assert settings.telegram_token is not None
+    token = settings.telegram_token.get_secret_value().encode()
+    return hmac.new(token, b"divbot telegram webhook", hashlib.sha256).hexdigest()
+
+
+def webhook_url(settings: Settings) -> str | None:
+    """TELEGRAM_WEBHOOK_URL; a bare origin gets our route's path appended."""
+    url = settings.telegram_webhook_url
+    if url is None:
+        return None
+    if url.path in (None, "", "/"):
+        return str(url).rstrip("/") + WEBHOOK_PATH
+    return str(url)
+
+
+def api_base(settings: Settings) -> str:
+    return str(settings.telegram_api_base).rstrip("/")
+
+
+# -- sending ---------------------------------------------------------------------------
+async def _send_parts(
+    bot: Bot,
+    chat_id: int,
+    message: Message,
+    parts: list[str],
+    mode: str | None,
+    thread_id: int | None,
+    reply_to: int | None,
+) -> int:
+    markup: InlineKeyboardMarkup | None = keyboard(message.buttons)
+    reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    if message.image is not None:
+        caption = parts[0] if len(parts) == 1 and tg_len(parts[0]) <= CAPTION_LIMIT else None
+        photo = await bot.send_photo(
+            chat_id,
+            message.image,
+            caption=caption,
+            parse_mode=mode if caption else None,
+            reply_markup=markup if caption else None,
+            message_thread_id=thread_id,
+            reply_parameters=reply,
+        )
+        if caption is not None:
+            return photo.message_id
+        reply = None
+    sent_id = 0
+    for i, part in enumerate(parts):
+        sent = await bot.send_message(
+            chat_id,
+            part,
+            parse_mode=mode,
+            reply_markup=markup if i == len(parts) - 1 else None,
+            message_thread_id=thread_id,
+            reply_parameters=reply if i == 0 else None,
+        )
+        sent_id = sent.message_id
+    return sent_id
+
+
+async def send_rendered(
+    bot: Bot,
+    chat_id: int,
+    message: Message,
+    tz: str,
+    *,
+    thread_id: int | None = None,
+    reply_to: int | None = None,
+) -> int:
+    """Send a Message as HTML (split, with buttons); once as plain text if Telegram
+    cannot parse the HTML. Returns the last message id; raises TelegramError."""
+    try:
+        return await _send_parts(
+            bot, chat_id, message, render_html(message, tz), ParseMode.HTML, thread_id, reply_to
+        )
+    except BadRequest as exc:
+        if "parse entities" not in exc.message.lower():
+            raise
+        log.warning(
+            "chat %s: Telegram could not parse our HTML (%s); resending as plain text",
+            chat_id,
+            exc.message,
+        )
+    return await _send_parts(
+        bot, chat_id, message, render_plain(message, tz), None, thread_id, reply_to
+    )
+
+
+def _retry_after_s(exc: RetryAfter) -> float:
+    # PTB 22 returns int or timedelta depending on PTB_TIMEDELTA, warning in the int case.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def classify(exc: TelegramError) -> Delivery:
+    """What the outbox should do after Telegram refused a send."""
+    if isinstance(exc, RetryAfter):
+        return Delivery(Outcome.RETRY, "flood control (429)", retry_after=_retry_after_s(exc))
+    if isinstance(exc, ChatMigrated):
+        return Delivery(
+            Outcome.MOVED, "group became a supergroup", new_chat_id=str(exc.new_chat_id)
+        )
+    if isinstance(exc, Forbidden):
+        return Delivery(Outcome.GONE, exc.message)  # "Forbidden: bot was blocked by the user"
+    if isinstance(exc, InvalidToken):
+        return Delivery(Outcome.RETRY, "Telegram rejected the bot token")
+    # BadRequest subclasses NetworkError, so it must be caught first: a 400 is permanent.
+    if isinstance(exc, BadRequest):
+        return Delivery(Outcome.GONE, f"bad request: {exc.message}")
+    if isinstance(exc, NetworkError):
+        return Delivery(Outcome.RETRY, f"network: {exc.message}")
+    return Delivery(Outcome.RETRY, f"telegram error: {exc.message}")
+
+
+class TelegramSender:
+    """Sends the outbox's deliveries to Telegram chats; never raises a TelegramError."""
+
+    platform = "telegram"
+
+    def __init__(self, bot: Bot, store: Store, tz: str) -> None:
+        self.bot = bot
+        self.store = store
+        self.tz = tz
+
+    async def send(self, chat: ChatRef, message: Message) -> Delivery:
+        try:
+            chat_id = int(chat.chat_id)
+        except ValueError:
+            return Delivery(Outcome.GONE, "not a Telegram chat id")
+        try:
+            sent = await send_rendered(self.bot, chat_id, message, self.tz)
+        except TelegramError as exc:
+            result = classify(exc)
+            if isinstance(exc, Forbidden):
+                families = await self.store.deactivate(chat.key)
+                log.warning(
+                    "chat %s refused the bot (%s): deactivated %d subscriptions",
+                    chat.key,
+                    exc.message,
+                    len(families),
+                )
+            return result
+        return Delivery(Outcome.SENT, message_id=str(sent))
+
+
+# -- the transport ---------------------------------------------------------------------
+def build_application(settings: Settings, webhook: bool) -> AppType:
+    if settings.telegram_token is None:
+        raise TelegramStartupError("TELEGRAM_TOKEN is not set")
+    base = api_base(settings)
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .job_queue(None)  # watchers are our own tasks on the injected clock
+    )
+    if webhook:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+class TelegramTransport:
+    """Telegram updates in, replies out; started and stopped by bot.app."""
+
+    def __init__(self, settings: Settings, core: Core) -> None:
+        self.settings = settings
+        self.core = core
+        self.url = webhook_url(settings)
+        self.secret = webhook_secret(settings) if self.url else ""
+        self.application = build_application(settings, webhook=self.url is not None)
+        self.username = ""
+        app = self.application
+        app.add_handler(TypeHandler(Update, self._alive), group=-1)
+        app.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE & filters.StatusUpdate.MIGRATE, self._migrated
+            )
+        )
+        # Only new messages: an edited "/alert add" must never run again.
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_message))
+        app.add_handler(CallbackQueryHandler(self._on_button))
+        app.add_error_handler(self._on_error)
+
+    @property
+    def bot(self) -> Bot:
+        bot: Bot = self.application.bot
+        return bot
+
+    def sender(self) -> TelegramSender:
+        return TelegramSender(self.bot, self.core.store, self.settings.timezone)
+
+    async def start(self) -> None:
+        if self.url and not _SECRET_OK.match(self.secret):
+            raise TelegramStartupError(
+                "TELEGRAM_WEBHOOK_SECRET: use 1-256 characters from A-Z, a-z, 0-9, _ and -"
+            )
+        try:
+            await self.application.initialize()  # getMe
+        except InvalidToken:
+            raise TelegramStartupError(
+                "Telegram rejected TELEGRAM_TOKEN (getMe: unauthorized); check it with @BotFather"
+            ) from None
+        except TelegramError as exc:
+            raise TelegramStartupError(
+                f"cannot reach the Telegram Bot API at {api_base(self.settings)}: {exc.message}"
+            ) from None
+        self.username = self.bot.username
+        try:
+            await self._begin()
+        except TelegramError as exc:
+            await self.stop()
+            raise TelegramStartupError(f"Telegram start-up failed: {exc.message}") from None
+
+    async def _begin(self) -> None:
+        """Publish the command menu, start the dispatcher, then the webhook or polling."""
+        await self.bot.set_my_commands(
+            [BotCommand(spec.name, spec.summary[:256]) for spec in COMMANDS.values()]
+        )
+        await self.application.start()
+        if self.url:
+            await self.bot.set_webhook(
+                self.url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES
+            )
+            log.info("telegram: @%s on webhook %s", self.username, WEBHOOK_PATH)
+        else:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(
+                timeout=POLL_TIMEOUT_S,
+                allowed_updates=ALLOWED_UPDATES,
+                error_callback=self._polling_error,
+            )
+            log.info("telegram: @%s long polling", self.username)
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        # PTB's polling loop backs off (1s, growing to 30s) after each error; we only say why.
+        if isinstance(exc, Conflict):
+            log.warning("telegram: another process polls with this token (409); backing off")
+            self.core.health.bad(
+                "telegram", "another poller on this token (409)", self.core.clock.now()
+            )
+        else:
+            log.warning("telegram: polling failed (%s); retrying", type(exc).__name__)
+
+    # -- webhook --------------------------------------------------------------------
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST /telegram/webhook: check the secret header, drop redeliveries, queue."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not self.secret or not secrets.compare_digest(given.encode(), self.secret.encode()):
+            log.warning("telegram webhook: refused a request without the secret token")
+            return web.Response(status=403)
+        try:
+            data = await request.json()
+            update_id = int(data["update_id"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("telegram webhook: body is not an update")
+            return web.Response(status=400)
+        first = await self.core.redis.set(
+            keys.telegram_update(update_id), "1", nx=True, ex=UPDATE_SEEN_S
+        )
+        if not first:
+            log.info("telegram update %d redelivered: acknowledged, not run again", update_id)
+            return web.Response()
+        update = Update.de_json(data, self.bot)
+        await self.application.update_queue.put(update)
+        return web.Response()
+
+    # -- updates --------------------------------------------------------------------
+    def _serves(self, chat_key: str) -> bool:
+        allowed = self.settings.allowed_chats
+        return not allowed or chat_key in allowed
+
+    async def can_admin(self, chat: Chat, user: User | None, sender_chat: Chat | None) -> bool:
+        """Private chats, group owners and admins (asked once a minute), anonymous admins."""
+        if chat.type == Chat.PRIVATE:
+            return True
+        if sender_chat is not None and sender_chat.id == chat.id:
+            return True  # an anonymous admin posts as the group itself
+        if user is None:
+            return False
+        cache = keys.telegram_admin(f"telegram:{chat.id}", user.id)
+        cached = await self.core.redis.get(cache)
+        if cached is not None:
+            return bool(cached == "1")
+        try:
+            member = await self.bot.get_chat_member(chat.id, user.id)
+        except TelegramError as exc:
+            log.warning(
+                "telegram: getChatMember in %s failed (%s): not an admin",
+                chat.id,
+                type(exc).__name__,
+            )
+            return False  # fail closed, and don't cache the failure
+        is_admin = member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR)
+        await self.core.redis.set(cache, "1" if is_admin else "0", ex=ADMIN_CACHE_S)
+        return is_admin
+
+    async def _alive(self, _: Update, __: ContextTypes.DEFAULT_TYPE) -> None:
+        self.core.health.ok("telegram", self.core.clock.now())  # an update came through
+
+    async def _on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        msg = update.message
+        if msg is None or msg.text is None:
+            return
+        parsed = parse_command(msg.text, self.username)
+        chat_key = f"telegram:{msg.chat.id}"
+        if parsed is None or not self._serves(chat_key):
+            return
+        name, args = parsed
+        thread = msg.message_thread_id if msg.is_topic_message else None
+        cmd = Command(
+            platform="telegram",
+            chat=chat_key,
+            user=str(msg.from_user.id) if msg.from_user else "",
+            name=name,
+            args=args,
+            can_admin=await self.can_admin(msg.chat, msg.from_user, msg.sender_chat),
+            thread=str(thread) if thread is not None else None,
+        )
+        answer = await handle(self.core, cmd)
+        in_group = msg.chat.type != Chat.PRIVATE
+        await send_rendered(
+            self.bot,
+            msg.chat.id,
+            answer,
+            self.settings.timezone,
+            thread_id=thread,
+            reply_to=msg.message_id if answer.private and in_group else None,
+        )
+
+    async def _on_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        args = button_args(query.data)
+        chat = query.message.chat if query.message is not None else None
+        if args is None or chat is None or not self._serves(f"telegram:{chat.id}"):
+            await query.answer("This button no longer works.")
+            return
+        cmd = Command(
+            platform="telegram",
+            chat=f"telegram:{chat.id}",
+            user=str(query.from_user.id),
+            name="alert",
+            args=args,
+            can_admin=await self.can_admin(chat, query.from_user, None),
+        )
+        answer = await handle(self.core, cmd)
+        await query.answer(answer.title[:200], show_alert=answer.private)
+        alert = query.message
+        if answer.private or not isinstance(alert, TgMessage) or not alert.text:
+            return
+        # Say under the alert what was done and by whom; a removed rule loses its buttons.
+        note = html.escape(f"{answer.title} by {query.from_user.first_name}", quote=False)
+        try:
+            await alert.edit_text(
+                f"{alert.text_html}\n<i>{note}</i>",
+                parse_mode=ParseMode.HTML,
+                reply_markup=alert.reply_markup if args[0] == "mute" else None,
+            )
+        except TelegramError as exc:
+            log.info("telegram: could not annotate alert in %s (%s)", chat.id, type(exc).__name__)
+
+    async def _migrated(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        msg = update.message
+        if msg is not None and msg.migrate_to_chat_id:
+            await self.core.service.move_chat(
+                f"telegram:{msg.chat.id}", f"telegram:{msg.migrate_to_chat_id}"
+            )
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update %s failed", update_id, exc_info=context.error)
