@@ -26,6 +26,7 @@ from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
 from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
+from bot.transports.slack import mount as mount_slack
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
 
@@ -95,6 +96,8 @@ def build_app(settings: Settings) -> web.Application:
         return web.json_response({"ok": True})
 
     app.cleanup_ctx.extend([resources, tasks])
+    if settings.slack_bot_token is not None:  # Slack: /slack/events and/or Socket Mode
+        mount_slack(app, settings, lambda a: a[CORE], lambda a: a[SENDERS])
     app.router.add_get("/healthz", healthz)
     return app
 
