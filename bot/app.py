@@ -96,7 +96,7 @@ def build_app(settings: Settings) -> web.Application:
         return web.json_response({"ok": True})
 
     app.cleanup_ctx.extend([resources, tasks])
-    if settings.slack_bot_token is not None:  # Slack: /slack/events and/or Socket Mode
+    if settings.slack_bot_token:  # Slack: /slack/events and/or Socket Mode
         mount_slack(app, settings, lambda a: a[CORE], lambda a: a[SENDERS])
     app.router.add_get("/healthz", healthz)
     return app

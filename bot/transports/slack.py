@@ -49,7 +49,6 @@ from bot.transports.base import Delivery, Outcome, Sender
 from bot.transports.slack_render import ACTION_PREFIX, SlackMessage, render
 from handlers.base import Command, reply
 from handlers.dispatch import handle
-from handlers.registry import COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +210,7 @@ class SlackBot:
     """The bolt app, its verification at the door, and its sender."""
 
     def __init__(self, settings: Settings, core: Core) -> None:
-        if settings.slack_bot_token is None:
+        if not settings.slack_bot_token:
             raise ValueError("SLACK_BOT_TOKEN is not set")
         self.settings = settings
         self.core = core
@@ -242,7 +241,7 @@ class SlackBot:
     # -- connections -----------------------------------------------------------------
     async def start(self) -> None:
         token = self.settings.slack_app_token
-        if token is not None:
+        if token:  # an empty SLACK_APP_TOKEN= line means HTTP mode
             self._socket = AsyncSocketModeHandler(
                 self.app, token.get_secret_value(), web_client=self.client
             )
@@ -325,12 +324,10 @@ class SlackBot:
             elif len(args) > MAX_ARGS:
                 answer = reply(f"Too many words: at most {MAX_ARGS}.", private=True)
             else:
-                spec = COMMANDS.get(name)
-                # Ask users.info only when the command would change the channel.
-                can_admin = False
-                if spec is not None and spec.needs_admin(args):
-                    # A DM with the bot is the user's own chat, as a private chat on Telegram.
-                    can_admin = channel.startswith("D") or await self.admins.is_admin(user)
+                # Handlers may look at can_admin themselves (/start subscribes only for an
+                # admin), so it is always worked out; users.info answers are cached.
+                # A DM with the bot is the user's own chat, as a private chat on Telegram.
+                can_admin = channel.startswith("D") or await self.admins.is_admin(user)
                 cmd = Command("slack", chat, user, name, args, can_admin=can_admin)
                 answer = await handle(self.core, cmd)
             await self._post(respond, answer, channel)
@@ -381,7 +378,7 @@ def mount(
 
     Call before the app starts, after the context that builds the core.
     """
-    if settings.slack_signing_secret is not None:
+    if settings.slack_signing_secret:
 
         async def events(request: web.Request) -> web.Response:
             return await request.app[SLACK].handle_http(request)

@@ -49,10 +49,6 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _clip_escaped(raw: str, limit: int) -> str:
     """Escape `raw`, cutting it so the escaped form fits `limit` (never mid-entity)."""
     out = escape(raw)
@@ -142,7 +138,7 @@ def _actions(message: Message) -> list[Block]:
         elements = [
             {
                 "type": "button",
-                "text": {"type": "plain_text", "text": _clip(b.label, MAX_BUTTON_LABEL)},
+                "text": {"type": "plain_text", "text": _clip_escaped(b.label, MAX_BUTTON_LABEL)},
                 "action_id": f"{ACTION_PREFIX}{b.action}"[:255],
                 "value": b.action,
             }
