@@ -331,10 +331,23 @@ async def test_bad_signatures_get_401_write_nothing_and_call_nothing(
     assert [c.method for c in h.fake.calls] == ["auth.test", "respond"]
 
 
-async def test_unreadable_but_signed_body_is_a_4xx(harness: Harness) -> None:
-    body = b"\xff\xfe not utf-8"
-    resp = await harness.post(body)
-    assert resp.status == 400
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\xff\xfe not utf-8", "application/x-www-form-urlencoded"),
+        (b"payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+        (b'{"type": "event_callback", ', "application/json"),
+    ],
+)
+async def test_unreadable_but_signed_body_is_a_4xx(
+    harness: Harness, body: bytes, content_type: str
+) -> None:
+    resp = await harness.client.post(
+        "/slack/events",
+        data=body,
+        headers={"Content-Type": content_type, **signed_headers(body, harness.now_ts())},
+    )
+    assert 400 <= resp.status < 500
     assert harness.fake.calls == []
 
 

@@ -296,6 +296,9 @@ class SlackBot:
         )
 
     async def _on_mention(self, event: dict[str, Any], say: AsyncSay) -> None:
+        chat = f"slack:{event.get('channel')}"
+        if self.settings.allowed_chats and chat not in self.settings.allowed_chats:
+            return
         await say(text=MENTION_HINT, thread_ts=event.get("thread_ts") or event.get("ts"))
 
     async def _on_button(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
