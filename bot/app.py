@@ -29,6 +29,7 @@ from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
 from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
+from bot.transports.slack import mount as mount_slack
 from bot.transports.telegram import WEBHOOK_PATH, TelegramStartupError, TelegramTransport
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
@@ -110,6 +111,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
 
     app[READY_CHECKS] = {}
     app.cleanup_ctx.extend([resources, telegram, tasks])
+    if settings.slack_bot_token:  # Slack: /slack/events and/or Socket Mode
+        mount_slack(app, settings, lambda a: a[CORE], lambda a: a[SENDERS])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

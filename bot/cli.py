@@ -28,11 +28,23 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--to", dest="end", type=_date, required=True, help="last day")
     rp.add_argument("--data", type=Path, default=None, help="data folder (default: seeds/history)")
     sub.add_parser("check-config", help="validate the settings and exit")
+    sm = sub.add_parser("slack-manifest", help="print the Slack app manifest (JSON) to paste")
+    sm.add_argument("--url", help="the bot's public https base URL (events go to /slack/events)")
+    sm.add_argument("--socket-mode", action="store_true", help="no request URLs: Socket Mode")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "slack-manifest":  # needs no settings: it describes the app to Slack
+        from bot.transports.slack_manifest import manifest_json
+
+        try:
+            print(manifest_json(args.url, socket_mode=args.socket_mode))
+        except ValueError as exc:
+            print(f"slack-manifest: {exc}", file=sys.stderr)
+            return 2
+        return 0
     settings = exit_on_bad_config()
     if args.command == "check-config":
         print("config ok")

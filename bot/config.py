@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +92,17 @@ class Settings(BaseSettings):
         if not (value / "watchlist.toml").is_file():
             raise ValueError(f"a folder holding watchlist.toml (none in {value})")
         return value
+
+    @model_validator(mode="after")
+    def _slack_connection(self) -> Settings:
+        # A bot token alone cannot hear Slack: HTTP mode needs the signing secret to verify
+        # requests, Socket Mode needs the app-level token.
+        if self.slack_bot_token and not (self.slack_signing_secret or self.slack_app_token):
+            raise ValueError(
+                "SLACK_BOT_TOKEN needs SLACK_SIGNING_SECRET (HTTP mode) "
+                "or SLACK_APP_TOKEN (Socket Mode)"
+            )
+        return self
 
 
 def describe_error(exc: ValidationError) -> str:

@@ -1,0 +1,401 @@
+"""Slack through slack-bolt: slash commands, buttons and alert delivery for one workspace.
+
+Owns the Slack side of the bot and nothing else:
+
+- ``SlackBot`` wraps a slack-bolt ``AsyncApp``. It turns ``/divergence [args]`` and
+  ``/divbot <command> <args>`` into the platform-neutral ``Command`` and alert buttons
+  (``mute:<rule>:<seconds>``, ``rm:<rule>``) into ``/alert mute|rm`` commands, all through
+  ``handlers.dispatch.handle``. Every request is acked at once; the reply follows through
+  the request's ``response_url`` (errors and refusals as ephemeral messages).
+- HTTP mode: ``POST /slack/events`` on the bot's own aiohttp server. The signature is
+  checked here, before bolt parses anything, against the injected clock: a missing,
+  malformed or wrong signature or a timestamp more than five minutes off answers 401 and
+  touches nothing. (bolt's own check is switched off: it reads the wall clock and lets a
+  non-numeric timestamp raise, which would be a 500.)
+- Socket Mode when ``SLACK_APP_TOKEN`` is set: the same app over bolt's aiohttp socket
+  client, no public URL needed.
+- ``SlackSender``: the outbox's sender for ``slack:<channel>`` chats, classifying Slack's
+  answers into SENT / RETRY (429 with Retry-After, 5xx, network) / GONE (channel gone:
+  its subscriptions are switched off).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.say.async_say import AsyncSay
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.core import Core
+from bot.models import CHAT_KEY, RULE_ID, ChatRef, Family, Message
+from bot.sources.http import retry_after_s
+from bot.transports.base import Delivery, Outcome, Sender
+from bot.transports.slack_render import ACTION_PREFIX, SlackMessage, render
+from handlers.base import Command, reply
+from handlers.dispatch import handle
+
+log = logging.getLogger(__name__)
+
+MAX_SKEW_S = 5 * 60  # Slack's own replay window for signed requests
+ADMIN_CACHE_S = 300  # how long a users.info answer about admin rights is trusted
+MAX_ARGS = 32
+GONE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+RESPONSE_URL_USES = 5  # Slack accepts at most five posts to one response_url
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
+MENTION_HINT = "Try /divergence, or /divbot help for every command."
+NOT_SERVED = "This channel is not served by this bot (ALLOWED_CHATS)."
+
+
+# -- request signatures ----------------------------------------------------------------
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Slack's v0 signature: HMAC-SHA256 over ``v0:{timestamp}:{body}``."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signature_problem(
+    secret: str, now_epoch: float, timestamp: str | None, signature: str | None, body: bytes
+) -> str | None:
+    """Why a request is not from Slack (a short reason for the log), or None when it is."""
+    if not timestamp or not _TIMESTAMP.match(timestamp):
+        return "missing or non-numeric timestamp"
+    if abs(now_epoch - int(timestamp)) > MAX_SKEW_S:
+        return "timestamp more than five minutes off"
+    if not signature or not _SIGNATURE.match(signature):
+        return "missing or malformed signature"
+    if not hmac.compare_digest(sign(secret, timestamp, body), signature):
+        return "signature does not match"
+    return None
+
+
+def unescape(text: str) -> str:
+    """Slack sends user text with its three control characters as entities."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def duration_word(seconds: int) -> str:
+    """3600 -> '1h': the largest unit that divides evenly, as /alert mute accepts it."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def button_command(value: str) -> tuple[str, ...] | None:
+    """An alert button's action as /alert arguments, or None when it is not one of ours."""
+    parts = value.split(":")
+    if len(parts) == 3 and parts[0] == "mute" and RULE_ID.match(parts[1]):
+        seconds = int(parts[2]) if parts[2].isdigit() and len(parts[2]) < 9 else 0
+        return ("mute", parts[1], duration_word(seconds)) if 0 < seconds <= 7 * 86400 else None
+    if len(parts) == 2 and parts[0] == "rm" and RULE_ID.match(parts[1]):
+        return ("rm", parts[1])
+    return None
+
+
+# -- who may change a channel ------------------------------------------------------------
+class AdminCheck:
+    """SLACK_ADMINS, or a workspace admin/owner per users.info, cached briefly."""
+
+    def __init__(self, client: AsyncWebClient, admins: list[str], clock: Clock) -> None:
+        self.client = client
+        self.admins = frozenset(admins)
+        self.clock = clock
+        self._cache: dict[str, tuple[bool, float]] = {}
+
+    async def is_admin(self, user: str) -> bool:
+        if user in self.admins:
+            return True
+        now = self.clock.now().timestamp()
+        cached = self._cache.get(user)
+        if cached and cached[1] > now:
+            return cached[0]
+        try:
+            resp = await self.client.users_info(user=user)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            # Fail closed, and do not cache: the next try may get an answer.
+            log.warning(
+                "slack users.info for %s failed (%s): not treated as admin", user, _why(exc)
+            )
+            return False
+        info = resp.get("user") or {}
+        admin = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
+        self._cache[user] = (admin, now + ADMIN_CACHE_S)
+        return admin
+
+
+def _why(exc: BaseException) -> str:
+    """A failure as an error code or class name: never a URL, header or token."""
+    if isinstance(exc, SlackApiError):
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        return str(data.get("error") or f"HTTP {exc.response.status_code}")
+    return type(exc).__name__
+
+
+# -- alert delivery ----------------------------------------------------------------------
+class SlackSender:
+    """The outbox's sender for Slack channels: chat.postMessage, classified."""
+
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient, core: Core) -> None:
+        self.client = client
+        self.core = core
+
+    async def send(self, chat: ChatRef, message: Message) -> Delivery:
+        ts: str | None = None
+        try:
+            for part in render(message, self.core.settings.timezone):
+                resp = await self.client.chat_postMessage(
+                    channel=chat.chat_id,
+                    text=part.text,
+                    blocks=part.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                ts = ts or str(resp.get("ts") or "") or None
+            if message.image:
+                await upload_image(self.client, chat.chat_id, message)
+        except SlackApiError as exc:
+            return await self._refused(chat, exc)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            return Delivery(Outcome.RETRY, f"slack unreachable ({type(exc).__name__})")
+        return Delivery(Outcome.SENT, message_id=ts)
+
+    async def _refused(self, chat: ChatRef, exc: SlackApiError) -> Delivery:
+        status = exc.response.status_code
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = str(data.get("error") or "")
+        if status == 429 or error == "ratelimited":
+            headers = exc.response.headers or {}
+            asked = retry_after_s(headers.get("Retry-After"), self.core.clock.now())
+            return Delivery(Outcome.RETRY, "slack rate limit (429)", retry_after=asked or 1.0)
+        if error in GONE_ERRORS:
+            for family in Family:
+                await self.core.store.unsubscribe(chat.key, family)
+            log.warning("slack channel %s answered %s: its subscriptions are off", chat.key, error)
+            return Delivery(Outcome.GONE, f"slack: {error}")
+        return Delivery(Outcome.RETRY, f"slack: {error or f'HTTP {status}'}")
+
+
+async def upload_image(client: AsyncWebClient, channel: str, message: Message) -> None:
+    """The message's picture into the channel, through the files API (upload v2)."""
+    assert message.image is not None
+    await client.files_upload_v2(
+        channel=channel,
+        content=message.image,
+        filename="chart.png",
+        title=message.title[:200],
+    )
+
+
+# -- commands and buttons ----------------------------------------------------------------
+class SlackBot:
+    """The bolt app, its verification at the door, and its sender."""
+
+    def __init__(self, settings: Settings, core: Core) -> None:
+        if not settings.slack_bot_token:
+            raise ValueError("SLACK_BOT_TOKEN is not set")
+        self.settings = settings
+        self.core = core
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=str(settings.slack_api_base),
+            timeout=max(1, int(settings.http_timeout_s)),
+        )
+        secret = settings.slack_signing_secret
+        self._secret = secret.get_secret_value() if secret else ""
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=self._secret or "unused-in-socket-mode",
+            # Checked in handle_http instead, on the injected clock, before any parsing.
+            request_verification_enabled=False,
+            # Ack first, then keep working: replies go out through response_url.
+            process_before_response=False,
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self.admins = AdminCheck(self.client, settings.slack_admins, core.clock)
+        self.sender = SlackSender(self.client, core)
+        self._socket: AsyncSocketModeHandler | None = None
+        self.app.command("/divergence")(self._on_command)
+        self.app.command("/divbot")(self._on_command)
+        self.app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self._on_button)
+        self.app.event("app_mention")(self._on_mention)
+
+    # -- connections -----------------------------------------------------------------
+    async def start(self) -> None:
+        token = self.settings.slack_app_token
+        if token:  # an empty SLACK_APP_TOKEN= line means HTTP mode
+            self._socket = AsyncSocketModeHandler(
+                self.app, token.get_secret_value(), web_client=self.client
+            )
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("slack: connected in Socket Mode")
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: verify the signature, then hand the request to bolt."""
+        body = await request.read()
+        problem = "no SLACK_SIGNING_SECRET configured" if not self._secret else None
+        problem = problem or signature_problem(
+            self._secret,
+            self.core.clock.now().timestamp(),
+            request.headers.get("X-Slack-Request-Timestamp"),
+            request.headers.get("X-Slack-Signature"),
+            body,
+        )
+        if problem is not None:
+            log.info("slack: rejected a request to /slack/events: %s", problem)
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8"),
+                query=request.query_string,
+                headers=dict(request.headers),
+            )
+        except (UnicodeDecodeError, ValueError):
+            return web.json_response({"error": "unreadable body"}, status=400)
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    # -- listeners -------------------------------------------------------------------
+    async def _on_command(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()  # within Slack's three seconds, whatever follows
+        words = unescape(str(command.get("text") or "")).split()
+        if command.get("command") == "/divergence":
+            name, args = "divergence", words
+        else:
+            name, args = (words[0].lstrip("/").lower(), words[1:]) if words else ("help", [])
+        await self._run(
+            name,
+            tuple(args),
+            str(command.get("channel_id") or ""),
+            str(command.get("user_id") or ""),
+            respond,
+        )
+
+    async def _on_mention(self, event: dict[str, Any], say: AsyncSay) -> None:
+        chat = f"slack:{event.get('channel')}"
+        if self.settings.allowed_chats and chat not in self.settings.allowed_chats:
+            return
+        await say(text=MENTION_HINT, thread_ts=event.get("thread_ts") or event.get("ts"))
+
+    async def _on_button(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        actions = body.get("actions") or [{}]
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        user = str((body.get("user") or {}).get("id") or "")
+        args = button_command(str(actions[0].get("value") or ""))
+        if args is None:
+            await self._post(respond, reply("That button is not one of ours.", private=True))
+            return
+        await self._run("alert", args, str(channel or ""), user, respond)
+
+    async def _run(
+        self, name: str, args: tuple[str, ...], channel: str, user: str, respond: AsyncRespond
+    ) -> None:
+        """Authorize, dispatch through the one command boundary, and post the reply."""
+        chat = f"slack:{channel}"
+        try:
+            if not CHAT_KEY.match(chat):
+                answer = reply("This request came without a usable channel.", private=True)
+            elif self.settings.allowed_chats and chat not in self.settings.allowed_chats:
+                answer = reply(NOT_SERVED, private=True)
+            elif len(args) > MAX_ARGS:
+                answer = reply(f"Too many words: at most {MAX_ARGS}.", private=True)
+            else:
+                # Handlers may look at can_admin themselves (/start subscribes only for an
+                # admin), so it is always worked out; users.info answers are cached.
+                # A DM with the bot is the user's own chat, as a private chat on Telegram.
+                can_admin = channel.startswith("D") or await self.admins.is_admin(user)
+                cmd = Command("slack", chat, user, name, args, can_admin=can_admin)
+                answer = await handle(self.core, cmd)
+            await self._post(respond, answer, channel)
+        except Exception:
+            log.exception("slack: /%s in %s failed", name[:32], chat)
+            await self._post(respond, reply("Sorry, that failed on our side.", private=True))
+
+    async def _post(self, respond: AsyncRespond, answer: Message, channel: str = "") -> None:
+        kind = "ephemeral" if answer.private else "in_channel"
+        parts: list[SlackMessage] = render(answer, self.settings.timezone)
+        for n, part in enumerate(parts):
+            if n < RESPONSE_URL_USES:
+                result = await respond(
+                    text=part.text,
+                    blocks=part.blocks,
+                    response_type=kind,
+                    replace_original=False,
+                )
+                if result.status_code != 200:
+                    log.warning("slack: response_url answered HTTP %d", result.status_code)
+            elif answer.private:
+                log.warning("slack: private reply cut after %d messages", RESPONSE_URL_USES)
+                break
+            else:  # response_url is spent: the rest through the Web API
+                await self.client.chat_postMessage(
+                    channel=channel, text=part.text, blocks=part.blocks, unfurl_links=False
+                )
+        if answer.image and not answer.private and channel:
+            try:
+                await upload_image(self.client, channel, answer)
+            except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("slack: image upload to %s failed (%s)", channel, _why(exc))
+                note = "The chart could not be posted: invite the bot to this channel."
+                await respond(text=note, response_type="ephemeral", replace_original=False)
+
+
+# -- wiring into the bot's aiohttp app ----------------------------------------------------
+SLACK = web.AppKey("slack", SlackBot)
+
+
+def mount(
+    app: web.Application,
+    settings: Settings,
+    core_of: Callable[[web.Application], Core],
+    senders_of: Callable[[web.Application], dict[str, Sender]],
+) -> None:
+    """Add Slack to the bot's app: the events route (HTTP mode) and the bot's lifecycle.
+
+    Call before the app starts, after the context that builds the core.
+    """
+    if settings.slack_signing_secret:
+
+        async def events(request: web.Request) -> web.Response:
+            return await request.app[SLACK].handle_http(request)
+
+        app.router.add_post("/slack/events", events)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        bot = SlackBot(settings, core_of(app))
+        app[SLACK] = bot
+        senders = senders_of(app)
+        senders["slack"] = bot.sender
+        await bot.start()
+        yield
+        senders.pop("slack", None)
+        await bot.close()
+
+    app.cleanup_ctx.append(lifecycle)

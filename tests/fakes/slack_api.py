@@ -1,0 +1,224 @@
+"""A fake Slack Web API over real loopback HTTP, speaking Slack's wire format.
+
+One aiohttp server on 127.0.0.1:<ephemeral> answers the Web API methods the bot uses
+(``/api/chat.postMessage``, ``chat.postEphemeral``, ``users.info``, ``auth.test``,
+``files.getUploadURLExternal`` / ``files.completeUploadExternal``,
+``apps.connections.open``), the upload URLs it hands out (``/upload/<file>``), the
+``response_url``s it hands out (``/respond/<n>``), and a Socket Mode websocket
+(``/socket``). Every request is recorded in ``calls``; tests program one-shot failures
+per method (``fail``: a 429 with Retry-After, ``not_in_channel``, a 5xx) and read the
+record to assert what reached the wire. ``signed_headers`` signs a request to the bot's
+``/slack/events`` exactly as Slack does (v0 HMAC-SHA256).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+from aiohttp.test_utils import TestServer
+
+BOT_TOKEN = "xoxb-1111111111-2222222222-TESTtokenNOTrealAAAAAA"  # synthetic test token
+APP_TOKEN = "xapp-1-A111-3333-TESTappTOKENnotREALbbbbbb"  # synthetic test token
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # Slack's documented example shape
+
+
+def signed_headers(body: bytes, timestamp: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """Headers of a request Slack signed: ``v0=`` HMAC-SHA256 of ``v0:{ts}:{body}``."""
+    base = b"v0:" + timestamp.encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={digest}",
+    }
+
+
+@dataclass
+class Failure:
+    """A programmed answer for the next call of one method."""
+
+    status: int = 200
+    body: object = None  # JSON; None means {"ok": false, "error": error}
+    error: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str  # "chat.postMessage", "upload", "respond", "socket.ack"
+    args: dict[str, Any]
+    token: str | None  # the bearer token the caller sent, if any
+    path: str
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self._fail: dict[str, deque[Failure]] = defaultdict(deque)
+        self._changed = asyncio.Condition()
+        self._server: TestServer | None = None
+        self._respond_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._ts = itertools.count(1)
+        self._sockets: list[web.WebSocketResponse] = []
+        self.url = ""
+
+    # -- lifecycle ------------------------------------------------------------------
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file}", self._upload)
+        app.router.add_post("/respond/{n}", self._respond)
+        app.router.add_get("/socket", self._socket)
+        self._server = TestServer(app, host="127.0.0.1", port=0)
+        await self._server.start_server()
+        self.url = str(self._server.make_url("")).rstrip("/")
+        return self.url
+
+    async def close(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
+        if self._server is not None:
+            await self._server.close()
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self) -> str:
+        """A fresh response_url, as Slack puts in every command and button payload."""
+        return f"{self.url}/respond/{next(self._respond_ids)}"
+
+    # -- programming and reading ----------------------------------------------------
+    def fail(self, method: str, *failures: Failure) -> None:
+        """Answer the next calls of `method` with these, then normally again."""
+        self._fail[method].extend(failures)
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, within: float = 5.0) -> list[Call]:
+        """Wait until `method` was called `count` times (work the bot does after an ack)."""
+        return await self.wait_until(lambda: len(self.of(method)) >= count, within, method)
+
+    async def wait_until(
+        self, check: Callable[[], bool], within: float = 5.0, what: str = "condition"
+    ) -> list[Call]:
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(check), within)
+            except TimeoutError:
+                seen = [c.method for c in self.calls]
+                raise AssertionError(
+                    f"fake Slack: no {what} within {within}s; saw {seen}"
+                ) from None
+        return list(self.calls)
+
+    async def _record(self, call: Call) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    # -- the Web API ----------------------------------------------------------------
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        raw = await request.read()
+        if raw:
+            if request.content_type == "application/json":
+                args.update(json.loads(raw))
+            else:
+                args.update(parse_qsl(raw.decode()))
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
+        await self._record(Call(method, args, token, request.path))
+        if self._fail[method]:
+            f = self._fail[method].popleft()
+            body = f.body if f.body is not None else {"ok": False, "error": f.error}
+            if isinstance(body, str):
+                return web.Response(
+                    status=f.status, text=body, content_type="text/html", headers=f.headers
+                )
+            return web.json_response(body, status=f.status, headers=f.headers)
+        expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
+        if token != expected:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        return web.json_response(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://fake.slack.com/",
+                "team": "Fake",
+                "user": "divbot",
+                "team_id": "T111",
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "is_enterprise_install": False,
+            }
+        if method in ("chat.postMessage", "chat.postEphemeral"):
+            ts = f"1768183200.{next(self._ts):06d}"
+            return {"ok": True, "channel": args.get("channel"), "ts": ts, "message_ts": ts}
+        if method == "users.info":
+            user = self.users.get(str(args.get("user")))
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": args.get("user"), **user}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._file_ids):04d}"
+            return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            listed = json.loads(files) if isinstance(files, str) else files or []
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in listed]}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        data = await request.read()
+        await self._record(
+            Call("upload", {"file": request.match_info["file"], "bytes": data}, None, request.path)
+        )
+        return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        await self._record(Call("respond", payload, None, request.path))
+        return web.Response(text="ok", content_type="text/html")
+
+    # -- Socket Mode ----------------------------------------------------------------
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        await self._record(Call("socket.open", {}, None, request.path))
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await self._record(Call("socket.ack", json.loads(msg.data), None, request.path))
+        return ws
+
+    async def push(self, envelope_type: str, payload: dict[str, Any], envelope_id: str) -> None:
+        """Send an envelope to every connected Socket Mode client, as Slack does."""
+        for ws in self._sockets:
+            if not ws.closed:
+                await ws.send_json(
+                    {
+                        "envelope_id": envelope_id,
+                        "type": envelope_type,
+                        "payload": payload,
+                        "accepts_response_payload": envelope_type != "events_api",
+                    }
+                )
