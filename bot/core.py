@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from redis.asyncio import Redis
@@ -21,6 +21,7 @@ from bot.markets import Market, market
 from bot.models import HOUSE
 from bot.outbox import Outbox
 from bot.rulespec import parse_rule
+from bot.snapshot import DivergenceCache
 from bot.store import Store
 from bot.watchlist import Watchlist
 
@@ -38,6 +39,7 @@ class Core:
     watchlist: Watchlist
     markets: dict[str, Market]
     health: HealthBoard
+    divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
 
 
 async def build_core(
