@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from bot import macro_history
 from bot.clock import WallClock
 from bot.config import Settings
 from bot.connect import open_redis
 from bot.core import Core, build_core, seed_house_rules
+from bot.snapshot import refresh_pulse
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
 from bot.sources.feed import QuoteFeed
@@ -26,6 +28,8 @@ from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
 from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
+from jobs.digest import DigestJob
+from jobs.history import HistoryJob
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
 
@@ -59,6 +63,8 @@ def build_app(settings: Settings) -> web.Application:
         async with aiohttp.ClientSession(timeout=timeout) as http:
             core = await build_core(settings, redis, clock)
             await seed_house_rules(core, clock.now())
+            await macro_history.seed_if_empty(redis, settings.seeds_dir / "macro_history.csv")
+            await refresh_pulse(core)  # divergence rules need the economy pulse
             app[CORE], app[HTTP] = core, http
             senders: dict[str, Sender] = {"console": ConsoleSender()}
             app[SENDERS] = senders
@@ -83,6 +89,8 @@ def build_app(settings: Settings) -> web.Application:
         running = [
             asyncio.create_task(run_forever(job, clock), name="quotes"),
             asyncio.create_task(deliver_forever(core, app[SENDERS]), name="delivery"),
+            asyncio.create_task(run_forever(HistoryJob(core, sources), clock), name="history"),
+            asyncio.create_task(run_forever(DigestJob(core), clock), name="digest"),
         ]
         yield
         for task in running:

@@ -19,6 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib import dates as mdates  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -85,7 +86,9 @@ def draw(
     top.tick_params(labelsize=7)
     top.legend(fontsize=7, loc="upper left")
     top.grid(alpha=0.3)
-    fig.autofmt_xdate(rotation=0, ha="center")
+    locator = mdates.AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
+    top.xaxis.set_major_locator(locator)
+    top.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     labels = [k for k, _ in deviations]
     values = [v if v is not None else 0.0 for _, v in deviations]
     colors = [

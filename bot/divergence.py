@@ -146,17 +146,18 @@ def zscore(value: float, sample: Sequence[float]) -> float | None:
     return (value - statistics.fmean(sample)) / sd
 
 
-def _trailing_ends(dates: Sequence[date], end_index: int, n: int) -> range:
-    """X indexes j whose n-session value belongs to the anchor's trailing year."""
-    since = dates[end_index] - timedelta(days=ZSCORE_LOOKBACK_DAYS)
-    first = max(bisect.bisect_left(dates, since, 0, end_index), n)
-    return range(first, end_index)
+def _trailing_ends(dates: Sequence[date], anchor: date, stop: int, n: int) -> range:
+    """X indexes j < stop whose n-session value belongs to the anchor's trailing year."""
+    since = anchor - timedelta(days=ZSCORE_LOOKBACK_DAYS)
+    first = max(bisect.bisect_left(dates, since, 0, stop), n)
+    return range(first, stop)
 
 
 def rolling_returns(closes: DailyCloses, end_index: int, n: int) -> list[float]:
     """n-session returns (%) ending at each session of the trailing year."""
     c = closes.closes
-    return [(c[j] / c[j - n] - 1.0) * 100.0 for j in _trailing_ends(closes.dates, end_index, n)]
+    ends = _trailing_ends(closes.dates, closes.dates[end_index], end_index, n)
+    return [(c[j] / c[j - n] - 1.0) * 100.0 for j in ends]
 
 
 def return_zscore(closes: DailyCloses, end_index: int, n: int, change_pct: float) -> float | None:
@@ -166,13 +167,31 @@ def return_zscore(closes: DailyCloses, end_index: int, n: int, change_pct: float
     return zscore(change_pct, rolling_returns(closes, end_index, n))
 
 
+def session_return_zscore(
+    closes: DailyCloses, session: date, window: str, change_pct: float
+) -> float | None:
+    """z of the window return of `session` (usually in progress, so not in `closes`; only
+    closes before it are used), as the engine needs for a divergence rule on a live quote.
+    Equals MarketLeg.z_return once the session's close is the anchor."""
+    stop = closes.before(session)
+    base = _base_index(closes, window, session, stop)
+    if base < 0:
+        return None
+    n = stop - base
+    if n < 1:
+        return None
+    c = closes.closes
+    ends = _trailing_ends(closes.dates, session, stop, n)
+    return zscore(change_pct, [(c[j] / c[j - n] - 1.0) * 100.0 for j in ends])
+
+
 def rolling_spreads(
     x: DailyCloses, b_aligned: Sequence[float | None], end_index: int, n: int
 ) -> list[float]:
     """n-session spreads (pp) of X over aligned B, ending at each session of the year."""
     c = x.closes
     out = []
-    for j in _trailing_ends(x.dates, end_index, n):
+    for j in _trailing_ends(x.dates, x.dates[end_index], end_index, n):
         b_now, b_then = b_aligned[j], b_aligned[j - n]
         if b_now is None or b_then is None:
             continue

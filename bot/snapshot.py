@@ -126,6 +126,11 @@ class DivergenceCache:
         self.snapshots.clear()
         self.charts.clear()
 
+    def invalidate_macro(self) -> None:
+        self._macro = None
+        self.snapshots.clear()
+        self.charts.clear()
+
     def _fresh(self, stamp: datetime, now: datetime) -> bool:
         return timedelta(0) <= now - stamp < self.ttl
 
@@ -409,3 +414,15 @@ async def chart_png(core: Core, snap: Snapshot) -> bytes | None:
     if snap.key:
         cache._put(cache.charts, snap.key, now, png)
     return png
+
+
+async def refresh_pulse(core: Core) -> Pulse:
+    """Recompute the economy pulse as of the clock and hand it to the engine, whose
+    divergence rules need it (at start-up, after each close, after a new macro print)."""
+    core.divergence.invalidate_macro()
+    now = core.clock.now()
+    pulse = economy_pulse(
+        await core.divergence.macro(core), neutral_levels(), as_of_date(core, now)
+    )
+    core.service.engine.pulse = pulse.value
+    return pulse
