@@ -2,9 +2,10 @@
 /divergence snapshot (default window and instruments), as an alert of family DIGEST.
 
 Schedule: the Shanghai close (15:00) plus a settle time of 75 minutes, so Hong Kong's
-close (16:00) and both closing snapshots are in the table too. The alert id is derived from the session date, so a restart or a
-second replica queues the same digest once (the outbox's enqueue is idempotent). A job
-that starts up long after a close does not send that day's digest late.
+close (16:00) and both closing snapshots are in the table too. The alert id is derived
+from the session date, so a restart or a second replica queues the same digest once (the
+outbox's enqueue is idempotent). A job that starts up long after a close does not send
+that day's digest late.
 """
 
 from __future__ import annotations
