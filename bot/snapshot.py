@@ -114,7 +114,8 @@ class DivergenceCache:
         self._lags: dict[tuple[str, str], int] = {}
         self.snapshots: OrderedDict[tuple[Any, ...], tuple[datetime, Snapshot]] = OrderedDict()
         self.charts: OrderedDict[tuple[Any, ...], tuple[datetime, bytes]] = OrderedDict()
-        self._rendering: dict[tuple[Any, ...], asyncio.Task[bytes]] = {}
+        self._rendering: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
+        self._loading: dict[str, asyncio.Future[DailyCloses]] = {}
 
     def invalidate(self, instrument: str | None = None) -> None:
         """Forget cached closes (one instrument, or all) and every computed snapshot."""
@@ -135,11 +136,17 @@ class DivergenceCache:
         return timedelta(0) <= now - stamp < self.ttl
 
     async def closes(self, core: Core, instrument: str) -> DailyCloses:
+        """An instrument's closes; concurrent misses share one Redis read."""
         now = core.clock.now()
         hit = self._closes.get(instrument)
         if hit is not None and self._fresh(hit[0], now):
             return hit[1]
-        closes = await core.store.load_closes(instrument)
+        task = self._loading.get(instrument)
+        if task is None:
+            task = asyncio.ensure_future(core.store.load_closes(instrument))
+            self._loading[instrument] = task
+            task.add_done_callback(lambda _: self._loading.pop(instrument, None))
+        closes = await asyncio.shield(task)
         self._closes[instrument] = (now, closes)
         return closes
 
