@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHES = ["bench.engine_ticks"]
+BENCHES = ["bench.engine_ticks", "bench.divergence_latency"]
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 HEADER = (
     "# Benchmarks\n\nMeasured by `make bench` (`python -m bench`) on the machine named in each"

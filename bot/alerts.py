@@ -30,6 +30,9 @@ def describe_rule(
     if rule_kind is RuleKind.LEVEL:
         side = "above" if direction == "up" else "below"
         return f"{names[0]} {side} {fmt.price(threshold)}"
+    if rule_kind is RuleKind.DIVERGENCE:
+        w = window.value if window else ""
+        return f"{names[0]} decoupling score {w} {direction} {threshold:g}"
     unit = "pp" if rule_kind is RuleKind.SPREAD else "%"
     subject = f"{names[0]} vs {names[1]}" if rule_kind is RuleKind.SPREAD else names[0]
     w = window.value if window else ""
@@ -54,6 +57,14 @@ def build_alert(c: Crossing, watchlist: Watchlist, tz: str = "Asia/Shanghai") ->
         fields.append((rule.window.value.upper(), fmt.pct(c.value)))
         if leg.base:
             fields.append(("From", f"{fmt.price(leg.base.value)} ({leg.base.label})"))
+    elif rule.kind is RuleKind.DIVERGENCE:
+        assert rule.window is not None
+        leg = c.legs[0]
+        title = f"{names[0]} decoupling score {fmt.signed(c.value, 1)} {rule.window.value}"
+        move = fmt.pct(leg.change_pct) if leg.change_pct is not None else "n/a"
+        fields.append((names[0], f"{move} {rule.window.value} ({fmt.price(leg.price)})"))
+        fields.append(("Score", fmt.signed(c.value, 1)))
+        lines.append("score = the window return's z-score minus the economy pulse")
     else:
         assert rule.window is not None
         a, b = c.legs

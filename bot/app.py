@@ -16,12 +16,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
-from bot import ratelimit
+from bot import macro_history, ratelimit
 from bot.clock import Clock, WallClock
 from bot.config import Settings
 from bot.connect import open_redis
 from bot.core import Core, build_core, seed_house_rules
 from bot.delivery import Deliverer
+from bot.snapshot import refresh_pulse
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
 from bot.sources.feed import QuoteFeed
@@ -31,6 +32,8 @@ from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
 from bot.transports.slack import mount as mount_slack
 from bot.transports.telegram import WEBHOOK_PATH, TelegramStartupError, TelegramTransport
+from jobs.digest import DigestJob
+from jobs.history import HistoryJob
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
 
@@ -53,6 +56,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
         async with aiohttp.ClientSession(timeout=timeout) as http:
             core = await build_core(settings, redis, clock)
             await seed_house_rules(core, clock.now())
+            await macro_history.seed_if_empty(redis, settings.seeds_dir / "macro_history.csv")
+            await refresh_pulse(core)  # divergence rules need the economy pulse
             app[CORE], app[HTTP] = core, http
             senders: dict[str, Sender] = {"console": ConsoleSender()}
             app[SENDERS] = senders
@@ -94,15 +99,18 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             "slack": ratelimit.RateLimiter(ratelimit.SLACK),
         }
         deliverer = Deliverer(core.outbox, app[SENDERS], limiters)
+        delivery = asyncio.create_task(deliverer.run(), name="delivery")
         running = [
             asyncio.create_task(run_forever(job, clock), name="quotes"),
-            asyncio.create_task(deliverer.run(), name="delivery"),
+            asyncio.create_task(run_forever(HistoryJob(core, sources), clock), name="history"),
+            asyncio.create_task(run_forever(DigestJob(core), clock), name="digest"),
+            delivery,
         ]
         yield
         deliverer.stop()  # SIGTERM: sends in flight settle; the rest stay queued in Redis
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(15):
-                await running[-1]
+                await delivery
         for task in running:
             task.cancel()
         for task in running:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from redis.asyncio import Redis
@@ -22,6 +22,7 @@ from bot.metrics import Metrics
 from bot.models import HOUSE
 from bot.outbox import Outbox
 from bot.rulespec import parse_rule
+from bot.snapshot import DivergenceCache
 from bot.store import Store
 from bot.watchlist import Watchlist
 
@@ -40,6 +41,7 @@ class Core:
     markets: dict[str, Market]
     health: HealthBoard
     metrics: Metrics
+    divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
 
 
 async def build_core(

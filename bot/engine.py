@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.divergence import session_return_zscore
 from bot.index import Entry, RuleIndex, Signal, entries_for
 from bot.models import Quote, Rule, RuleKind, Window
 from bot.windows import Base, DailyCloses, pct_change, window_base
@@ -54,6 +55,8 @@ def signal_of(rule: Rule) -> Signal:
     window = rule.window.value if rule.window else ""
     if rule.kind is RuleKind.SPREAD:
         return Signal("spread", rule.instrument, rule.other or "", window)
+    if rule.kind is RuleKind.DIVERGENCE:
+        return Signal("divergence", rule.instrument, "", window)
     return Signal("move", rule.instrument, "", window)
 
 
@@ -67,6 +70,8 @@ class Engine:
         self.latest: dict[str, Quote] = {}
         self.last_fired: dict[str, float] = {}
         self._by_instrument: dict[str, dict[Signal, int]] = {}
+        # The economy pulse (bot.divergence) behind divergence rules; None = no signal.
+        self.pulse: float | None = None
 
     # -- rules -----------------------------------------------------------------
     def add_rule(self, rule: Rule, armed: dict[int, bool] | None = None) -> dict[int, bool]:
@@ -163,7 +168,7 @@ class Engine:
 
     def value(self, signal: Signal) -> float | None:
         legs = self.legs(signal)
-        return None if legs is None else _value(signal, legs)
+        return None if legs is None else self._signal_value(signal, legs)
 
     # -- ticks -----------------------------------------------------------------
     def on_quote(self, quote: Quote, now: datetime) -> TickResult:
@@ -174,7 +179,7 @@ class Engine:
             legs = self.legs(signal)
             if legs is None:
                 continue
-            value = _value(signal, legs)
+            value = self._signal_value(signal, legs)
             if value is None:
                 continue
             fired, rearmed = self.index.cross(signal, value)
@@ -184,6 +189,17 @@ class Engine:
                 result.state.append((entry.rule_id, entry.side, False))
                 result.crossings.append(self._crossing(entry, value, legs, quote, now))
         return result
+
+    def _signal_value(self, signal: Signal, legs: tuple[Leg, ...]) -> float | None:
+        if signal.kind != "divergence":
+            return _value(signal, legs)
+        # Decoupling score: the window return's z against its trailing year, minus pulse.
+        leg, quote = legs[0], self.latest.get(signal.a)
+        if leg.change_pct is None or quote is None or self.pulse is None:
+            return None
+        closes = self.closes.get(signal.a, DailyCloses())
+        z = session_return_zscore(closes, quote.session, signal.window, leg.change_pct)
+        return None if z is None else z - self.pulse
 
     def _crossing(
         self, entry: Entry, value: float, legs: tuple[Leg, ...], quote: Quote, now: datetime

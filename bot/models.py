@@ -37,6 +37,7 @@ class RuleKind(StrEnum):
     MOVE = "move"
     SPREAD = "spread"
     LEVEL = "level"
+    DIVERGENCE = "divergence"  # decoupling score of a tech index (bot.divergence)
 
 
 class Family(StrEnum):
@@ -101,7 +102,8 @@ HOUSE = "house"  # owner of the default rules: their alerts go to every subscrib
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A chat's threshold. `threshold` is % for moves, pp for spreads, price for levels."""
+    """A chat's threshold: % for moves, pp for spreads, price for levels, score units
+    (standard deviations) for divergence rules."""
 
     id: str
     owner: str  # a ChatRef key, or HOUSE
@@ -118,7 +120,9 @@ class Rule:
 
     @property
     def family(self) -> Family:
-        return Family.SPREADS if self.kind is RuleKind.SPREAD else Family.MOVES
+        if self.kind in (RuleKind.SPREAD, RuleKind.DIVERGENCE):
+            return Family.SPREADS
+        return Family.MOVES
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -15,16 +15,19 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from bot import macro_history
 from bot.clock import SimClock
 from bot.config import Settings
 from bot.connect import embedded_redis
 from bot.core import build_core, seed_house_rules
 from bot.models import Family
+from bot.snapshot import refresh_pulse
 from bot.sources.feed import QuoteFeed
 from bot.sources.replay import ReplaySource
 from bot.sources.validate import QuoteValidator
 from bot.transports.console import ConsoleSender
 from bot.windows import DailyCloses
+from jobs.digest import DigestJob
 from jobs.quotes import QuotesJob
 from jobs.runner import run_replay
 
@@ -53,6 +56,8 @@ async def replay(
         await core.store.put_closes(inst.key, history)
         core.service.engine.set_closes(inst.key, DailyCloses.from_pairs(history))
     await seed_house_rules(core, begin)
+    await macro_history.seed_if_empty(core.redis, settings.seeds_dir / "macro_history.csv")
+    await refresh_pulse(core)
     for family in Family:
         await core.store.subscribe(DEMO_CHAT, family)
     feed = QuoteFeed(
@@ -81,7 +86,9 @@ async def replay(
     async def deliver() -> None:
         await core.outbox.deliver({"console": console})
 
-    result.steps = await run_replay([job], clock, until, deliver)
+    # The digest is the /divergence table after each Shanghai close (no image on a console).
+    digest = DigestJob(core, with_chart=False)
+    result.steps = await run_replay([job, digest], clock, until, deliver)
     result.delivered = console.printed
     print(
         f"\n{console.printed} alerts delivered; "

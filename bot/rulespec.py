@@ -3,6 +3,8 @@
     STAR50 1d up 3              move: instrument, window, direction, threshold in %
     STAR50 vs NDX mtd up 10     spread: A vs B, window, direction, threshold in pp
     NDX above 26000             level: price crosses a level (or `below`)
+    divergence STAR50 [mtd] score up 3
+                                decoupling score (return z minus economy pulse) crosses 3
     … cooldown=30m hyst=0.5     options: cooldown (s/m/h/d) and hysteresis (same unit)
 
 Anything else raises RuleSpecError with one readable line; nothing is stored.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.models import Direction, RuleKind, Window
@@ -19,11 +22,13 @@ from bot.watchlist import UnknownInstrument, Watchlist
 
 USAGE = (
     "usage: /alert add SYMBOL WINDOW up|down|either PCT · "
-    "/alert add A vs B WINDOW up|down|either PP · /alert add SYMBOL above|below PRICE "
+    "/alert add A vs B WINDOW up|down|either PP · /alert add SYMBOL above|below PRICE · "
+    "/alert add divergence SYMBOL [WINDOW] score up|down|either N "
     "(windows: intraday 1d 5d mtd ytd; e.g. /alert add STAR50 1d up 3)"
 )
 MAX_MOVE_PCT = 100.0
 MAX_SPREAD_PP = 200.0
+MAX_SCORE = 20.0
 _DURATION = re.compile(r"^(\d{1,6})([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -97,6 +102,8 @@ def parse_rule(args: list[str], watchlist: Watchlist) -> RuleSpec:
         except UnknownInstrument as exc:
             raise RuleSpecError(str(exc)) from None
 
+    if words[0].lower() == "divergence":
+        return _with_options(_divergence(words[1:], inst), options)
     if words[0].lower() == "spread":
         words = words[1:]
         if len(words) == 5:
@@ -135,6 +142,24 @@ def parse_rule(args: list[str], watchlist: Watchlist) -> RuleSpec:
     else:
         raise RuleSpecError(USAGE)
     return _with_options(spec, options)
+
+
+def _divergence(words: list[str], inst: Callable[[str], str]) -> RuleSpec:
+    """`SYMBOL [WINDOW] score up|down|either N`; the window defaults to mtd."""
+    if len(words) == 4:
+        words = [words[0], "mtd", *words[1:]]
+    if len(words) != 5 or words[2].lower() != "score":
+        raise RuleSpecError(
+            "usage: /alert add divergence SYMBOL [WINDOW] score up|down|either N "
+            "(e.g. /alert add divergence STAR50 score up 3)"
+        )
+    window = _window(words[1])
+    if window is Window.INTRADAY:
+        raise RuleSpecError("a divergence score needs a window of 1d 5d mtd or ytd")
+    value = _number(words[4], "score", "")
+    if not 0 < value <= MAX_SCORE:
+        raise RuleSpecError(f"score must be between 0 and {MAX_SCORE:g}, got {words[4]!r}")
+    return RuleSpec(RuleKind.DIVERGENCE, inst(words[0]), value, _direction(words[3]), window=window)
 
 
 def _with_options(spec: RuleSpec, options: dict[str, str]) -> RuleSpec:

@@ -3,7 +3,7 @@ manifest. Adding a command is one entry here and one handler module."""
 
 from __future__ import annotations
 
-from handlers import general, market, rules, status, subscriptions
+from handlers import divergence, general, market, rules, status, subscriptions
 from handlers.base import CommandSpec
 
 _SPECS = [
@@ -16,6 +16,13 @@ _SPECS = [
         market.quote,
         details="Symbols: STAR50 HSTECH NDX CSI300 CAMBRICON BABA "
         "TENCENT TSMC (aliases like KC50, 9988 work).",
+    ),
+    CommandSpec(
+        "divergence",
+        "/divergence [WINDOW] [X [B]]",
+        "China tech vs US tech and the economy: spread, z, regime, chart",
+        divergence.divergence,
+        details=divergence.USAGE,
     ),
     CommandSpec("alerts", "/alerts", "this chat's alert rules with their ids", rules.list_alerts),
     CommandSpec(

@@ -1,0 +1,55 @@
+"""/divergence [WINDOW] [X [B]]: how far China tech has run from the economy and US tech.
+
+Without instruments: STAR 50 and Hang Seng TECH against the Nasdaq-100. The reply is the
+aligned table of bot.snapshot with the chart (bot.chart) as its image; the numbers are
+as of the clock, so a replay or a test gets the same answer every time.
+"""
+
+from __future__ import annotations
+
+from bot import snapshot
+from bot.core import Core
+from bot.divergence import WINDOWS
+from bot.models import Message
+from bot.watchlist import UnknownInstrument
+from handlers.base import Command, UsageError
+
+USAGE = (
+    "usage: /divergence [WINDOW] [X [B]] (windows: "
+    + " ".join(WINDOWS)
+    + "; e.g. /divergence 3m, /divergence ytd STAR50 NDX)"
+)
+
+
+def parse(core: Core, args: tuple[str, ...]) -> tuple[str, list[tuple[str, str]]]:
+    """(window, [(X, B), …]) from the arguments; UsageError with one line otherwise."""
+    words = [w for w in args if w.strip()]
+    window = snapshot.DEFAULT_WINDOW
+    if words and words[0].lower() in WINDOWS:
+        window = words.pop(0).lower()
+    if len(words) > 2:
+        raise UsageError(USAGE)
+    keys = []
+    for word in words:
+        try:
+            keys.append(core.watchlist.resolve(word).key)
+        except UnknownInstrument:
+            valid = " ".join(core.watchlist.keys())
+            raise UsageError(
+                f"unknown window or instrument {word[:24]!r}; windows: {' '.join(WINDOWS)}; "
+                f"instruments: {valid}"
+            ) from None
+    if not keys:
+        return window, [(x, snapshot.DEFAULT_BENCHMARK) for x in snapshot.DEFAULT_TECH]
+    bench = keys[1] if len(keys) == 2 else snapshot.DEFAULT_BENCHMARK
+    if keys[0] == bench:
+        raise UsageError(f"compare two different instruments, got {keys[0]} twice; {USAGE}")
+    return window, [(keys[0], bench)]
+
+
+async def divergence(core: Core, cmd: Command) -> Message:
+    window, pairs = parse(core, cmd.args)
+    snap = await snapshot.snapshot(core, window, pairs)
+    message = snapshot.render(core, snap)
+    message.image = await snapshot.chart_png(core, snap)
+    return message

@@ -1,0 +1,110 @@
+"""Daily history refresh: after each market's close, the watchlist's daily closes for that
+market are fetched from the providers' history endpoints (Eastmoney kline first, Yahoo
+chart as fallback) and written to Redis, the engine and the /divergence cache.
+
+The first run (start-up) refreshes every instrument; an instrument with under a year of
+stored closes gets BACKFILL_DAYS of history, otherwise the last REFRESH_DAYS. A bad
+answer (provider error, empty, a date after the session, a close outside the
+instrument's sanity band) stores nothing and marks `history:{source}` unhealthy in
+/status with the reason; the next provider is tried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from bot.core import Core
+from bot.markets import CalendarStale
+from bot.models import Instrument
+from bot.snapshot import refresh_pulse
+from bot.sources.base import QuoteSource, SourceError
+
+log = logging.getLogger(__name__)
+BACKFILL_DAYS = 5 * 366
+REFRESH_DAYS = 20
+FULL_HISTORY = 250  # closes that count as "a year": below this, backfill
+
+
+def check_history(rows: list[tuple[date, float]], inst: Instrument, last: date) -> str | None:
+    """Why a fetched history is unusable, or None."""
+    if not rows:
+        return f"{inst.key}: no daily closes returned"
+    lo, hi = inst.band
+    for day, close in rows:
+        if day > last:
+            return f"{inst.key}: close dated {day} after the last session {last}"
+        if not lo <= close <= hi:
+            return f"{inst.key}: close {close:g} on {day} outside its band {lo:g}-{hi:g}"
+    return None
+
+
+class HistoryJob:
+    name = "history"
+
+    def __init__(
+        self, core: Core, sources: Sequence[QuoteSource], *, settle_s: int = 30 * 60
+    ) -> None:
+        self.core = core
+        self.sources = list(sources)
+        self.settle = timedelta(seconds=settle_s)
+        self.last_run: datetime | None = None
+
+    def _calendars(self) -> set[str]:
+        return {i.calendar for i in self.core.watchlist}
+
+    def next_run(self, now: datetime) -> datetime | None:
+        candidates = []
+        for code in self._calendars():
+            market = self.core.markets[code]
+            try:
+                done = market.last_session_before(now)
+                if done is not None and done.close + self.settle > now:
+                    candidates.append(done.close + self.settle)
+                upcoming = market.session_at(now) or market.next_session(now)
+                if upcoming is not None:
+                    candidates.append(upcoming.close + self.settle)
+            except CalendarStale as exc:
+                self.core.health.bad(f"calendar:{code}", str(exc), now)
+        later = [c for c in candidates if c > now]
+        return min(later) if later else None
+
+    async def run_once(self, now: datetime) -> None:
+        since, self.last_run = self.last_run, now
+        for inst in self.core.watchlist:
+            session = self.core.markets[inst.calendar].last_session_before(now - self.settle)
+            if session is None:
+                continue
+            if since is None or since < session.close + self.settle <= now:
+                await self.refresh(inst, session.day, now)
+        await refresh_pulse(self.core)
+
+    async def refresh(self, inst: Instrument, last: date, now: datetime) -> bool:
+        """Fetch and store one instrument's closes up to `last`; True when stored."""
+        store = self.core.store
+        have = await store.load_closes(inst.key)
+        if len(have.dates) >= FULL_HISTORY:
+            start = min(have.dates[-1], last) - timedelta(days=REFRESH_DAYS)
+        else:
+            start = last - timedelta(days=BACKFILL_DAYS)
+        for source in self.sources:
+            if not source.covers(inst):
+                continue
+            health = f"history:{source.name}"
+            try:
+                rows = await source.fetch_daily(inst, start, last)
+            except SourceError as exc:
+                self.core.health.bad(health, f"{inst.key}: {exc.reason}", now)
+                continue
+            problem = check_history(rows, inst, last)
+            if problem is not None:
+                self.core.health.bad(health, problem, now)
+                continue
+            await store.put_closes(inst.key, rows)
+            self.core.service.engine.set_closes(inst.key, await store.load_closes(inst.key))
+            self.core.divergence.invalidate(inst.key)
+            self.core.health.ok(health, now)
+            log.info("history %s: %d closes from %s", inst.key, len(rows), source.name)
+            return True
+        return False
