@@ -240,16 +240,12 @@ async def test_every_command_happy_path(harness: Harness) -> None:
 
 
 async def test_divergence_slash_command_reaches_the_core(harness: Harness) -> None:
-    answer = await harness.command("vs NDX", command="/divergence")
-    # Until the /divergence handler lands in the registry the core answers for it; the
-    # point here is that the slash command became Command(name="divergence").
-    from handlers.registry import COMMANDS
-
-    if "divergence" not in COMMANDS:
-        assert header(answer) == "Unknown command /divergence"
-        assert answer["response_type"] == "ephemeral"
-    else:
-        assert answer["response_type"] == "in_channel"
+    answer = await harness.command("mtd", command="/divergence")
+    assert answer["response_type"] == "in_channel"
+    assert header(answer).startswith("China tech vs economy")
+    bad = await harness.command("fortnight", command="/divergence")
+    assert bad["response_type"] == "ephemeral"
+    assert "fortnight" in header(bad)
 
 
 @pytest.mark.parametrize(
