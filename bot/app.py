@@ -26,6 +26,7 @@ from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
 from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
+from jobs.headlines import build_live_job
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
 
@@ -82,6 +83,7 @@ def build_app(settings: Settings) -> web.Application:
         )
         running = [
             asyncio.create_task(run_forever(job, clock), name="quotes"),
+            asyncio.create_task(run_forever(build_live_job(core, http), clock), name="headlines"),
             asyncio.create_task(deliver_forever(core, app[SENDERS]), name="delivery"),
         ]
         yield

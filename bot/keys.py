@@ -25,10 +25,19 @@ divbot:enq:{alert}:{chat}              string  enqueue idempotency (SET NX, TTL)
 divbot:sent:{alert}:{chat}             string  delivered marker (SET NX, TTL)
 divbot:stats                           hash    counters shown in /status
 divbot:macro:{indicator}               hash    ISO period start -> print (bot.macro_history)
+divbot:hl:seen:{kind}:{digest}         string  a headline story seen (kind title|link|guid;
+                                               TTL HEADLINE_SEEN_TTL_S, > the max story age)
+divbot:hl:latest                       list    latest matched stories, JSON, newest first
+                                               (capped, bot.headlines.store.LATEST_CAP)
+divbot:hl:validators:{source}          hash    a feed's ETag / Last-Modified (conditional GET)
+divbot:chat:{chat}:headlines           hash    categories ("*" = all, or csv) and min_severity
+divbot:chat:{chat}:keywords            set     a chat's own headline keywords (folded text)
 =====================================  ======  ==============================================
 """
 
 from __future__ import annotations
+
+import re
 
 from bot.models import CHAT_KEY, INSTRUMENT_KEY, RULE_ID
 
@@ -42,6 +51,7 @@ OUTBOX = f"{NS}:outbox"
 OUTBOX_DEAD = f"{NS}:outbox:dead"
 OUTBOX_GROUP = "senders"
 STATS = f"{NS}:stats"
+HEADLINES_LATEST = f"{NS}:hl:latest"
 
 
 def valid_chat(chat: str) -> str:
@@ -101,3 +111,28 @@ def enqueued(alert_id: str, chat: str) -> str:
 
 def sent(alert_id: str, chat: str) -> str:
     return f"{NS}:sent:{alert_id}:{valid_chat(chat)}"
+
+
+_STORY_KEY = re.compile(r"^(title|link|guid):[0-9a-f]{20}$")
+_SOURCE_ID = re.compile(r"^[a-z0-9_]{2,32}$")
+
+
+def headline_seen(story_key: str) -> str:
+    """A seen-story marker; `story_key` is bot.headlines.story's "kind:digest"."""
+    if not _STORY_KEY.match(story_key):
+        raise ValueError(f"invalid story key {story_key!r}")
+    return f"{NS}:hl:seen:{story_key}"
+
+
+def feed_validators(source: str) -> str:
+    if not _SOURCE_ID.match(source):
+        raise ValueError(f"invalid feed id {source!r}")
+    return f"{NS}:hl:validators:{source}"
+
+
+def chat_headlines(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:headlines"
+
+
+def chat_keywords(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:keywords"

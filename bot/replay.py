@@ -25,6 +25,7 @@ from bot.sources.replay import ReplaySource
 from bot.sources.validate import QuoteValidator
 from bot.transports.console import ConsoleSender
 from bot.windows import DailyCloses
+from jobs.headlines import build_replay_job
 from jobs.quotes import QuotesJob
 from jobs.runner import run_replay
 
@@ -81,7 +82,8 @@ async def replay(
     async def deliver() -> None:
         await core.outbox.deliver({"console": console})
 
-    result.steps = await run_replay([job], clock, until, deliver)
+    headlines = build_replay_job(core)  # SYNTHETIC headlines, seeds/headlines_january2026.toml
+    result.steps = await run_replay([job, headlines], clock, until, deliver)
     result.delivered = console.printed
     print(
         f"\n{console.printed} alerts delivered; "
