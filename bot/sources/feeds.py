@@ -286,6 +286,10 @@ def parse_csrc(cfg: FeedConfig, body: bytes, headers: Mapping[str, str], url: st
     data = doc.get("data") if isinstance(doc, dict) else None
     inner = data.get("data") if isinstance(data, dict) else None
     results = inner.get("results") if isinstance(inner, dict) else None
+    if results is None and isinstance(data, dict):
+        # RSSHub reads `res.data.data.results` off its HTTP wrapper, whose `.data` is the
+        # body; DATA.md writes the body as data.data.results. Accept both nestings.
+        results = data.get("results")
     if not isinstance(results, list):
         raise FeedError(cfg.id, "unexpected JSON shape (no data.data.results list)")
     headlines = []
