@@ -92,8 +92,10 @@ class HeadlinesJob:
         results = await asyncio.gather(*(self._poll(f, now) for f in due))
         prefs: dict[str, HeadlinePrefs] | None = None
         for fetched in results:
-            # Feeds list newest first; alert in the order the stories happened.
-            for headline in reversed(fetched):
+            # Alert in the order the stories happened; undated ones as the feed lists
+            # them, which is newest first by convention.
+            ordered = sorted(reversed(fetched), key=lambda h: h.published or now)
+            for headline in ordered:
                 if prefs is None:
                     prefs = await self._subscriber_prefs()
                 await self._story(headline, now, prefs)
