@@ -7,6 +7,7 @@ servers do. `log` records what reached the wire (path and request headers).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,8 @@ class FeedReply:
     content_type: str = "application/rss+xml; charset=utf-8"
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    chunked: bool = False  # stream the body with no Content-Length (the cap must still hold)
+    delay_s: float = 0.0  # wait this long before answering (the client must time out)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class FakeFeedHost:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.log.append(FeedHit(request.path, dict(request.headers)))
         reply = self.replies.get(request.path)
+        if reply is not None and reply.delay_s:
+            await asyncio.sleep(reply.delay_s)
         if reply is None:
             return web.Response(status=404, text="<html><body>404</body></html>")
         etag = reply.headers.get("ETag")
@@ -71,4 +76,12 @@ class FakeFeedHost:
         ):
             return web.Response(status=304, headers=reply.headers)
         headers = {"Content-Type": reply.content_type, **reply.headers}
+        if reply.chunked:
+            stream = web.StreamResponse(status=reply.status, headers=headers)
+            stream.enable_chunked_encoding()
+            await stream.prepare(request)
+            for at in range(0, len(reply.body), 256 * 1024):
+                await stream.write(reply.body[at : at + 256 * 1024])
+            await stream.write_eof()
+            return stream
         return web.Response(status=reply.status, body=reply.body, headers=headers)

@@ -10,8 +10,10 @@ from redis.asyncio import Redis
 
 from bot import keys
 from bot.core import Core, build_core
+from bot.headlines.store import HeadlineStore
 from bot.headlines.text import fold
 from bot.models import Family
+from bot.sources.feeds import FeedError, FeedSource, load_feeds
 from handlers.base import Command
 from handlers.dispatch import handle
 from jobs.headlines import HeadlinesJob, build_live_job
@@ -157,6 +159,7 @@ def illformed(name: str) -> bytes:
         (FeedReply(MACROMAN), "wrongly encoded"),
         (FeedReply(b"\x00\x9c\xfe\xff" * 50, "application/octet-stream"), "malformed feed"),
         (FeedReply(b"<rss" + b" " * 2_100_000 + b"/>"), "body over 2,000,000 bytes"),
+        (FeedReply(b"<rss" + b" " * 2_100_000 + b"/>", chunked=True), "body over 2,000,000"),
         (FeedReply(b"oops", status=500), "HTTP 500"),
         (FeedReply(b"", status=404, content_type="text/html"), "HTTP 404"),
     ],
@@ -313,3 +316,14 @@ async def test_each_chat_gets_its_categories_severity_and_keywords(
     assert meeting.fields[0] == ("Category", "your keywords")
     assert sender.titles(not_subscribed) == []
     assert Family.HEADLINES not in await core.store.subscriptions(not_subscribed)
+
+
+async def test_a_feed_that_hangs_times_out_with_a_reason(
+    core: Core, host: FakeFeedHost, session: object
+) -> None:
+    host.serve(SCMP, FeedReply(feed_fixture("scmp-china-economy.synthetic.xml"), delay_s=2.0))
+    book = load_feeds(core.settings.seeds_dir / "feeds.toml", core.settings.feed_base_overrides)
+    cfg = next(f for f in book.feeds if f.id == "scmp_china_economy")
+    source = FeedSource(cfg, session, HeadlineStore(core.redis), timeout_s=0.2, max_bytes=10_000)  # type: ignore[arg-type]
+    with pytest.raises(FeedError, match=r"timed out \(0.2s\)"):
+        await source.fetch(NOW)
