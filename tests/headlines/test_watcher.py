@@ -157,6 +157,8 @@ def illformed(name: str) -> bytes:
             "no usable entries",
         ),
         (FeedReply(MACROMAN), "wrongly encoded"),
+        # GB2312 without a declared encoding decodes (chardet) but its item has no link
+        (FeedReply(illformed("chardet_gb2312.xml"), "application/xml"), "no usable entries"),
         (FeedReply(b"\x00\x9c\xfe\xff" * 50, "application/octet-stream"), "malformed feed"),
         (FeedReply(b"<rss" + b" " * 2_100_000 + b"/>"), "body over 2,000,000 bytes"),
         (FeedReply(b"<rss" + b" " * 2_100_000 + b"/>", chunked=True), "body over 2,000,000"),
