@@ -124,12 +124,19 @@ class AlertService:
                 await self.store.put_closes(quote.instrument, [(quote.session, quote.price)])
         return alerts
 
-    async def dispatch(self, alert: Alert) -> list[str]:
-        """Queue an alert for its owner, or for every subscriber of a house alert."""
+    async def dispatch(
+        self, alert: Alert, accept: Callable[[str], bool] | None = None
+    ) -> list[str]:
+        """Queue an alert for its owner, or for every subscriber of a house alert.
+
+        `accept`, when given, narrows the subscribers further (a chat's headline
+        categories, severity floor and keywords: see jobs.headlines)."""
         if alert.owner and alert.owner != HOUSE:
             targets = {alert.owner}
         else:
             targets = await self.store.subscribers(alert.family)
+        if accept is not None:
+            targets = {chat for chat in targets if accept(chat)}
         queued = []
         now = self.clock.now().timestamp()
         for chat in sorted(targets):

@@ -33,6 +33,7 @@ from bot.transports.console import ConsoleSender
 from bot.transports.slack import mount as mount_slack
 from bot.transports.telegram import WEBHOOK_PATH, TelegramStartupError, TelegramTransport
 from jobs.digest import DigestJob
+from jobs.headlines import build_live_job
 from jobs.history import HistoryJob
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
@@ -104,6 +105,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             asyncio.create_task(run_forever(job, clock), name="quotes"),
             asyncio.create_task(run_forever(HistoryJob(core, sources), clock), name="history"),
             asyncio.create_task(run_forever(DigestJob(core), clock), name="digest"),
+            asyncio.create_task(run_forever(build_live_job(core, http), clock), name="headlines"),
             delivery,
         ]
         yield

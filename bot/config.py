@@ -6,6 +6,7 @@ value stops the program with one line naming the variable (`exit_on_bad_config`)
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     yahoo_base: AnyHttpUrl = AnyHttpUrl("https://query1.finance.yahoo.com")
     http_timeout_s: float = Field(10.0, gt=0, le=120)
     http_retries: int = Field(2, ge=0, le=10)
+    # headline feeds (seeds/feeds.toml): "id=base,id=base" replaces feeds' base URLs
+    feed_base_overrides: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    headline_seen_ttl_s: int = Field(30 * 86400, ge=15 * 86400, le=365 * 86400)
     # watchers
     poll_interval_s: int = Field(60, ge=5, le=3600)
     stale_after_s: int = Field(900, ge=30)
@@ -76,6 +80,24 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("feed_base_overrides", mode="before")
+    @classmethod
+    def _overrides(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        out: dict[str, str] = {}
+        for part in _split_csv(value):
+            fid, sep, base = part.partition("=")
+            fid, base = fid.strip(), base.strip()
+            if not sep or not re.match(r"^[a-z0-9_]{2,32}$", fid):
+                raise ValueError(
+                    "comma-separated FEED_ID=URL pairs, e.g. csrc=http://127.0.0.1:8081"
+                )
+            if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", base):
+                raise ValueError(f"an http(s) base URL for {fid}")
+            out[fid] = base
+        return out
 
     @field_validator("timezone")
     @classmethod

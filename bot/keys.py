@@ -31,10 +31,19 @@ divbot:chat:{chat}:dormant             string  families a chat had when it block
                                                /start restores them and deletes the key
 divbot:tg:admin:{chat}:{user}          string  "1"/"0": is a Telegram user a chat admin (TTL 60s)
 divbot:tg:update:{update_id}           string  a webhook update already handled (SET NX, TTL 1d)
+divbot:hl:seen:{kind}:{digest}         string  a headline story seen (kind title|link|guid;
+                                               TTL HEADLINE_SEEN_TTL_S, > the max story age)
+divbot:hl:latest                       list    latest matched stories, JSON, newest first
+                                               (capped, bot.headlines.store.LATEST_CAP)
+divbot:hl:validators:{source}          hash    a feed's ETag / Last-Modified (conditional GET)
+divbot:chat:{chat}:headlines           hash    categories ("*" = all, or csv) and min_severity
+divbot:chat:{chat}:keywords            set     a chat's own headline keywords (folded text)
 =====================================  ======  ==============================================
 """
 
 from __future__ import annotations
+
+import re
 
 from bot.models import CHAT_KEY, INSTRUMENT_KEY, RULE_ID
 
@@ -48,6 +57,7 @@ OUTBOX = f"{NS}:outbox"
 OUTBOX_DEAD = f"{NS}:outbox:dead"
 OUTBOX_GROUP = "senders"
 STATS = f"{NS}:stats"
+HEADLINES_LATEST = f"{NS}:hl:latest"
 
 
 def valid_chat(chat: str) -> str:
@@ -119,3 +129,28 @@ def telegram_admin(chat: str, user_id: int) -> str:
 
 def telegram_update(update_id: int) -> str:
     return f"{NS}:tg:update:{int(update_id)}"
+
+
+_STORY_KEY = re.compile(r"^(title|link|guid):[0-9a-f]{20}$")
+_SOURCE_ID = re.compile(r"^[a-z0-9_]{2,32}$")
+
+
+def headline_seen(story_key: str) -> str:
+    """A seen-story marker; `story_key` is bot.headlines.story's "kind:digest"."""
+    if not _STORY_KEY.match(story_key):
+        raise ValueError(f"invalid story key {story_key!r}")
+    return f"{NS}:hl:seen:{story_key}"
+
+
+def feed_validators(source: str) -> str:
+    if not _SOURCE_ID.match(source):
+        raise ValueError(f"invalid feed id {source!r}")
+    return f"{NS}:hl:validators:{source}"
+
+
+def chat_headlines(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:headlines"
+
+
+def chat_keywords(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:keywords"

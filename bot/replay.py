@@ -28,6 +28,7 @@ from bot.sources.validate import QuoteValidator
 from bot.transports.console import ConsoleSender
 from bot.windows import DailyCloses
 from jobs.digest import DigestJob
+from jobs.headlines import build_replay_job
 from jobs.quotes import QuotesJob
 from jobs.runner import run_replay
 
@@ -88,7 +89,8 @@ async def replay(
 
     # The digest is the /divergence table after each Shanghai close (no image on a console).
     digest = DigestJob(core, with_chart=False)
-    result.steps = await run_replay([job, digest], clock, until, deliver)
+    headlines = build_replay_job(core)  # SYNTHETIC headlines, seeds/headlines_january2026.toml
+    result.steps = await run_replay([job, headlines, digest], clock, until, deliver)
     result.delivered = console.printed
     print(
         f"\n{console.printed} alerts delivered; "

@@ -3,7 +3,7 @@ manifest. Adding a command is one entry here and one handler module."""
 
 from __future__ import annotations
 
-from handlers import divergence, general, market, rules, status, subscriptions
+from handlers import divergence, general, headlines, market, rules, status, subscriptions
 from handlers.base import CommandSpec
 
 _SPECS = [
@@ -41,6 +41,8 @@ _SPECS = [
         "get moves, spreads, headlines, macro, digest",
         subscriptions.subscribe,
         changes_chat=True,
+        details="Headlines take categories and a floor: /subscribe headlines margin hft "
+        "min=warning (categories: margin hft ipo chips easing property ai records).",
     ),
     CommandSpec(
         "unsubscribe",
@@ -57,6 +59,21 @@ _SPECS = [
         changes_chat=True,
     ),
     CommandSpec("unmute", "/unmute", "end a mute", subscriptions.unmute, changes_chat=True),
+    CommandSpec(
+        "headlines",
+        "/headlines [CATEGORY] [N]",
+        "latest regulatory and market headlines, e.g. /headlines margin",
+        headlines.headlines,
+        details="Categories: margin hft ipo chips easing property ai records; N up to 20.",
+    ),
+    CommandSpec(
+        "keywords",
+        "/keywords [add|rm WORD…]",
+        "this chat's own headline keywords, e.g. /keywords add 证监会",
+        headlines.keywords,
+        subcommands_that_change=frozenset({"add", "rm", "remove", "del", "clear"}),
+        details=headlines.KEYWORDS_USAGE,
+    ),
     CommandSpec("status", "/status", "sources' health, pending deliveries, version", status.status),
 ]
 

@@ -1,4 +1,8 @@
-"""/subscribe, /unsubscribe, /mute, /unmute: what this chat hears, and when."""
+"""/subscribe, /unsubscribe, /mute, /unmute: what this chat hears, and when.
+
+`/subscribe headlines margin hft min=warning` also sets the chat's headline filter
+(parsed in handlers.headlines).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from bot import fmt
 from bot.core import Core
 from bot.models import Family, Message
 from bot.rulespec import RuleSpecError, parse_duration
+from handlers import headlines
 from handlers.base import Command, UsageError, reply
 
 FAMILIES = " ".join(f.value for f in Family)
@@ -26,13 +31,18 @@ def _families(args: tuple[str, ...], verb: str) -> list[Family]:
 
 
 async def subscribe(core: Core, cmd: Command) -> Message:
-    families = _families(cmd.args, "subscribe")
+    args, headline_filter = headlines.split_headline_options(core, cmd.args)
+    families = _families(args, "subscribe")
     for family in families:
         await core.store.subscribe(cmd.chat, family)
+    extra = []
+    if headline_filter is not None:
+        extra.append(await headlines.save_headline_filter(core, cmd.chat, headline_filter))
     now = await core.store.subscriptions(cmd.chat)
     return reply(
         "Subscribed: " + ", ".join(f.value for f in families),
         "This chat gets: " + (", ".join(f.value for f in now) or "nothing"),
+        *extra,
     )
 
 
@@ -40,6 +50,8 @@ async def unsubscribe(core: Core, cmd: Command) -> Message:
     families = _families(cmd.args, "unsubscribe")
     for family in families:
         await core.store.unsubscribe(cmd.chat, family)
+    if Family.HEADLINES in families:
+        await headlines.clear_headline_filter(core, cmd.chat)
     now = await core.store.subscriptions(cmd.chat)
     return reply(
         "Unsubscribed: " + ", ".join(f.value for f in families),

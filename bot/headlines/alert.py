@@ -1,0 +1,40 @@
+"""A headline story as an Alert: the title in its own language, what it is, where from.
+
+Everything from outside (title, link, source name) goes into the Message as plain text;
+the words we add ("Category", "tightening") carry no markup either, so renderers can
+escape the whole message and a title like "<!channel> & co" stays harmless text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.headlines.rules import Classification
+from bot.headlines.story import Headline, story_alert_id
+from bot.models import Alert, Family, Message
+
+KEYWORD_ONLY = "your keywords"
+
+
+def headline_alert(h: Headline, found: Classification, now: datetime) -> Alert:
+    primary = found.primary
+    if primary is None:
+        category, severity, direction = KEYWORD_ONLY, "info", "neutral"
+    else:
+        category = ", ".join(m.label for m in found.matches)
+        severity, direction = primary.severity, primary.direction
+    at = h.published or now
+    message = Message(
+        title=h.title,
+        fields=[("Category", category), ("Severity", severity), ("Direction", direction)],
+        lines=[h.link] if h.link else [],
+        source=h.source_name,
+        at=at,
+    )
+    return Alert(
+        id=story_alert_id(h),
+        family=Family.HEADLINES,
+        message=message,
+        at=at,
+        severity=primary.severity if primary else "info",
+    )

@@ -1,0 +1,176 @@
+"""Headline state in Redis: stories seen, the latest matches, feed validators, chat prefs.
+
+Keys are built in bot.keys (see its table). Seen-story keys carry a TTL longer than the
+watcher's maximum story age, so a story that could still be polled is remembered across
+restarts, and memory stays bounded. A chat's own keywords are stored folded (width and
+case removed), exactly as they are matched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot import keys
+from bot.headlines.rules import SEVERITIES, Classification, Severity, severity_rank
+from bot.headlines.story import Headline
+
+LATEST_CAP = 200
+MAX_KEYWORDS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class HeadlinePrefs:
+    """What one chat wants from headlines: categories (None = all), a floor, keywords."""
+
+    categories: frozenset[str] | None = None
+    min_severity: Severity = "info"
+    keywords: tuple[str, ...] = field(default_factory=tuple)
+
+    def keyword_in(self, folded_title: str) -> str | None:
+        return next((k for k in self.keywords if k in folded_title), None)
+
+    def wants(self, found: Classification, folded_title: str) -> bool:
+        """A chat's own keyword always lets a story through; otherwise a category it
+        follows must match at or above its minimum severity."""
+        if self.keyword_in(folded_title):
+            return True
+        floor = severity_rank(self.min_severity)
+        return any(
+            severity_rank(m.severity) >= floor
+            for m in found.matches
+            if self.categories is None or m.category in self.categories
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LatestItem:
+    """One matched story as /headlines lists it."""
+
+    headline: Headline
+    categories: tuple[str, ...]
+    labels: tuple[str, ...]
+    severity: Severity
+    direction: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "headline": self.headline.to_json(),
+                "categories": list(self.categories),
+                "labels": list(self.labels),
+                "severity": self.severity,
+                "direction": self.direction,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> LatestItem:
+        d = json.loads(raw)
+        severity: Severity = d["severity"] if d["severity"] in SEVERITIES else "info"
+        return cls(
+            headline=Headline.from_json(d["headline"]),
+            categories=tuple(d["categories"]),
+            labels=tuple(d["labels"]),
+            severity=severity,
+            direction=str(d["direction"]),
+        )
+
+
+class HeadlineStore:
+    def __init__(self, redis: Redis, seen_ttl_s: int = 30 * 86400) -> None:
+        self.redis: Any = redis  # decode_responses=True: replies are str
+        self.seen_ttl_s = seen_ttl_s
+
+    # -- once per story --------------------------------------------------------
+    async def first_sighting(self, story_keys: list[str]) -> bool:
+        """True if none of the story's keys was seen before; marks them all seen either
+        way, so a later variant (same title, new link) is recognised too."""
+        if not story_keys:
+            return False
+        redis_keys = [keys.headline_seen(k) for k in story_keys]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for key in redis_keys:
+                pipe.set(key, "1", nx=True, ex=self.seen_ttl_s)
+            created = await pipe.execute()
+        if all(created):
+            return True
+        # Seen before under some key: refresh the others' TTL so the variants stay linked.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in redis_keys:
+                pipe.expire(key, self.seen_ttl_s)
+            await pipe.execute()
+        return False
+
+    # -- latest matches --------------------------------------------------------
+    async def push_latest(self, item: LatestItem) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(keys.HEADLINES_LATEST, item.to_json())
+            pipe.ltrim(keys.HEADLINES_LATEST, 0, LATEST_CAP - 1)
+            await pipe.execute()
+
+    async def latest(self, category: str | None = None, limit: int = 10) -> list[LatestItem]:
+        raws: list[str] = await self.redis.lrange(keys.HEADLINES_LATEST, 0, LATEST_CAP - 1)
+        out = []
+        for raw in raws:
+            item = LatestItem.from_json(raw)
+            if category is None or category in item.categories:
+                out.append(item)
+                if len(out) >= limit:
+                    break
+        return out
+
+    # -- conditional GET validators -------------------------------------------
+    async def validators(self, source: str) -> dict[str, str]:
+        raw: dict[str, str] = await self.redis.hgetall(keys.feed_validators(source))
+        return raw
+
+    async def save_validators(self, source: str, etag: str | None, modified: str | None) -> None:
+        key = keys.feed_validators(source)
+        mapping = {k: v for k, v in (("etag", etag), ("last_modified", modified)) if v}
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if mapping:
+                pipe.hset(key, mapping=mapping)
+            await pipe.execute()
+
+    # -- per-chat preferences --------------------------------------------------
+    async def prefs(self, chat: str) -> HeadlinePrefs:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.chat_headlines(chat))
+            pipe.smembers(keys.chat_keywords(chat))
+            raw, words = await pipe.execute()
+        cats = raw.get("categories", "*")
+        floor: Severity = raw.get("min_severity", "info")
+        return HeadlinePrefs(
+            categories=None if cats == "*" else frozenset(c for c in cats.split(",") if c),
+            min_severity=floor if floor in SEVERITIES else "info",
+            keywords=tuple(sorted(words)),
+        )
+
+    async def set_filter(
+        self, chat: str, categories: frozenset[str] | None, min_severity: Severity
+    ) -> None:
+        value = "*" if categories is None else ",".join(sorted(categories))
+        await self.redis.hset(
+            keys.chat_headlines(chat), mapping={"categories": value, "min_severity": min_severity}
+        )
+
+    async def clear_filter(self, chat: str) -> None:
+        await self.redis.delete(keys.chat_headlines(chat))
+
+    async def add_keywords(self, chat: str, words: list[str]) -> int:
+        return int(await self.redis.sadd(keys.chat_keywords(chat), *words)) if words else 0
+
+    async def remove_keywords(self, chat: str, words: list[str]) -> int:
+        return int(await self.redis.srem(keys.chat_keywords(chat), *words)) if words else 0
+
+    async def clear_keywords(self, chat: str) -> int:
+        return int(await self.redis.delete(keys.chat_keywords(chat)))
+
+    async def keywords(self, chat: str) -> list[str]:
+        return sorted(await self.redis.smembers(keys.chat_keywords(chat)))

@@ -1,0 +1,404 @@
+"""Headline feeds: the source list, conditional GET over aiohttp, and parsing to Headlines.
+
+Owns three things:
+
+- `load_feeds`: seeds/feeds.toml, each feed's base URL replaceable by FEED_BASE_OVERRIDES.
+- `parse_body`: a response body to validated Headlines. RSS and Atom go through
+  `feedparser.parse(bytes, response_headers=…)` (we do the HTTP; chardet lets it read GB
+  feeds that declare no encoding); the CSRC's JSON list through its wire shape
+  (`data.data.results[]{title, publishedTime (epoch ms), url}`). Empty, HTML, JSON-for-XML,
+  ill-formed, wrongly-encoded or entry-less bodies raise `FeedError` with a reason for
+  /status; an ill-formed feed that still yields good entries is used, with the problem
+  reported. Nothing else escapes: a parser crash becomes a FeedError too.
+- `FeedSource`: one live feed. GET with a timeout and a byte cap, `If-None-Match` /
+  `If-Modified-Since` from the validators kept in Redis, 304 = nothing new. Validators are
+  saved only after a body parsed, so a bad body is fetched again in full next time.
+
+Reasons never carry URLs or headers, like bot.sources.http.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import re
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import aiohttp
+import feedparser
+
+from bot.headlines.store import HeadlineStore
+from bot.headlines.story import Headline
+from bot.headlines.text import clean, plain_text
+from bot.sources.base import SourceError
+from bot.sources.http import decode_json, retry_after_s
+
+FeedKind = Literal["rss", "atom", "csrc_json"]
+KINDS: tuple[FeedKind, ...] = ("rss", "atom", "csrc_json")
+FEED_ID = re.compile(r"^[a-z0-9_]{2,32}$")
+MAX_LINK = 2000
+MAX_GUID = 500
+# Encodings a Chinese or English feed can really be in. When feedparser has to override a
+# declared encoding and lands on anything else (MacRoman, cp1252…), the text is mojibake.
+_PLAUSIBLE_ENCODINGS = re.compile(
+    r"^(utf-?8|utf-?16|utf-?32|gb2312|gbk|gb18030|big5|big5-hkscs|euc-jp|euc-kr|"
+    r"shift_jis|iso-2022-jp|us-ascii|ascii)",
+    re.IGNORECASE,
+)
+
+
+class FeedConfigError(ValueError):
+    """seeds/feeds.toml or FEED_BASE_OVERRIDES is wrong; the message names the feed."""
+
+
+class FeedError(SourceError):
+    """A feed answered badly. `retry_after_s` is what the server asked for, if anything."""
+
+    def __init__(self, source: str, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(source, reason)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    id: str
+    name: str
+    kind: FeedKind
+    base: str
+    path: str
+    interval_s: int
+    language: str
+
+    @property
+    def url(self) -> str:
+        return self.base.rstrip("/") + self.path
+
+
+@dataclass(frozen=True, slots=True)
+class FeedBook:
+    """Every configured feed, with the limits they share."""
+
+    feeds: list[FeedConfig]
+    max_age: timedelta = timedelta(hours=48)
+    max_bytes: int = 2_000_000
+    max_backoff_s: int = 3600
+
+
+def _http_base(value: object, where: str) -> str:
+    if not isinstance(value, str) or not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+        raise FeedConfigError(f"{where}: base must be an http(s) URL without query, got {value!r}")
+    return value.rstrip("/")
+
+
+def load_feeds(path: Path, overrides: Mapping[str, str] | None = None) -> FeedBook:
+    """Read seeds/feeds.toml; `overrides` maps feed id -> base URL (FEED_BASE_OVERRIDES)."""
+    with path.open("rb") as fh:
+        doc = tomllib.load(fh)
+    defaults = doc.get("defaults", {})
+    feeds: list[FeedConfig] = []
+    for i, item in enumerate(doc.get("feed", [])):
+        fid = item.get("id")
+        where = f"feed {fid or i}"
+        if not isinstance(fid, str) or not FEED_ID.match(fid):
+            raise FeedConfigError(f"{where}: id must match {FEED_ID.pattern}")
+        if any(f.id == fid for f in feeds):
+            raise FeedConfigError(f"{where}: id used twice")
+        kind = item.get("kind")
+        if kind not in KINDS:
+            raise FeedConfigError(f"{where}: kind must be one of {', '.join(KINDS)}")
+        interval = item.get("interval_s", 300)
+        if not isinstance(interval, int) or not 10 <= interval <= 86400:
+            raise FeedConfigError(f"{where}: interval_s must be 10..86400 seconds")
+        path_part = item.get("path", "")
+        if not isinstance(path_part, str) or not path_part.startswith("/"):
+            raise FeedConfigError(f"{where}: path must start with /")
+        base = _http_base(item.get("base"), where)
+        feeds.append(
+            FeedConfig(
+                id=fid,
+                name=str(item.get("name") or fid),
+                kind=kind,
+                base=base,
+                path=path_part,
+                interval_s=interval,
+                language=str(item.get("language", "en")),
+            )
+        )
+    for fid, base in (overrides or {}).items():
+        index = next((i for i, f in enumerate(feeds) if f.id == fid), None)
+        if index is None:
+            known = ", ".join(f.id for f in feeds)
+            raise FeedConfigError(f"FEED_BASE_OVERRIDES: no feed {fid!r} (feeds: {known})")
+        cfg = feeds[index]
+        feeds[index] = FeedConfig(
+            cfg.id,
+            cfg.name,
+            cfg.kind,
+            _http_base(base, f"FEED_BASE_OVERRIDES {fid}"),
+            cfg.path,
+            cfg.interval_s,
+            cfg.language,
+        )
+    max_age_h = defaults.get("max_age_h", 48)
+    max_bytes = defaults.get("max_bytes", 2_000_000)
+    max_backoff = defaults.get("max_backoff_s", 3600)
+    if not isinstance(max_age_h, int | float) or not 0 < max_age_h <= 24 * 14:
+        raise FeedConfigError("defaults.max_age_h must be within 0..336 hours")
+    if not isinstance(max_bytes, int) or not 1024 <= max_bytes <= 50_000_000:
+        raise FeedConfigError("defaults.max_bytes must be 1024..50000000")
+    if not isinstance(max_backoff, int) or not 60 <= max_backoff <= 86400:
+        raise FeedConfigError("defaults.max_backoff_s must be 60..86400")
+    return FeedBook(feeds, timedelta(hours=max_age_h), max_bytes, max_backoff)
+
+
+# -- parsing -----------------------------------------------------------------------
+@dataclass(slots=True)
+class Parsed:
+    """Headlines from one body; `problem` says what was wrong if the body was degraded."""
+
+    headlines: list[Headline] = field(default_factory=list)
+    problem: str | None = None
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or not 2000 <= value.year <= 2100:
+        return None
+    return value
+
+
+def _struct_time(value: object) -> datetime | None:
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        return _aware(datetime.fromtimestamp(calendar.timegm(value), UTC))
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _web_link(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    link = value.strip()
+    if len(link) > MAX_LINK or not re.match(r"^https?://[^\s/?#]+", link, re.IGNORECASE):
+        return None
+    return None if re.search(r"[\s\x00-\x1f]", link) else link
+
+
+def _guid(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    guid = clean(value)
+    return guid if guid and len(guid) <= MAX_GUID else None
+
+
+def _sniff(source: str, body: bytes) -> None:
+    """Refuse bodies that cannot be a feed before the parser guesses at them."""
+    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
+    if not head:
+        raise FeedError(source, "empty body")
+    if head[:1] in (b"{", b"["):
+        raise FeedError(source, "answered JSON, not a feed")
+    if head.startswith((b"<!doctype html", b"<html")):
+        raise FeedError(source, "answered HTML, not a feed")
+
+
+def _short(exc: object) -> str:
+    text = str(exc).rsplit(":", 1)[-1].strip()
+    return f"{type(exc).__name__}: {text[:60]}" if text else type(exc).__name__
+
+
+def _headline(cfg: FeedConfig, title: str, link: str | None, guid: str | None, at: Any) -> Headline:
+    return Headline(cfg.id, cfg.name, title, link, guid, at, cfg.language)
+
+
+def parse_feed(cfg: FeedConfig, body: bytes, headers: Mapping[str, str], url: str) -> Parsed:
+    """RSS or Atom bytes to headlines, through feedparser."""
+    _sniff(cfg.id, body)
+    response_headers = {"content-location": url}
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    if content_type:
+        response_headers["content-type"] = content_type
+    doc = feedparser.parse(body, response_headers=response_headers)
+    entries = doc.get("entries") or []
+    headlines: list[Headline] = []
+    for entry in entries:
+        raw_title = entry.get("title")
+        if not isinstance(raw_title, str):
+            continue
+        detail = entry.get("title_detail") or {}
+        is_html = "html" in str(detail.get("type", "")).lower()
+        title = plain_text(raw_title, is_html)
+        link, guid = _web_link(entry.get("link")), _guid(entry.get("id"))
+        if not title or not (link or guid):
+            continue  # a story needs words and an identity; a truncated tail has neither
+        published = _struct_time(entry.get("published_parsed")) or _struct_time(
+            entry.get("updated_parsed")
+        )
+        headlines.append(_headline(cfg, title, link, guid, published))
+    dropped = len(entries) - len(headlines)
+    problem: str | None = None
+    if doc.get("bozo"):
+        exc = doc.get("bozo_exception")
+        kind = type(exc).__name__
+        if kind == "CharacterEncodingOverride":
+            encoding = str(doc.get("encoding") or "")
+            if not _PLAUSIBLE_ENCODINGS.match(encoding):
+                raise FeedError(cfg.id, f"wrongly encoded (declared encoding fails; {encoding}?)")
+            problem = f"encoding mismatch: {str(exc)[:80]}"
+        elif kind != "NonXMLContentType":  # a good feed served as text/html is still good
+            if not headlines:
+                raise FeedError(cfg.id, f"malformed feed ({_short(exc)})")
+            problem = f"malformed feed ({_short(exc)})"
+    if not headlines:
+        if entries:
+            raise FeedError(cfg.id, f"no usable entries ({dropped} without title or link)")
+        if not doc.get("version"):
+            raise FeedError(cfg.id, "not a feed (no RSS or Atom root)")
+        return Parsed([], None)  # a well-formed feed with nothing in it today
+    if problem:
+        problem += f"; {len(headlines)} stories used" + (f", {dropped} dropped" if dropped else "")
+    return Parsed(headlines, problem)
+
+
+def _csrc_time(value: object) -> datetime | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int | float):
+        return None
+    try:
+        return _aware(datetime.fromtimestamp(value / 1000, UTC))
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def parse_csrc(cfg: FeedConfig, body: bytes, headers: Mapping[str, str], url: str) -> Parsed:
+    """The CSRC's JSON list: data.data.results[]{title, publishedTime (epoch ms), url}."""
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    doc = decode_json(cfg.id, body, content_type)
+    data = doc.get("data") if isinstance(doc, dict) else None
+    inner = data.get("data") if isinstance(data, dict) else None
+    results = inner.get("results") if isinstance(inner, dict) else None
+    if results is None and isinstance(data, dict):
+        # RSSHub reads `res.data.data.results` off its HTTP wrapper, whose `.data` is the
+        # body; DATA.md writes the body as data.data.results. Accept both nestings.
+        results = data.get("results")
+    if not isinstance(results, list):
+        raise FeedError(cfg.id, "unexpected JSON shape (no data.data.results list)")
+    headlines = []
+    for item in results:
+        if not isinstance(item, dict) or not isinstance(item.get("title"), str):
+            continue
+        title = clean(item["title"])
+        raw_url = item.get("url")
+        if isinstance(raw_url, str) and raw_url.startswith("/") and not raw_url.startswith("//"):
+            raw_url = cfg.base + raw_url
+        link = _web_link(raw_url)
+        if not title or not link:
+            continue
+        headlines.append(_headline(cfg, title, link, link, _csrc_time(item.get("publishedTime"))))
+    if results and not headlines:
+        raise FeedError(cfg.id, f"no usable results ({len(results)} without title or url)")
+    dropped = len(results) - len(headlines)
+    return Parsed(headlines, f"{dropped} malformed results dropped" if dropped else None)
+
+
+def parse_body(cfg: FeedConfig, body: bytes, headers: Mapping[str, str], url: str) -> Parsed:
+    """Any feed body to headlines; raises FeedError (and only FeedError) when unusable."""
+    try:
+        if cfg.kind == "csrc_json":
+            return parse_csrc(cfg, body, headers, url)
+        return parse_feed(cfg, body, headers, url)
+    except FeedError:
+        raise
+    except SourceError as exc:
+        raise FeedError(cfg.id, exc.reason) from None
+    except Exception as exc:
+        # feedparser's loose parser has met inputs it could not handle; a bad feed must
+        # not take the watcher down with it.
+        raise FeedError(cfg.id, f"parser failed ({type(exc).__name__})") from None
+
+
+# -- fetching ------------------------------------------------------------------------
+@dataclass(slots=True)
+class Fetched:
+    """What one poll of a feed brought: stories, or nothing new (304)."""
+
+    headlines: list[Headline] = field(default_factory=list)
+    not_modified: bool = False
+    problem: str | None = None
+
+
+class FeedSource:
+    """One live feed over a caller-owned aiohttp session."""
+
+    def __init__(
+        self,
+        cfg: FeedConfig,
+        session: aiohttp.ClientSession,
+        store: HeadlineStore,
+        *,
+        timeout_s: float,
+        max_bytes: int,
+    ) -> None:
+        self.cfg = cfg
+        self.id = cfg.id
+        self.name = cfg.name
+        self.interval = timedelta(seconds=cfg.interval_s)
+        self.session = session
+        self.store = store
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.timeout_s = timeout_s
+        self.max_bytes = max_bytes
+
+    def wake_at(self, now: datetime) -> datetime | None:
+        """A live feed has no news schedule: it is polled on its interval."""
+        return None
+
+    async def fetch(self, now: datetime) -> Fetched:
+        """One conditional GET; raises FeedError when the feed answered badly."""
+        known = await self.store.validators(self.id)
+        headers = {"User-Agent": "Mozilla/5.0 (divergence-bot headlines)", "Accept": "*/*"}
+        if known.get("etag"):
+            headers["If-None-Match"] = known["etag"]
+        if known.get("last_modified"):
+            headers["If-Modified-Since"] = known["last_modified"]
+        url = self.cfg.url
+        try:
+            async with self.session.get(url, headers=headers, timeout=self.timeout) as resp:
+                if resp.status == 304:
+                    return Fetched(not_modified=True)
+                if resp.status != 200:
+                    asked = retry_after_s(resp.headers.get("Retry-After"), now)
+                    raise FeedError(self.id, f"HTTP {resp.status}", asked)
+                body = await self._read(resp)
+                answer = {"Content-Type": resp.headers.get("Content-Type", "")}
+                etag, modified = resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+        except TimeoutError:
+            raise FeedError(self.id, f"timed out ({self.timeout_s:g}s)") from None
+        except aiohttp.ClientError as exc:
+            raise FeedError(self.id, f"network error ({type(exc).__name__})") from None
+        # feedparser is synchronous and a 2 MB feed takes a moment: keep the loop free.
+        parsed = await asyncio.to_thread(parse_body, self.cfg, body, answer, url)
+        await self.store.save_validators(self.id, etag, modified)
+        return Fetched(parsed.headlines, problem=parsed.problem)
+
+    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+        too_big = f"body over {self.max_bytes:,} bytes"
+        if resp.content_length is not None and resp.content_length > self.max_bytes:
+            raise FeedError(self.id, too_big)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FeedError(self.id, too_big)
+            chunks.append(chunk)
+        return b"".join(chunks)

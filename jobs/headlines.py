@@ -1,0 +1,202 @@
+"""The headlines watcher: polls each feed on its own interval, alerts once per story.
+
+Schedule: every feed has a due time; `next_run` is the earliest. A good poll schedules
+the feed one interval later (or at the next item a replay feed knows of); a failed one
+backs off exponentially (interval x 2^failures, at least what Retry-After asked, at most
+the configured cap) and marks the feed unhealthy with the reason, while the other feeds
+go on. Feeds due together are fetched concurrently.
+
+Per story: too old -> ignored; seen before under any key (GUID, canonical link,
+normalised title) -> ignored, across feeds and restarts (keys in Redis); otherwise it is
+classified and, if it matches a category or some subscribed chat's own keyword, it
+becomes one HEADLINES alert queued only for the chats whose preferences want it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import aiohttp
+
+from bot.alerting import AlertService
+from bot.core import Core
+from bot.headlines.alert import headline_alert
+from bot.headlines.rules import Classifier, load_rules
+from bot.headlines.store import HeadlinePrefs, HeadlineStore, LatestItem
+from bot.headlines.story import Headline, story_keys
+from bot.headlines.text import fold
+from bot.health import HealthBoard
+from bot.models import Family
+from bot.sources.feeds import FeedBook, FeedError, FeedSource, Fetched, load_feeds
+from bot.sources.headline_replay import load_replay_feeds
+
+log = logging.getLogger(__name__)
+SOON = timedelta(seconds=1)
+
+
+class HeadlineFeed(Protocol):
+    id: str
+    name: str
+    interval: timedelta
+
+    def wake_at(self, now: datetime) -> datetime | None:
+        """When the feed knows a new item appears (replay), or None (live: poll)."""
+        ...
+
+    async def fetch(self, now: datetime) -> Fetched:
+        """The feed's current items; raise FeedError when it answered badly."""
+        ...
+
+
+def health_name(feed_id: str) -> str:
+    return f"feed:{feed_id}"
+
+
+class HeadlinesJob:
+    name = "headlines"
+
+    def __init__(
+        self,
+        feeds: Sequence[HeadlineFeed],
+        classifier: Classifier,
+        store: HeadlineStore,
+        service: AlertService,
+        health: HealthBoard,
+        *,
+        max_age: timedelta,
+        max_backoff: timedelta,
+    ) -> None:
+        self.feeds = list(feeds)
+        self.classifier = classifier
+        self.store = store
+        self.service = service
+        self.health = health
+        self.max_age = max_age
+        self.max_backoff = max_backoff
+        self.due: dict[str, datetime] = {}
+        self.failures: dict[str, int] = {}
+
+    def next_run(self, now: datetime) -> datetime | None:
+        if not self.feeds:
+            return None
+        # A feed never polled is due at once; nothing is scheduled at or before `now`.
+        return max(min(self.due.get(f.id, now) for f in self.feeds), now + SOON)
+
+    async def run_once(self, now: datetime) -> None:
+        due = [f for f in self.feeds if self.due.get(f.id, now) <= now]
+        results = await asyncio.gather(*(self._poll(f, now) for f in due))
+        prefs: dict[str, HeadlinePrefs] | None = None
+        for fetched in results:
+            # Alert in the order the stories happened; undated ones as the feed lists
+            # them, which is newest first by convention.
+            ordered = sorted(reversed(fetched), key=lambda h: h.published or now)
+            for headline in ordered:
+                if prefs is None:
+                    prefs = await self._subscriber_prefs()
+                await self._story(headline, now, prefs)
+
+    async def _poll(self, feed: HeadlineFeed, now: datetime) -> list[Headline]:
+        name = health_name(feed.id)
+        try:
+            fetched = await feed.fetch(now)
+        except FeedError as exc:
+            self._back_off(feed, now, exc.retry_after_s)
+            self.health.bad(name, exc.reason, now)
+            log.warning("feed %s: %s", feed.id, exc.reason)
+            return []
+        except Exception as exc:  # our bug, not the feed's: keep the other feeds going
+            log.exception("feed %s: poll failed", feed.id)
+            self._back_off(feed, now, None)
+            self.health.bad(name, f"internal error ({type(exc).__name__})", now)
+            return []
+        self.failures[feed.id] = 0
+        nxt = now + feed.interval
+        wake = feed.wake_at(now)
+        self.due[feed.id] = min(nxt, wake) if wake is not None else nxt
+        if fetched.problem:
+            self.health.bad(name, fetched.problem, now)
+        else:
+            self.health.ok(name, now)
+        return fetched.headlines
+
+    def _back_off(self, feed: HeadlineFeed, now: datetime, asked_s: float | None) -> None:
+        failures = self.failures.get(feed.id, 0) + 1
+        self.failures[feed.id] = failures
+        cap = max(self.max_backoff, feed.interval)
+        delay = min(feed.interval * 2 ** min(failures, 16), cap)
+        if asked_s is not None:
+            delay = max(delay, min(timedelta(seconds=asked_s), cap))
+        self.due[feed.id] = now + delay
+
+    async def _subscriber_prefs(self) -> dict[str, HeadlinePrefs]:
+        chats = await self.service.store.subscribers(Family.HEADLINES)
+        return {chat: await self.store.prefs(chat) for chat in sorted(chats)}
+
+    async def _story(self, h: Headline, now: datetime, prefs: dict[str, HeadlinePrefs]) -> None:
+        if h.published is not None and now - h.published > self.max_age:
+            return  # old news: the seen keys' TTL is longer than this age
+        keys = story_keys(h)
+        if not keys or not await self.store.first_sighting(keys):
+            return
+        found = self.classifier.classify(h.title)
+        folded = fold(h.title)
+        wanted = {chat for chat, p in prefs.items() if p.wants(found, folded)}
+        if found.matches:
+            primary = found.matches[0]
+            await self.store.push_latest(
+                LatestItem(
+                    h,
+                    tuple(m.category for m in found.matches),
+                    tuple(m.label for m in found.matches),
+                    primary.severity,
+                    primary.direction,
+                )
+            )
+        if not wanted:
+            return
+        alert = headline_alert(h, found, now)
+        queued = await self.service.dispatch(alert, accept=wanted.__contains__)
+        log.info("headline %s (%s) queued for %d chats", alert.id, h.source, len(queued))
+
+
+def build_live_job(core: Core, http: aiohttp.ClientSession) -> HeadlinesJob:
+    """The watcher over seeds/feeds.toml, each base URL overridable by FEED_BASE_OVERRIDES."""
+    settings = core.settings
+    book: FeedBook = load_feeds(settings.seeds_dir / "feeds.toml", settings.feed_base_overrides)
+    store = HeadlineStore(core.redis, settings.headline_seen_ttl_s)
+    feeds = [
+        FeedSource(cfg, http, store, timeout_s=settings.http_timeout_s, max_bytes=book.max_bytes)
+        for cfg in book.feeds
+    ]
+    return HeadlinesJob(
+        feeds,
+        load_rules(settings.seeds_dir / "headline_rules.toml"),
+        store,
+        core.service,
+        core.health,
+        max_age=book.max_age,
+        max_backoff=timedelta(seconds=book.max_backoff_s),
+    )
+
+
+def build_replay_job(core: Core, path: Path | None = None) -> HeadlinesJob:
+    """The watcher over the bundled SYNTHETIC January 2026 headlines, for `divbot replay`."""
+    settings = core.settings
+    book = load_feeds(settings.seeds_dir / "feeds.toml")
+    feeds = load_replay_feeds(
+        path or settings.seeds_dir / "headlines_january2026.toml", {f.id: f for f in book.feeds}
+    )
+    return HeadlinesJob(
+        feeds,
+        load_rules(settings.seeds_dir / "headline_rules.toml"),
+        HeadlineStore(core.redis, settings.headline_seen_ttl_s),
+        core.service,
+        core.health,
+        max_age=book.max_age,
+        max_backoff=timedelta(seconds=book.max_backoff_s),
+    )

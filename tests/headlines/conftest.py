@@ -1,0 +1,83 @@
+"""Fixtures for the headlines watcher: a fake feed host, a guarded session, a wired core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+
+from bot.clock import SimClock
+from bot.config import Settings
+from bot.core import Core, build_core
+from bot.models import ChatRef, Message
+from bot.transports.base import Delivery, Outcome
+from tests.conftest import RedisServer
+from tests.fakes.feeds import FakeFeedHost
+
+# Thursday 15 Jan 2026, 12:00 in Beijing: every fixture story is younger than 48 hours.
+NOW = datetime(2026, 1, 15, 4, 0, tzinfo=UTC)
+FEED_IDS = ("csrc", "hkex_news", "hkex_regulatory", "scmp_china_economy", "rthk_finance")
+
+
+async def _only_loopback(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
+    if params.url.host != "127.0.0.1":
+        raise AssertionError(f"a test tried to reach {params.url.host}")
+
+
+@pytest.fixture
+async def host() -> AsyncIterator[FakeFeedHost]:
+    server = FakeFeedHost()
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(_only_loopback)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as s:
+        yield s
+
+
+@pytest.fixture
+def feed_settings(redis_server: RedisServer, host: FakeFeedHost) -> Settings:
+    """Every feed in seeds/feeds.toml pointed at the fake host via FEED_BASE_OVERRIDES."""
+    overrides = ",".join(f"{fid}={host.url}" for fid in FEED_IDS)
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        redis_url=redis_server.url,
+        feed_base_overrides=overrides,
+        http_timeout_s=5.0,
+    )
+
+
+@pytest.fixture
+def now_clock() -> SimClock:
+    return SimClock(NOW)
+
+
+@pytest.fixture
+async def core(redis_client: Redis, feed_settings: Settings, now_clock: SimClock) -> Core:
+    return await build_core(feed_settings, redis_client, now_clock)
+
+
+@dataclass
+class RecordingSender:
+    """A transport that accepts everything and keeps what it was given."""
+
+    platform: str = "telegram"
+    sent: list[tuple[str, Message]] = field(default_factory=list)
+
+    async def send(self, chat: ChatRef, message: Message) -> Delivery:
+        self.sent.append((chat.key, message))
+        return Delivery(Outcome.SENT)
+
+    def titles(self, chat: str | None = None) -> list[str]:
+        return [m.title for c, m in self.sent if chat is None or c == chat]
