@@ -25,6 +25,7 @@ from bot.sources.replay import ReplaySource
 from bot.sources.validate import QuoteValidator
 from bot.transports.console import ConsoleSender
 from bot.windows import DailyCloses
+from jobs.macro import replay_macro_job
 from jobs.quotes import QuotesJob
 from jobs.runner import run_replay
 
@@ -81,7 +82,10 @@ async def replay(
     async def deliver() -> None:
         await core.outbox.deliver({"console": console})
 
-    result.steps = await run_replay([job], clock, until, deliver)
+    # Macro releases: only the 30-minute reminder, so each release reads as two lines
+    # (reminder, print) among the index alerts rather than three.
+    macro = await replay_macro_job(core, begin, offsets_min=[30])
+    result.steps = await run_replay([job, macro], clock, until, deliver)
     result.delivered = console.printed
     print(
         f"\n{console.printed} alerts delivered; "
