@@ -26,6 +26,7 @@ from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
 from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
+from jobs.macro import live_macro_job
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
 
@@ -80,8 +81,10 @@ def build_app(settings: Settings) -> web.Application:
             settings.poll_interval_s,
             close_settle_s=11 * 60,
         )
+        macro_job = await live_macro_job(core, http)
         running = [
             asyncio.create_task(run_forever(job, clock), name="quotes"),
+            asyncio.create_task(run_forever(macro_job, clock), name="macro"),
             asyncio.create_task(deliver_forever(core, app[SENDERS]), name="delivery"),
         ]
         yield

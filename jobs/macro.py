@@ -18,6 +18,8 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+import aiohttp
+
 from bot import keys
 from bot.core import Core
 from bot.macro_alerts import MARKER_TTL_S, late_notice, publish_print, remind
@@ -209,3 +211,25 @@ async def replay_macro_job(core: Core, start: datetime, offsets_min: list[int]) 
     )
     await job.refresh()
     return job
+
+
+async def live_macro_job(core: Core, http: aiohttp.ClientSession) -> MacroJob:
+    """The macro watcher of the live bot: Eastmoney's datacenter, the settings' schedule;
+    the seed history fills an empty store with what was public before today."""
+    from bot.macro_calendar import seed_calendar
+    from bot.macro_history import seed_if_empty
+    from bot.sources.macro import EastmoneyMacroSource
+
+    settings = core.settings
+    await seed_if_empty(
+        core.redis, settings.seeds_dir / "macro_history.csv", core.clock.now().date()
+    )
+    return MacroJob(
+        core,
+        Calendar(core.redis, seed_calendar(settings.seeds_dir)),
+        EastmoneyMacroSource(http, settings),
+        offsets_min=settings.macro_reminder_offsets_min,
+        poll_interval_s=settings.macro_poll_interval_s,
+        timeout_s=settings.macro_timeout_s,
+        max_sleep_s=300,  # wake now and then for entries admins add from chat
+    )

@@ -24,7 +24,13 @@ async def test_replay_tells_the_january_story_deterministically() -> None:
     second = await run_january(settings)
     assert first == second
     titles = re.findall(r"^(\w{3} \d\d \w{3} \d\d:\d\d CST)\s+(.+)$", first, re.MULTILINE)
-    macro = ("In 30 min:", "CPI ", "PPI ", "GDP ", "Manufacturing PMI ")  # tests/test_macro_replay.py
+    macro = (
+        "In 30 min:",
+        "CPI ",
+        "PPI ",
+        "GDP ",
+        "Manufacturing PMI ",
+    )  # tests/test_macro_replay.py
     titles = [(at, title) for at, title in titles if not title.startswith(macro)]
     assert titles[:4] == [
         ("Tue 13 Jan 10:45 CST", "STAR 50 +10.1% month-to-date"),
