@@ -98,10 +98,10 @@ def local_to_utc(text: object, tz: ZoneInfo) -> datetime:
     if naive.tzinfo is not None:
         raise CalendarError("at is a local wall time: give the zone in tz, not an offset")
     first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
-    if first.utcoffset() != second.utcoffset():
-        raise CalendarError(f"{text} happens twice in {tz.key} (clocks go back): ambiguous")
     if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
         raise CalendarError(f"{text} does not exist in {tz.key} (clocks go forward)")
+    if first.utcoffset() != second.utcoffset():
+        raise CalendarError(f"{text} happens twice in {tz.key} (clocks go back): ambiguous")
     return first.astimezone(UTC)
 
 
