@@ -164,8 +164,13 @@ async def _calendar_add(core: Core, cmd: Command, words: list[str]) -> Message:
             known = DEFINITIONS.get(indicator)
             _, _, period = parse_period(plain[1], known.quarterly if known else None)
             day, clock_time, rest = plain[2], plain[3], plain[4:]
-            existing = {e.key: e for e in await cal.entries()}.get(f"{indicator}:{period}")
+            entries = await cal.entries()
+            existing = next((e for e in entries if e.key == f"{indicator}:{period}"), None)
             raw = existing.raw() if existing else {"indicator": indicator, "period": period}
+            # A new period of a non-bot indicator (US_CPI) takes the unit of its siblings.
+            sibling = next((e for e in entries if e.indicator == indicator), None)
+            if existing is None and known is None and sibling is not None:
+                raw["unit"] = sibling.unit
             raw.update(at=f"{day}T{clock_time}", tz=DEFAULT_TZ)
             if rest:
                 zone = valid_timezone(rest[0])

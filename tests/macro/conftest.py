@@ -25,8 +25,8 @@ from tests.conftest import RedisServer
 from tests.fakes.datacenter import FakeDatacenter
 
 CHAT = "telegram:-1001"
-# Friday 9 January 2026, 09:00 in Beijing: half an hour before December's CPI and PPI.
-BEFORE_CPI = datetime(2026, 1, 9, 1, 0, tzinfo=UTC)
+# Friday 9 January 2026, 08:55 in Beijing: 35 minutes before December's CPI and PPI.
+BEFORE_CPI = datetime(2026, 1, 9, 0, 55, tzinfo=UTC)
 
 
 async def _only_loopback(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
@@ -77,7 +77,9 @@ async def core(redis_client: Redis, macro_settings: Settings, macro_clock: SimCl
     return core
 
 
-def make_job(core: Core, source: MacroSource, offsets: tuple[int, ...] = (30, 5)) -> MacroJob:
+def make_job(
+    core: Core, source: MacroSource, offsets: tuple[int, ...] = (30, 5), timeout_s: int = 0
+) -> MacroJob:
     s = core.settings
     return MacroJob(
         core,
@@ -85,7 +87,7 @@ def make_job(core: Core, source: MacroSource, offsets: tuple[int, ...] = (30, 5)
         source,
         offsets_min=list(offsets),
         poll_interval_s=s.macro_poll_interval_s,
-        timeout_s=s.macro_timeout_s,
+        timeout_s=timeout_s or s.macro_timeout_s,
         since=core.clock.now(),
     )
 
