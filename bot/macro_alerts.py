@@ -119,7 +119,12 @@ async def publish_print(
     """Store and announce one print; None when this release was already published."""
     key = entry.key if entry else f"{indicator}:{period_text(indicator, period)}"
     redis: Any = core.redis  # decode_responses=True: replies are str
-    if not await redis.set(keys.macro_published(key), source, nx=True, ex=MARKER_TTL_S):
+    # A year-to-date GDP print does not stand in for the quarter's own: an admin can still
+    # /macro set it, so the two are published under different markers.
+    if ytd:
+        key += ":ytd"
+    marker = keys.macro_published(key)
+    if not await redis.set(marker, source, nx=True, ex=MARKER_TTL_S):
         return None
     stored = "GDP_YTD" if ytd else indicator
     known = DEFINITIONS.get(stored)

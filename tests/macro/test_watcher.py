@@ -238,3 +238,22 @@ async def test_sigma_of_past_surprises_once_there_are_enough(
         published.alert.message.lines[1]
         == "Surprise +0.1pp vs consensus (+0.9σ of 4 past surprises)"
     )
+
+
+async def test_year_to_date_gdp_is_posted_as_such_and_the_quarter_can_still_be_set(
+    core: Core,
+    redis_client: Redis,
+    macro_clock: SimClock,
+    eastmoney_macro: EastmoneyMacroSource,
+) -> None:
+    gdp_release = datetime(2026, 1, 19, 2, 0, tzinfo=UTC)
+    macro_clock.set(gdp_release)
+    job = make_job(core, eastmoney_macro, offsets=(30,))
+    await job.run_once(gdp_release)
+    posted = [t for t in await titles(redis_client) if t.startswith("GDP")]
+    assert posted == ["GDP year-to-date 2025 (to Q4) +5.0% y/y"]
+    assert (await load_history(redis_client, "GDP_YTD"))[-1][1] == 5.0
+    assert (await load_history(redis_client, "GDP"))[-1][0].month == 7  # Q4 not faked
+    done = await handle(core, cmd("macro", "set", "GDP", "4.5", "2025-Q4"))
+    assert done.title == "Published GDP Q4 2025: +4.5% y/y"
+    assert (await titles(redis_client))[-1] == "GDP +4.5% y/y, 2nd straight quarter below target"
