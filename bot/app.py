@@ -35,6 +35,7 @@ from bot.transports.telegram import WEBHOOK_PATH, TelegramStartupError, Telegram
 from jobs.digest import DigestJob
 from jobs.headlines import build_live_job
 from jobs.history import HistoryJob
+from jobs.macro import live_macro_job
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
 
@@ -95,6 +96,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             settings.poll_interval_s,
             close_settle_s=11 * 60,
         )
+        macro_job = await live_macro_job(core, http)
         limiters = {
             "telegram": ratelimit.RateLimiter(ratelimit.TELEGRAM),
             "slack": ratelimit.RateLimiter(ratelimit.SLACK),
@@ -106,6 +108,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             asyncio.create_task(run_forever(HistoryJob(core, sources), clock), name="history"),
             asyncio.create_task(run_forever(DigestJob(core), clock), name="digest"),
             asyncio.create_task(run_forever(build_live_job(core, http), clock), name="headlines"),
+            asyncio.create_task(run_forever(macro_job, clock), name="macro"),
             delivery,
         ]
         yield

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     stale_after_s: int = Field(900, ge=30)
     max_tick_jump_pct: float = Field(8.0, gt=0, le=50)
     prev_close_tolerance_pct: float = Field(2.0, gt=0, le=20)
+    # macro releases (jobs/macro.py)
+    macro_reminder_offsets_min: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [30, 5]
+    )
+    macro_poll_interval_s: int = Field(30, ge=5, le=600)
+    macro_timeout_s: int = Field(1200, ge=60, le=86400)
     # rules
     default_cooldown_s: int = Field(3600, ge=0, le=7 * 86400)
     default_hysteresis: float = Field(0.5, ge=0, le=50)
@@ -98,6 +104,20 @@ class Settings(BaseSettings):
                 raise ValueError(f"an http(s) base URL for {fid}")
             out[fid] = base
         return out
+
+    @field_validator("macro_reminder_offsets_min", mode="before")
+    @classmethod
+    def _offsets(cls, value: Any) -> Any:
+        value = _split_csv(value)
+        if isinstance(value, list):
+            try:
+                minutes = [int(v) for v in value]
+            except (TypeError, ValueError):
+                raise ValueError("minutes before a release, comma-separated, e.g. 30,5") from None
+            if not minutes or len(minutes) > 6 or not all(1 <= m <= 1440 for m in minutes):
+                raise ValueError("1 to 6 offsets, each 1..1440 minutes, e.g. 30,5")
+            return sorted(set(minutes), reverse=True)
+        return value
 
     @field_validator("timezone")
     @classmethod

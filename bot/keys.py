@@ -38,6 +38,15 @@ divbot:hl:latest                       list    latest matched stories, JSON, new
 divbot:hl:validators:{source}          hash    a feed's ETag / Last-Modified (conditional GET)
 divbot:chat:{chat}:headlines           hash    categories ("*" = all, or csv) and min_severity
 divbot:chat:{chat}:keywords            set     a chat's own headline keywords (folded text)
+
+
+divbot:macro:surprise:{indicator}      hash    ISO period start -> actual minus consensus
+divbot:macro:reminded:{entry}:{min}    string  reminder sent N minutes before (SET NX, TTL)
+divbot:macro:published:{entry}         string  print published for a release (SET NX, TTL)
+divbot:macro:late:{entry}              string  late notice sent for a release (SET NX, TTL)
+divbot:calendar:overrides              hash    calendar entry key -> entry JSON (/calendar add)
+divbot:chat:{chat}:tz                  string  the chat's IANA time zone (/timezone)
+divbot:chat:{chat}:macrorules          hash    indicator -> macro alert filter JSON
 =====================================  ======  ==============================================
 """
 
@@ -58,6 +67,7 @@ OUTBOX_DEAD = f"{NS}:outbox:dead"
 OUTBOX_GROUP = "senders"
 STATS = f"{NS}:stats"
 HEADLINES_LATEST = f"{NS}:hl:latest"
+CALENDAR_OVERRIDES = f"{NS}:calendar:overrides"
 
 
 def valid_chat(chat: str) -> str:
@@ -154,3 +164,36 @@ def chat_headlines(chat: str) -> str:
 
 def chat_keywords(chat: str) -> str:
     return f"{NS}:chat:{valid_chat(chat)}:keywords"
+
+
+def _entry(entry_key: str) -> str:
+    # Calendar keys are built by bot.macro_calendar from validated ids: "CPI:2025-12".
+    if not re.match(r"^[A-Za-z0-9_:-]{3,64}$", entry_key):
+        raise ValueError(f"invalid calendar entry key {entry_key!r}")
+    return entry_key
+
+
+def macro_surprises(indicator: str) -> str:
+    if not re.match(r"^[A-Z][A-Z0-9_]{1,15}$", indicator):
+        raise ValueError(f"invalid indicator {indicator!r}")
+    return f"{NS}:macro:surprise:{indicator}"
+
+
+def macro_reminded(entry_key: str, minutes: int) -> str:
+    return f"{NS}:macro:reminded:{_entry(entry_key)}:{int(minutes)}"
+
+
+def macro_published(entry_key: str) -> str:
+    return f"{NS}:macro:published:{_entry(entry_key)}"
+
+
+def macro_late(entry_key: str) -> str:
+    return f"{NS}:macro:late:{_entry(entry_key)}"
+
+
+def chat_tz(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:tz"
+
+
+def macro_rules(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:macrorules"

@@ -2,9 +2,11 @@
 /divergence's economy leg.
 
 One Redis hash per indicator (``divbot:macro:{INDICATOR}``: ISO period start -> value).
-Periods are the first day of the month (CPI, PPI, PMI) or of the quarter (GDP). The seed
-file ``seeds/macro_history.csv`` (indicator,period,value,source) fills an empty store;
-every row names where its figure comes from, or says it is synthetic.
+Periods are the first day of the month (CPI, PPI, PMI, IP, RETAIL) or of the quarter (GDP,
+GDP_YTD). The seed file ``seeds/macro_history.csv`` (indicator,period,value,source and an
+optional ``released`` date) fills an empty store; every row names where its figure comes
+from, or says it is synthetic. ``released`` lets a replay start with only what was public
+then: prints released inside the replay window arrive as releases, not as history.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from bot import keys
 
-INDICATORS = ("GDP", "CPI", "PPI", "PMI")
+INDICATORS = ("GDP", "CPI", "PPI", "PMI")  # what load_all returns (the /divergence contract)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +29,20 @@ class Indicator:
     name: str
     unit: str  # "% y/y" or "index"
     neutral: float  # what "normal" is: 0 for PPI, 2 for CPI, 50 for PMI, the target for GDP
+    quarterly: bool = False
+    level: float | None = None  # the line streaks are counted against (None: no streaks)
+    level_name: str = ""  # "zero", "50", "target"
 
 
 DEFINITIONS = {
-    "GDP": Indicator("GDP", "GDP", "% y/y", 5.0),
-    "CPI": Indicator("CPI", "CPI", "% y/y", 2.0),
-    "PPI": Indicator("PPI", "PPI", "% y/y", 0.0),
-    "PMI": Indicator("PMI", "Manufacturing PMI", "index", 50.0),
+    "GDP": Indicator("GDP", "GDP", "% y/y", 5.0, quarterly=True, level=5.0, level_name="target"),
+    "CPI": Indicator("CPI", "CPI", "% y/y", 2.0, level=0.0, level_name="zero"),
+    "PPI": Indicator("PPI", "PPI", "% y/y", 0.0, level=0.0, level_name="zero"),
+    "PMI": Indicator("PMI", "Manufacturing PMI", "index", 50.0, level=50.0, level_name="50"),
+    # Added by the macro watcher; not part of load_all.
+    "IP": Indicator("IP", "Industrial output", "% y/y", 5.0),
+    "RETAIL": Indicator("RETAIL", "Retail sales", "% y/y", 4.0),
+    "GDP_YTD": Indicator("GDP_YTD", "GDP year-to-date", "% y/y", 5.0, quarterly=True),
 }
 
 
@@ -59,18 +68,48 @@ async def load_all(redis: Any) -> dict[str, list[tuple[date, float]]]:
     return {ind: await load_history(redis, ind) for ind in INDICATORS}
 
 
-def read_seed(path: Path) -> dict[str, list[tuple[date, float]]]:
-    out: dict[str, list[tuple[date, float]]] = {ind: [] for ind in INDICATORS}
+@dataclass(frozen=True, slots=True)
+class SeedRow:
+    indicator: str
+    period: date
+    value: float
+    source: str
+    released: date | None  # None: released long before any replay window
+
+
+def read_seed_rows(path: Path) -> list[SeedRow]:
+    rows = []
     with path.open(newline="") as fh:
         for row in csv.DictReader(fh):
-            out[row["indicator"]].append((date.fromisoformat(row["period"]), float(row["value"])))
+            released = (row.get("released") or "").strip()
+            rows.append(
+                SeedRow(
+                    row["indicator"],
+                    date.fromisoformat(row["period"]),
+                    float(row["value"]),
+                    row["source"],
+                    date.fromisoformat(released) if released else None,
+                )
+            )
+    return rows
+
+
+def read_seed(
+    path: Path, released_before: date | None = None
+) -> dict[str, list[tuple[date, float]]]:
+    """Prints by indicator, oldest first; with `released_before`, only those public then."""
+    out: dict[str, list[tuple[date, float]]] = {ind: [] for ind in INDICATORS}
+    for row in read_seed_rows(path):
+        if released_before and row.released and row.released >= released_before:
+            continue
+        out.setdefault(row.indicator, []).append((row.period, row.value))
     return {k: sorted(v) for k, v in out.items()}
 
 
-async def seed_if_empty(redis: Any, path: Path) -> bool:
+async def seed_if_empty(redis: Any, path: Path, released_before: date | None = None) -> bool:
     """Load the seed file into an empty store; True when it did."""
     if await redis.exists(*(_key(i) for i in INDICATORS)):
         return False
-    for indicator, prints in read_seed(path).items():
+    for indicator, prints in read_seed(path, released_before).items():
         await save_prints(redis, indicator, prints)
     return True

@@ -29,6 +29,7 @@ from bot.transports.console import ConsoleSender
 from bot.windows import DailyCloses
 from jobs.digest import DigestJob
 from jobs.headlines import build_replay_job
+from jobs.macro import replay_macro_job
 from jobs.quotes import QuotesJob
 from jobs.runner import run_replay
 
@@ -57,7 +58,9 @@ async def replay(
         await core.store.put_closes(inst.key, history)
         core.service.engine.set_closes(inst.key, DailyCloses.from_pairs(history))
     await seed_house_rules(core, begin)
-    await macro_history.seed_if_empty(core.redis, settings.seeds_dir / "macro_history.csv")
+    await macro_history.seed_if_empty(
+        core.redis, settings.seeds_dir / "macro_history.csv", released_before=start
+    )
     await refresh_pulse(core)
     for family in Family:
         await core.store.subscribe(DEMO_CHAT, family)
@@ -90,7 +93,10 @@ async def replay(
     # The digest is the /divergence table after each Shanghai close (no image on a console).
     digest = DigestJob(core, with_chart=False)
     headlines = build_replay_job(core)  # SYNTHETIC headlines, seeds/headlines_january2026.toml
-    result.steps = await run_replay([job, headlines, digest], clock, until, deliver)
+    # Macro releases: only the 30-minute reminder, so each release reads as two lines
+    # (reminder, print) among the index alerts rather than three.
+    macro = await replay_macro_job(core, begin, offsets_min=[30])
+    result.steps = await run_replay([job, headlines, macro, digest], clock, until, deliver)
     result.delivered = console.printed
     print(
         f"\n{console.printed} alerts delivered; "

@@ -3,7 +3,16 @@ manifest. Adding a command is one entry here and one handler module."""
 
 from __future__ import annotations
 
-from handlers import divergence, general, headlines, market, rules, status, subscriptions
+from handlers import (
+    divergence,
+    general,
+    headlines,
+    macro,
+    market,
+    rules,
+    status,
+    subscriptions,
+)
 from handlers.base import CommandSpec
 
 _SPECS = [
@@ -73,6 +82,28 @@ _SPECS = [
         headlines.keywords,
         subcommands_that_change=frozenset({"add", "rm", "remove", "del", "clear"}),
         details=headlines.KEYWORDS_USAGE,
+    ),
+    CommandSpec(
+        "calendar",
+        "/calendar [DAYS] [INDICATOR]",
+        "scheduled macro releases and policy events, in this chat's time zone",
+        macro.calendar,
+        subcommands_that_change=frozenset({"add", "rm"}),
+        details=macro.CALENDAR_USAGE,
+    ),
+    CommandSpec(
+        "macro",
+        "/macro [INDICATOR]",
+        "latest China macro prints (GDP CPI PPI PMI IP RETAIL) and their streaks",
+        macro.macro,
+        subcommands_that_change=frozenset({"set", "alert"}),
+        details=macro.MACRO_USAGE,
+    ),
+    CommandSpec(
+        "timezone",
+        "/timezone [ZONE]",
+        "show or set this chat's time zone (default Asia/Shanghai)",
+        macro.timezone,
     ),
     CommandSpec("status", "/status", "sources' health, pending deliveries, version", status.status),
 ]

@@ -126,7 +126,14 @@ async def test_too_little_history_names_the_instrument_and_computes_the_rest(
 
 async def test_short_macro_history_is_named(redis_client: Redis, settings: Settings) -> None:
     await load(redis_client, with_macro=False)
-    await macro_history.seed_if_empty(redis_client, settings.seeds_dir / "macro_history.csv")
+    short = {  # two prints each: too few for a standard deviation
+        "GDP": [(date(2025, 7, 1), 4.8), (date(2025, 10, 1), 4.5)],
+        "CPI": [(date(2025, 11, 1), 0.7), (date(2025, 12, 1), 0.8)],
+        "PPI": [(date(2025, 11, 1), -2.2), (date(2025, 12, 1), -1.9)],
+        "PMI": [(date(2025, 11, 1), 49.2), (date(2025, 12, 1), 50.1)],
+    }
+    for indicator, prints in short.items():
+        await macro_history.save_prints(redis_client, indicator, prints)
     core = await core_at(settings, redis_client)
     answer = await handle(core, cmd())
     assert any(line.startswith("Economy   pulse n/a  PPI") for line in answer.lines)
