@@ -12,7 +12,10 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import aiohttp
 import pytest
 import redis
 from redis.asyncio import Redis
@@ -100,3 +103,17 @@ def settings(redis_server: RedisServer) -> Settings:
 @pytest.fixture
 def clock() -> SimClock:
     return SimClock(datetime(2026, 1, 12, 2, 0, tzinfo=UTC))
+
+
+async def _only_loopback(_: aiohttp.ClientSession, __: SimpleNamespace, params: Any) -> None:
+    if params.url.host != "127.0.0.1":
+        raise AssertionError(f"a test tried to reach {params.url.host}")
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client session that fails any request not aimed at a loopback fake."""
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(_only_loopback)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as s:
+        yield s

@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import SimpleNamespace
-from typing import Any
 
-import aiohttp
 import pytest
 from redis.asyncio import Redis
 
@@ -25,25 +22,12 @@ NOW = datetime(2026, 1, 15, 4, 0, tzinfo=UTC)
 FEED_IDS = ("csrc", "hkex_news", "hkex_regulatory", "scmp_china_economy", "rthk_finance")
 
 
-async def _only_loopback(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
-    if params.url.host != "127.0.0.1":
-        raise AssertionError(f"a test tried to reach {params.url.host}")
-
-
 @pytest.fixture
 async def host() -> AsyncIterator[FakeFeedHost]:
     server = FakeFeedHost()
     await server.start()
     yield server
     await server.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(_only_loopback)
-    async with aiohttp.ClientSession(trace_configs=[trace]) as s:
-        yield s
 
 
 @pytest.fixture

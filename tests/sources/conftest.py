@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -32,25 +31,12 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-async def _only_loopback(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
-    if params.url.host != "127.0.0.1":
-        raise AssertionError(f"a test tried to reach {params.url.host}")
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeProviders]:
     providers = FakeProviders()
     await providers.start()
     yield providers
     await providers.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(_only_loopback)
-    async with aiohttp.ClientSession(trace_configs=[trace]) as s:
-        yield s
 
 
 def make_settings(base: str, **overrides: Any) -> Settings:
