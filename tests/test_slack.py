@@ -4,6 +4,7 @@ loopback HTTP. Nothing here patches our code or bolt's internals."""
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.clock import SimClock
@@ -23,9 +25,11 @@ from bot.config import Settings
 from bot.core import Core, build_core
 from bot.models import Alert, Button, ChatRef, Family, Message
 from bot.outbox import RETRY_DUE
-from bot.transports.base import Delivery, Outcome, Sender
+from bot.transports.base import Outcome, Sender
 from bot.transports.slack import MENTION_HINT, NOT_SERVED, SLACK, SlackBot, mount
+from bot.transports.telegram import TelegramTransport
 from handlers.dispatch import REFUSAL
+from tests.conftest import RedisServer
 from tests.fakes.slack_api import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -34,6 +38,8 @@ from tests.fakes.slack_api import (
     FakeSlack,
     signed_headers,
 )
+from tests.fakes.telegram_api import TOKEN as TG_TOKEN
+from tests.fakes.telegram_api import FakeTelegram
 from tests.test_commands import snapshot
 
 CHANNEL = "C111"
@@ -521,33 +527,35 @@ async def test_a_reply_of_80_lines_is_split_within_block_kit_limits(harness: Har
 
 
 # -- alert delivery through the outbox ---------------------------------------------------------
-class StandInTelegram:
-    """A stand-in for the Telegram sender (its transport is issue 3): records, says SENT."""
-
-    platform = "telegram"
-
-    def __init__(self) -> None:
-        self.got: list[tuple[str, str]] = []
-
-    async def send(self, chat: ChatRef, message: Message) -> Delivery:
-        self.got.append((chat.key, message.title))
-        return Delivery(Outcome.SENT)
-
-
-async def test_one_alert_reaches_a_slack_channel_and_a_telegram_chat(harness: Harness) -> None:
+async def test_one_alert_reaches_a_slack_channel_and_a_telegram_chat(
+    harness: Harness, redis_server: RedisServer
+) -> None:
+    """One running bot, one rule's alert: a Slack channel and a Telegram group both get it,
+    each through its real transport and fake platform."""
     h = harness
-    store = h.core.store
-    await store.subscribe(CHAT, Family.MOVES)
-    await store.subscribe("telegram:-1001", Family.MOVES)
-    telegram = StandInTelegram()
-    senders: dict[str, Sender] = {"slack": h.bot.sender, "telegram": telegram}
-    queued = await h.core.service.dispatch(_alert("a1", _headline_message()))
-    assert queued == [CHAT, "telegram:-1001"]
-    assert await h.core.outbox.deliver(senders) == 2
-    assert telegram.got == [("telegram:-1001", _headline_message().title)]
-    (post,) = h.fake.of("chat.postMessage")
-    assert post.args["channel"] == CHANNEL
-    assert await h.core.outbox.deliver(senders) == 0  # delivered once, acked
+    fake_tg = FakeTelegram()
+    await fake_tg.start()
+    both = h.settings.model_copy(
+        update={"telegram_token": SecretStr(TG_TOKEN), "telegram_api_base": fake_tg.url}
+    )
+    telegram = TelegramTransport(both, h.core)
+    await telegram.start()
+    try:
+        store = h.core.store
+        await store.subscribe(CHAT, Family.MOVES)
+        await store.subscribe("telegram:-1001", Family.MOVES)
+        senders: dict[str, Sender] = {"slack": h.bot.sender, "telegram": telegram.sender()}
+        queued = await h.core.service.dispatch(_alert("a1", _headline_message()))
+        assert queued == [CHAT, "telegram:-1001"]
+        assert await h.core.outbox.deliver(senders) == 2
+        (sent,) = fake_tg.requests("sendMessage", chat_id=-1001)
+        assert html.escape(_headline_message().title, quote=False) in str(sent.params["text"])
+        (post,) = h.fake.of("chat.postMessage")
+        assert post.args["channel"] == CHANNEL
+        assert await h.core.outbox.deliver(senders) == 0  # delivered once, acked
+    finally:
+        await telegram.stop()
+        await fake_tg.close()
 
 
 async def test_429_waits_for_retry_after(harness: Harness, redis_client: Redis) -> None:
