@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from zoneinfo import ZoneInfo
 
 from bot import fmt
 from bot.engine import Crossing
 from bot.models import Alert, Button, Message, RuleKind, Window
 from bot.watchlist import Watchlist
 
+MARKET_NAMES = {"XSHG": "Shanghai", "XHKG": "Hong Kong", "XNYS": "New York", "XTAI": "Taipei"}
 WINDOW_WORDS = {
     Window.INTRADAY: "intraday",
     Window.D1: "on the day",
@@ -76,6 +78,11 @@ def build_alert(c: Crossing, watchlist: Watchlist, tz: str = "Asia/Shanghai") ->
     direction = "up" if c.side == 1 else "down"
     rule_text = describe_rule(rule.kind, names, rule.window, direction, abs(rule.threshold))
     lines.append(f"Rule {rule.id}: {rule_text}")
+    market = watchlist[c.quote.instrument].calendar
+    if c.quote.session != at.astimezone(ZoneInfo(tz)).date():
+        # A New York session seen from Shanghai ends the next morning: name the session.
+        where = MARKET_NAMES.get(market, market)
+        lines.append(f"{where} session of {c.quote.session:%a %d %b}")
     message = Message(
         title=title,
         lines=lines,

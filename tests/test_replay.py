@@ -46,6 +46,8 @@ async def test_replay_tells_the_january_story_deterministically() -> None:
     assert ("Wed 21 Jan 04:45 CST", "NDX −2.0% on the day") in titles
     assert any("NDX crossed above 26,000.00" in t for _, t in titles)
     assert "0 pending, 0 failed" in first
+    # the Nasdaq's Tuesday session ends on Wednesday morning in Shanghai: the alert says so
+    assert "New York session of Tue 20 Jan" in first
 
 
 async def test_replay_never_touches_a_configured_redis(
