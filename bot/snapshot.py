@@ -319,8 +319,9 @@ def history_note(pulse: Pulse) -> str | None:
     return "; ".join(gaps) + tail
 
 
-def render(core: Core, snap: Snapshot) -> Message:
-    """The compact aligned table: one row per tech index, economy, regime, notes."""
+def render(core: Core, snap: Snapshot, watch: str | None = None) -> Message:
+    """The compact aligned table: one row per tech index, economy, regime, what to watch,
+    notes."""
     names = core.watchlist
     legs = [row for row in snap.rows if row.leg is not None]
     head = legs[0].leg if legs else None
@@ -355,6 +356,8 @@ def render(core: Core, snap: Snapshot) -> Message:
             )
     lines.append(f"{'Economy':<{width}}{economy_line(snap.pulse)}")
     lines.append(f"{'Regime':<{width}}{regime_line(core, snap)}")
+    if watch:
+        lines.append(f"{'Watch':<{width}}{watch}")
     note = history_note(snap.pulse)
     if note:
         notes.append(note)

@@ -11,6 +11,7 @@ from bot import snapshot
 from bot.core import Core
 from bot.divergence import WINDOWS
 from bot.models import Message
+from bot.watch import watch_line
 from bot.watchlist import UnknownInstrument
 from handlers.base import Command, UsageError
 
@@ -50,6 +51,6 @@ def parse(core: Core, args: tuple[str, ...]) -> tuple[str, list[tuple[str, str]]
 async def divergence(core: Core, cmd: Command) -> Message:
     window, pairs = parse(core, cmd.args)
     snap = await snapshot.snapshot(core, window, pairs)
-    message = snapshot.render(core, snap)
+    message = snapshot.render(core, snap, await watch_line(core, core.clock.now()))
     message.image = await snapshot.chart_png(core, snap)
     return message

@@ -19,6 +19,7 @@ from bot.core import Core
 from bot.markets import CalendarStale
 from bot.models import Alert, Family
 from bot.snapshot import DEFAULT_BENCHMARK, DEFAULT_TECH, chart_png, refresh_pulse, render, snapshot
+from bot.watch import watch_line
 
 log = logging.getLogger(__name__)
 SHANGHAI = "XSHG"
@@ -76,7 +77,7 @@ class DigestJob:
         await refresh_pulse(core)
         pairs = [(x, DEFAULT_BENCHMARK) for x in DEFAULT_TECH]
         snap = await snapshot(core, self.window, pairs)
-        message = render(core, snap)
+        message = render(core, snap, await watch_line(core, core.clock.now()))
         if self.with_chart:
             message = replace(message, image=await chart_png(core, snap))
         alert = Alert(id=digest_id(day), family=Family.DIGEST, message=message, at=now, owner=None)

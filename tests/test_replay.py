@@ -48,6 +48,11 @@ async def test_replay_tells_the_january_story_deterministically() -> None:
     assert "0 pending, 0 failed" in first
     # the Nasdaq's Tuesday session ends on Wednesday morning in Shanghai: the alert says so
     assert "New York session of Tue 20 Jan" in first
+    # the digest says what to watch: the latest tightening headline and the next release
+    assert (
+        "Watch     15 Jan: China orders removal of servers dedicated to high-frequency trading"
+        " · next: GDP Q4 2025, Mon 19 Jan 10:00 CST"
+    ) in first
 
 
 async def test_replay_never_touches_a_configured_redis(
