@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.alerts import build_alert
 from bot.clock import Clock
@@ -21,6 +22,9 @@ from bot.outbox import Outbox
 from bot.rulespec import RuleSpec
 from bot.store import Store
 from bot.watchlist import Watchlist
+
+if TYPE_CHECKING:
+    from bot.noise.gate import Gate
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,9 @@ class AlertService:
         # The leader's token when watchers run under leader election (bot.leader): their
         # enqueues are fenced so a stale leader's alerts are refused.
         self.fence: Callable[[], str | None] = lambda: None
+        # The noise gate (bot.noise.gate), set by build_core: levels, flap protection,
+        # quiet hours and grouping between dispatch and the outbox.
+        self.gate: Gate | None = None
 
     async def load(self) -> None:
         """Rebuild the engine from Redis: what a restart does."""
@@ -97,6 +104,12 @@ class AlertService:
         await self.store.save_states([(rule.id, s, a) for s, a in states.items()])
         return updated
 
+    async def pause_by_id(self, rule_id: str) -> None:
+        """Pause a rule (flap protection); nothing when it no longer exists."""
+        rule = await self.store.get_rule(rule_id)
+        if rule is not None and not rule.paused:
+            await self.set_paused(rule, True)
+
     async def move_chat(self, old: str, new: str) -> None:
         """A chat got a new id (Telegram group -> supergroup): its rules follow it."""
         for rule in await self.store.move_chat(old, new):
@@ -147,10 +160,23 @@ class AlertService:
                 until = await self.store.rule_muted_until(chat, alert.rule_id)
             if until and until > now:
                 await self.store.count("muted")
+                await self.note(alert, chat, "muted")
                 continue
-            if await self.outbox.enqueue(alert, chat, self.fence()):
+            if await self.admit(alert, chat, self.fence()):
                 queued.append(chat)
         await self.store.count("alerts_fired")
         if self.outbox.metrics is not None:
             self.outbox.metrics.alerts_fired.labels(alert.family.value).inc()
         return queued
+
+    async def admit(self, alert: Alert, chat: str, fence: str | None = None) -> bool:
+        """Hand one (alert, chat) to the noise gate, or straight to the outbox without one.
+        True when the alert will reach the chat (queued, grouped or held)."""
+        if self.gate is None:
+            return await self.outbox.enqueue(alert, chat, fence)
+        return await self.gate.admit(alert, chat, fence)
+
+    async def note(self, alert: Alert, chat: str, status: str) -> None:
+        """Write an alert the chat will not get (muted) to its history."""
+        if self.gate is not None:
+            await self.gate.history.record(chat, alert, status)

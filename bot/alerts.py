@@ -99,4 +99,5 @@ def build_alert(c: Crossing, watchlist: Watchlist, tz: str = "Asia/Shanghai") ->
         rule_id=rule.id,
         owner=rule.owner,
         severity="warning",
+        session=c.quote.session,
     )

@@ -36,6 +36,7 @@ from jobs.digest import DigestJob
 from jobs.headlines import build_live_job
 from jobs.history import HistoryJob
 from jobs.macro import live_macro_job
+from jobs.noise import NoiseJob
 from jobs.quotes import QuotesJob
 from jobs.runner import run_forever
 
@@ -109,6 +110,11 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             asyncio.create_task(run_forever(DigestJob(core), clock), name="digest"),
             asyncio.create_task(run_forever(build_live_job(core, http), clock), name="headlines"),
             asyncio.create_task(run_forever(macro_job, clock), name="macro"),
+            *(
+                [asyncio.create_task(run_forever(NoiseJob(core.noise), clock), name="noise")]
+                if core.noise is not None
+                else []
+            ),
             delivery,
         ]
         yield

@@ -48,6 +48,10 @@ def message_to_dict(m: Message) -> dict[str, object]:
         "buttons": [[b.label, b.action] for b in m.buttons],
         "image": base64.b64encode(m.image).decode() if m.image else None,
         "preformatted": m.preformatted,
+        "silent": m.silent,
+        "reply_to": m.reply_to,
+        "thread": m.thread,
+        "tz": m.tz,
     }
 
 
@@ -63,6 +67,10 @@ def message_from_dict(d: dict[str, object]) -> Message:
         buttons=[Button(str(a), str(b)) for a, b in d.get("buttons", [])],  # type: ignore[attr-defined]
         image=base64.b64decode(str(image)) if image else None,
         preformatted=bool(d.get("preformatted", False)),
+        silent=bool(d.get("silent", False)),
+        reply_to=str(d["reply_to"]) if d.get("reply_to") else None,
+        thread=str(d["thread"]) if d.get("thread") else None,
+        tz=str(d["tz"]) if d.get("tz") else None,
     )
 
 
@@ -76,6 +84,7 @@ def alert_to_json(a: Alert) -> str:
             "rule_id": a.rule_id,
             "owner": a.owner,
             "severity": a.severity,
+            "session": a.session.isoformat() if a.session else None,
         }
     )
 
@@ -90,4 +99,5 @@ def alert_from_json(raw: str) -> Alert:
         rule_id=d.get("rule_id"),
         owner=d.get("owner"),
         severity=d.get("severity", "info"),
+        session=date.fromisoformat(d["session"]) if d.get("session") else None,
     )

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     default_cooldown_s: int = Field(3600, ge=0, le=7 * 86400)
     default_hysteresis: float = Field(0.5, ge=0, le=50)
     max_rules_per_chat: int = Field(50, ge=1, le=10_000)
+    # noise control (bot/noise/): grouping, flap protection, history, quiet-hours urgency
+    noise_group_window_s: int = Field(3, ge=0, le=300)  # a chat's default; 0 = off
+    flap_max_fires: int = Field(5, ge=1, le=100)  # more fires than this within...
+    flap_window_min: int = Field(30, ge=1, le=1440)  # ...this many minutes pause the rule
+    history_cap: int = Field(200, ge=10, le=5000)  # /history entries kept per chat
+    quiet_urgent_surprise_z: float = Field(2.0, gt=0, le=10)  # macro |z| that is critical
     # server and misc
     port: int = Field(8080, ge=1, le=65535)
     timezone: str = "Asia/Shanghai"

@@ -20,6 +20,7 @@ from bot.health import HealthBoard
 from bot.markets import Market, market
 from bot.metrics import Metrics
 from bot.models import HOUSE
+from bot.noise.gate import Gate
 from bot.outbox import Outbox
 from bot.rulespec import parse_rule
 from bot.snapshot import DivergenceCache
@@ -42,6 +43,7 @@ class Core:
     health: HealthBoard
     metrics: Metrics
     divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
+    noise: Gate | None = None  # quiet hours, levels, grouping, topics, flaps, history
 
 
 async def build_core(
@@ -55,9 +57,23 @@ async def build_core(
     await outbox.ensure_group()
     service = AlertService(store, outbox, watchlist, settings, clock)
     outbox.on_moved = service.move_chat
+    gate = Gate(redis, outbox, clock, settings)
+    service.gate = gate
+    gate.pause_rule = service.pause_by_id
+    outbox.prepare, outbox.on_finished = gate.prepare, gate.settled
     await service.load()
     return Core(
-        settings, clock, redis, store, outbox, service, watchlist, markets, HealthBoard(), metrics
+        settings,
+        clock,
+        redis,
+        store,
+        outbox,
+        service,
+        watchlist,
+        markets,
+        HealthBoard(),
+        metrics,
+        noise=gate,
     )
 
 

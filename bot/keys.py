@@ -47,6 +47,22 @@ divbot:macro:late:{entry}              string  late notice sent for a release (S
 divbot:calendar:overrides              hash    calendar entry key -> entry JSON (/calendar add)
 divbot:chat:{chat}:tz                  string  the chat's IANA time zone (/timezone)
 divbot:chat:{chat}:macrorules          hash    indicator -> macro alert filter JSON
+divbot:chat:{chat}:quiet               string  quiet hours JSON (/quiet; bot.noise.quiet)
+divbot:chat:{chat}:notify              hash    family -> on|silent|off; "group" -> seconds
+divbot:chat:{chat}:topics              hash    family -> Telegram message_thread_id
+divbot:chat:{chat}:held                list    alert JSON held during quiet hours
+divbot:noise:held:due                  zset    chat -> epoch its quiet period ends
+divbot:chat:{chat}:group:{family}      list    alert JSON waiting out the grouping window
+divbot:noise:group:due                 zset    "{chat}|{family}" -> epoch the window closes
+divbot:noise:lock:{chat}               string  one replica flushes a chat's buffers (TTL)
+divbot:noise:members:{alert}           string  csv ids of the alerts a group/summary carries
+divbot:chat:{chat}:first:{rule}:{day}  string  message id of a rule's first alert in a
+                                               session (follow-ups reply to it; TTL 2d)
+divbot:chat:{chat}:fires:{rule}        zset    when a rule fired for a chat (flap window)
+divbot:chat:{chat}:flap:{rule}         string  a house rule paused here by flap protection
+divbot:chat:{chat}:flapnote:{rule}     string  the pause notice was sent (SET NX)
+divbot:chat:{chat}:history             zset    alert id -> epoch it fired (capped)
+divbot:chat:{chat}:history:items       hash    alert id -> history entry JSON
 =====================================  ======  ==============================================
 """
 
@@ -197,3 +213,73 @@ def chat_tz(chat: str) -> str:
 
 def macro_rules(chat: str) -> str:
     return f"{NS}:chat:{valid_chat(chat)}:macrorules"
+
+
+# -- noise control (bot/noise/) ---------------------------------------------------------
+HELD_DUE = f"{NS}:noise:held:due"
+GROUP_DUE = f"{NS}:noise:group:due"
+_FAMILY = re.compile(r"^[a-z]{2,16}$")
+_ALERT_ID = re.compile(r"^[A-Za-z0-9_:.-]{1,80}$")
+_SESSION = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _family(family: str) -> str:
+    if not _FAMILY.match(family):
+        raise ValueError(f"invalid family {family!r}")
+    return family
+
+
+def chat_quiet(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:quiet"
+
+
+def chat_notify(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:notify"
+
+
+def chat_topics(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:topics"
+
+
+def chat_held(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:held"
+
+
+def chat_group(chat: str, family: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:group:{_family(family)}"
+
+
+def noise_lock(chat: str) -> str:
+    return f"{NS}:noise:lock:{valid_chat(chat)}"
+
+
+def noise_members(alert_id: str) -> str:
+    if not _ALERT_ID.match(alert_id):
+        raise ValueError(f"invalid alert id {alert_id!r}")
+    return f"{NS}:noise:members:{alert_id}"
+
+
+def first_message(chat: str, rule_id: str, session: str) -> str:
+    if not _SESSION.match(session):
+        raise ValueError(f"invalid session {session!r}")
+    return f"{NS}:chat:{valid_chat(chat)}:first:{_rule(rule_id)}:{session}"
+
+
+def rule_fires(chat: str, rule_id: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:fires:{_rule(rule_id)}"
+
+
+def flap_paused(chat: str, rule_id: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:flap:{_rule(rule_id)}"
+
+
+def flap_notice(chat: str, rule_id: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:flapnote:{_rule(rule_id)}"
+
+
+def chat_history(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:history"
+
+
+def chat_history_items(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:history:items"

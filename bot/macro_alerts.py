@@ -13,7 +13,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from bot import fmt, keys
 from bot.core import Core
@@ -98,8 +98,9 @@ async def deliver(
         until = await core.store.muted_until(chat)
         if until and until > now:
             await core.store.count("muted")
+            await core.service.note(alert, chat, "muted")
             continue
-        if await core.outbox.enqueue(alert, chat):
+        if await core.service.admit(alert, chat):
             queued.append(chat)
     await core.store.count("alerts_fired")
     return queued
@@ -181,7 +182,10 @@ async def publish_print(
             "The feed gives year-to-date GDP only; /macro set GDP VALUE records the quarter."
         )
     message = Message(title=title, lines=lines, fields=fields, source=source, at=at)
-    alert = Alert(_id("macro-print", key), Family.MACRO, message, at, severity="info")
+    # A surprise this big goes through a chat's quiet hours (bot.noise.quiet).
+    big = s is not None and s.z is not None and abs(s.z) >= core.settings.quiet_urgent_surprise_z
+    severity: Literal["info", "critical"] = "critical" if big else "info"
+    alert = Alert(_id("macro-print", key), Family.MACRO, message, at, severity=severity)
     chats = await deliver(core, alert, indicator, s.value if s else None, change)
     log.info(
         "published %s %s = %s from %s to %d chats", indicator, label, value, source, len(chats)

@@ -185,6 +185,11 @@ class Message:
     image: bytes | None = None
     preformatted: bool = False  # lines are an aligned table: render in monospace
     private: bool = False  # only the person who asked should see it (errors, refusals)
+    # Routing, filled in at delivery (bot.noise.gate) and honoured by the transports:
+    tz: str | None = None  # the chat's time zone for every time shown; None = the bot's
+    silent: bool = False  # deliver without a notification sound (Telegram)
+    reply_to: str | None = None  # platform message id to answer (a rule's follow-up)
+    thread: str | None = None  # Telegram forum topic (message_thread_id) / Slack thread_ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +203,4 @@ class Alert:
     rule_id: str | None = None
     owner: str | None = None  # a chat key for a chat's own rule; None/HOUSE for subscribers
     severity: Literal["info", "warning", "critical"] = "info"
+    session: date | None = None  # the trading session a rule fired in (follow-up threads)

@@ -28,7 +28,7 @@ from bot.clock import Clock
 from bot.codec import alert_from_json, alert_to_json
 from bot.leader import LEADER
 from bot.metrics import Metrics
-from bot.models import Alert, ChatRef
+from bot.models import Alert, ChatRef, Message
 from bot.transports.base import Delivery, Outcome, Sender
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,11 @@ class Outbox:
         self.max_attempts = max_attempts
         # Set by build_core to AlertService.move_chat (the engine must learn the new owner).
         self.on_moved: Callable[[str, str], Awaitable[None]] | None = None
+        # Set by build_core to the noise gate (bot.noise.gate): the message as this chat
+        # gets it (zone, silent level, topic, reply), and what to note once an entry is
+        # finished (delivered or dead-lettered).
+        self.prepare: Callable[[Entry], Awaitable[Message]] | None = None
+        self.on_finished: Callable[[Entry, Delivery], Awaitable[None]] | None = None
 
     async def ensure_group(self) -> None:
         try:
@@ -156,7 +161,8 @@ class Outbox:
         if sender is None:
             return Delivery(Outcome.RETRY, f"no {ref.platform} transport running")
         try:
-            return await sender.send(ref, entry.alert.message)
+            message = await self.prepare(entry) if self.prepare else entry.alert.message
+            return await sender.send(ref, message)
         except Exception as exc:  # a transport bug must not lose the delivery
             log.exception("alert %s to %s: transport raised", entry.alert.id, entry.chat)
             return Delivery(Outcome.RETRY, f"transport error: {type(exc).__name__}")
@@ -172,6 +178,7 @@ class Outbox:
             await self.redis.set(keys.sent(entry.alert.id, entry.chat), "1", ex=DEDUP_TTL_S)
             await self._done(entry.id)
             log.info("alert %s delivered to %s", entry.alert.id, entry.chat)
+            await self._finished(entry, result)
             return None
         if result.outcome is Outcome.MOVED and await self._moved(entry.alert, entry.chat, result):
             await self._done(entry.id)
@@ -189,6 +196,7 @@ class Outbox:
                 attempts,
                 result.reason,
             )
+            await self._finished(entry, result)
             return None
         delay = result.retry_after if result.retry_after is not None else min(300, 2**attempts)
         log.info(
@@ -217,6 +225,14 @@ class Outbox:
             elif result.outcome is Outcome.SENT and not result.duplicate:
                 sent += 1
         return sent
+
+    async def _finished(self, entry: Entry, result: Delivery) -> None:
+        if self.on_finished is None:
+            return
+        try:
+            await self.on_finished(entry, result)
+        except Exception:  # bookkeeping (history, reply ids) must not undo a settled entry
+            log.exception("alert %s to %s: after-delivery hook failed", entry.alert.id, entry.chat)
 
     async def _moved(self, alert: Alert, chat: str, result: Delivery) -> bool:
         """Move the chat's state to its new id and queue the delivery there."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.chat_timezone import chat_timezone
 from bot.core import Core
 from bot.models import Message
 from handlers.base import Command, UsageError, reply
@@ -20,6 +21,17 @@ REFUSAL = "Only a group admin can change this chat's alerts (anyone can use it i
 
 
 async def handle(core: Core, cmd: Command) -> Message:
+    """The reply to one command, with the chat's time zone for the times it shows."""
+    answer = await _answer(core, cmd)
+    if answer.tz is None:
+        try:
+            answer.tz = await chat_timezone(core.redis, cmd.chat)
+        except Exception:  # a reply still goes out, in the bot's zone
+            log.warning("time zone of %s unavailable; replying in the bot's zone", cmd.chat)
+    return answer
+
+
+async def _answer(core: Core, cmd: Command) -> Message:
     spec = COMMANDS.get(cmd.name.lower())
     if spec is None:
         return reply(f"Unknown command /{cmd.name[:32]}", "Try /help for the list.", private=True)

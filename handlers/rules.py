@@ -62,6 +62,10 @@ async def alert(core: Core, cmd: Command) -> Message:
         rule_id = rest[0].lower()
         if sub == "mute":
             return await _mute(core, cmd, rule_id, rest[1:])
+        if sub == "resume" and RULE_ID.match(rule_id):
+            resumed = await _resume_flap(core, cmd, rule_id)
+            if resumed is not None:
+                return resumed
         rule = await _owned_rule(core, cmd, rule_id)
         if sub in ("pause", "resume"):
             updated = await core.service.set_paused(rule, sub == "pause")
@@ -70,6 +74,23 @@ async def alert(core: Core, cmd: Command) -> Message:
         await core.service.remove_rule(rule)
         return reply(f"Removed rule {rule.id}", rule_text(core, rule))
     raise UsageError(f"unknown /alert action {sub!r}; usage: {ALERT_USAGE}")
+
+
+async def _resume_flap(core: Core, cmd: Command, rule_id: str) -> Message | None:
+    """Resume after flap protection (bot.noise.gate): a house rule paused for this chat
+    only is resumed here; the chat's own rule also forgets its recent fires. None when
+    the ordinary resume should answer."""
+    if core.noise is None:
+        return None
+    rule = await core.store.get_rule(rule_id)
+    if rule is None or rule.owner not in (cmd.chat, HOUSE):
+        return None
+    was_paused_here = await core.noise.resume_here(cmd.chat, rule_id)
+    if rule.owner == HOUSE:
+        if not was_paused_here:
+            raise UsageError(f"rule {rule_id} is not paused in this chat")
+        return reply(f"Rule {rule.id} resumed here", rule_text(core, rule))
+    return None
 
 
 async def _add(core: Core, cmd: Command, words: list[str]) -> Message:

@@ -33,9 +33,16 @@ def _families(args: tuple[str, ...], verb: str) -> list[Family]:
 async def subscribe(core: Core, cmd: Command) -> Message:
     args, headline_filter = headlines.split_headline_options(core, cmd.args)
     families = _families(args, "subscribe")
+    topic = _topic(cmd)
     for family in families:
         await core.store.subscribe(cmd.chat, family)
     extra = []
+    if cmd.platform == "telegram" and core.noise is not None:
+        # Run inside a forum topic, the families' alerts go to that topic; run in the
+        # main chat, they come back to it.
+        await core.noise.prefs.set_topics(cmd.chat, families, topic)
+        if topic is not None:
+            extra.append("Their alerts go to this topic.")
     if headline_filter is not None:
         extra.append(await headlines.save_headline_filter(core, cmd.chat, headline_filter))
     now = await core.store.subscriptions(cmd.chat)
@@ -44,6 +51,14 @@ async def subscribe(core: Core, cmd: Command) -> Message:
         "This chat gets: " + (", ".join(f.value for f in now) or "nothing"),
         *extra,
     )
+
+
+def _topic(cmd: Command) -> str | None:
+    if cmd.thread is None:
+        return None
+    if not cmd.thread.isdigit() or len(cmd.thread) > 12:
+        raise UsageError("this topic's id is not usable; run /subscribe in the main chat")
+    return cmd.thread
 
 
 async def unsubscribe(core: Core, cmd: Command) -> Message:

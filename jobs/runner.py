@@ -43,6 +43,11 @@ async def run_forever(job: Job, clock: Clock, error_backoff_s: float = 30.0) -> 
             log.exception("job %s failed; retrying in %.0fs", job.name, error_backoff_s)
             await clock.sleep_until(clock.now() + timedelta(seconds=error_backoff_s))
             continue
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # A library swallowed our cancellation mid-step (redis-py can, inside a
+            # command): honour it here, or a short-period job would never stop.
+            raise asyncio.CancelledError
         nxt = job.next_run(clock.now())
         if nxt is None:
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
 
 from bot.app import build_app
 from bot.config import Settings
@@ -25,7 +26,8 @@ def offline(settings: Settings) -> Settings:
     )
 
 
-async def test_healthz_readyz_metrics(settings: Settings) -> None:
+async def test_healthz_readyz_metrics(settings: Settings, redis_client: Redis) -> None:
+    # redis_client flushes the shared server, so the depth below is this app's alone
     app = build_app(offline(settings))
     async with TestClient(TestServer(app)) as client:
         assert (await client.get("/healthz")).status == 200

@@ -8,8 +8,8 @@ import html
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -738,3 +738,20 @@ async def test_socket_mode_serves_the_same_commands(
         assert resp.status == 404
     finally:
         await h.client.close()
+
+
+async def test_a_follow_up_goes_into_the_first_alerts_thread(harness: Harness) -> None:
+    """Noise control (bot.noise.gate): the same rule firing again in one session threads."""
+    h = harness
+    await h.core.store.subscribe(CHAT, Family.MOVES)
+    senders: dict[str, Sender] = {"slack": h.bot.sender}
+    session = date(2026, 1, 12)
+    for n in (1, 2):
+        base = _alert(f"fu{n}", Message(f"STAR 50 +{n + 2}% on the day (synthetic)"))
+        await h.core.service.dispatch(replace(base, rule_id="r9", session=session))
+        assert await h.core.outbox.deliver(senders) == 1
+    first, second = h.fake.of("chat.postMessage")
+    assert "thread_ts" not in first.args
+    stored = await h.core.redis.get(f"divbot:chat:{CHAT}:first:r9:2026-01-12")
+    assert stored
+    assert second.args["thread_ts"] == stored

@@ -34,6 +34,6 @@ class ConsoleSender:
         self.printed = 0
 
     async def send(self, chat: ChatRef, message: Message) -> Delivery:
-        print(render_text(message, self.tz), file=self.out, flush=True)
+        print(render_text(message, message.tz or self.tz), file=self.out, flush=True)
         self.printed += 1
         return Delivery(Outcome.SENT)

@@ -106,6 +106,8 @@ def button_command(value: str) -> tuple[str, ...] | None:
         return ("mute", parts[1], duration_word(seconds)) if 0 < seconds <= 7 * 86400 else None
     if len(parts) == 2 and parts[0] == "rm" and RULE_ID.match(parts[1]):
         return ("rm", parts[1])
+    if len(parts) == 2 and parts[0] == "resume" and RULE_ID.match(parts[1]):
+        return ("resume", parts[1])
     return None
 
 
@@ -161,13 +163,16 @@ class SlackSender:
     async def send(self, chat: ChatRef, message: Message) -> Delivery:
         ts: str | None = None
         try:
-            for part in render(message, self.core.settings.timezone):
+            # Slack has no silent send; a follow-up goes into the first alert's thread.
+            thread_ts = message.reply_to or message.thread
+            for part in render(message, message.tz or self.core.settings.timezone):
                 resp = await self.client.chat_postMessage(
                     channel=chat.chat_id,
                     text=part.text,
                     blocks=part.blocks,
                     unfurl_links=False,
                     unfurl_media=False,
+                    thread_ts=thread_ts,
                 )
                 ts = ts or str(resp.get("ts") or "") or None
             if message.image:
@@ -340,7 +345,7 @@ class SlackBot:
 
     async def _post(self, respond: AsyncRespond, answer: Message, channel: str = "") -> None:
         kind = "ephemeral" if answer.private else "in_channel"
-        parts: list[SlackMessage] = render(answer, self.settings.timezone)
+        parts: list[SlackMessage] = render(answer, answer.tz or self.settings.timezone)
         for n, part in enumerate(parts):
             if n < RESPONSE_URL_USES:
                 result = await respond(

@@ -83,7 +83,9 @@ ADMIN_CACHE_S = 60  # an admin demoted a minute ago may still change rules for t
 UPDATE_SEEN_S = 86400  # Telegram stops redelivering a webhook update well within a day
 POLL_TIMEOUT_S = 25
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?$")
-_BUTTON = re.compile(r"^(?:mute:(r[0-9]{1,12}):([0-9]{1,7})|rm:(r[0-9]{1,12}))$")
+_BUTTON = re.compile(
+    r"^(?:mute:(r[0-9]{1,12}):([0-9]{1,7})|rm:(r[0-9]{1,12})|resume:(r[0-9]{1,12}))$"
+)
 _SECRET_OK = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
 AppType = Application[Any, Any, Any, Any, Any, Any]
@@ -122,6 +124,8 @@ def button_args(data: str | None) -> tuple[str, ...] | None:
         return None
     if match.group(3):
         return ("rm", match.group(3))
+    if match.group(4):
+        return ("resume", match.group(4))
     return ("mute", match.group(1), _duration_word(int(match.group(2))))
 
 
@@ -158,6 +162,7 @@ async def _send_parts(
     thread_id: int | None,
     reply_to: int | None,
 ) -> int:
+    silent = True if message.silent else None  # None: Telegram's default (with sound)
     markup: InlineKeyboardMarkup | None = keyboard(message.buttons)
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
     if message.image is not None:
@@ -170,6 +175,7 @@ async def _send_parts(
             reply_markup=markup if caption else None,
             message_thread_id=thread_id,
             reply_parameters=reply,
+            disable_notification=silent,
         )
         if caption is not None:
             return photo.message_id
@@ -183,6 +189,7 @@ async def _send_parts(
             reply_markup=markup if i == len(parts) - 1 else None,
             message_thread_id=thread_id,
             reply_parameters=reply if i == 0 else None,
+            disable_notification=silent,
         )
         sent_id = sent.message_id
     return sent_id
@@ -244,6 +251,10 @@ def classify(exc: TelegramError) -> Delivery:
     return Delivery(Outcome.RETRY, f"telegram error: {exc.message}")
 
 
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value is not None and value.lstrip("-").isdigit() else None
+
+
 class TelegramSender:
     """Sends the outbox's deliveries to Telegram chats; never raises a TelegramError."""
 
@@ -260,7 +271,14 @@ class TelegramSender:
         except ValueError:
             return Delivery(Outcome.GONE, "not a Telegram chat id")
         try:
-            sent = await send_rendered(self.bot, chat_id, message, self.tz)
+            sent = await send_rendered(
+                self.bot,
+                chat_id,
+                message,
+                message.tz or self.tz,
+                thread_id=_int_or_none(message.thread),
+                reply_to=_int_or_none(message.reply_to),
+            )
         except TelegramError as exc:
             result = classify(exc)
             if isinstance(exc, Forbidden):
@@ -463,7 +481,7 @@ class TelegramTransport:
             self.bot,
             msg.chat.id,
             answer,
-            self.settings.timezone,
+            answer.tz or self.settings.timezone,
             thread_id=thread,
             reply_to=msg.message_id if answer.private and in_group else None,
         )
