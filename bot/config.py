@@ -6,7 +6,9 @@ value stops the program with one line naming the variable (`exit_on_bad_config`)
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +27,11 @@ SECRET_FIELDS = frozenset(
         "slack_app_token",
     }
 )
+
+
+def default_replica_id() -> str:
+    """hostname-pid: unique per running process, so each replica is its own consumer."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _split_csv(value: Any) -> Any:
@@ -76,6 +83,9 @@ class Settings(BaseSettings):
     default_cooldown_s: int = Field(3600, ge=0, le=7 * 86400)
     default_hysteresis: float = Field(0.5, ge=0, le=50)
     max_rules_per_chat: int = Field(50, ge=1, le=10_000)
+    # replicas and delivery (bot.leader, bot.delivery)
+    replica_id: str = Field(default_factory=default_replica_id, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    leader_ttl_s: float = Field(15.0, ge=1, le=300)
     # server and misc
     port: int = Field(8080, ge=1, le=65535)
     timezone: str = "Asia/Shanghai"

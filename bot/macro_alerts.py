@@ -99,7 +99,7 @@ async def deliver(
         if until and until > now:
             await core.store.count("muted")
             continue
-        if await core.outbox.enqueue(alert, chat):
+        if await core.outbox.enqueue(alert, chat, core.service.fence()):
             queued.append(chat)
     await core.store.count("alerts_fired")
     return queued

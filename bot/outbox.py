@@ -132,6 +132,15 @@ class Outbox:
         )
         return [e for _stream, raw in batches or [] for e in self._entries(raw)]
 
+    async def read_own(self, after: str, count: int) -> tuple[list[Entry], str | None]:
+        """Entries this consumer name read before (a previous life of this replica) and
+        never settled, with ids after `after`; and the id to continue from (None: done)."""
+        batches = await self.redis.xreadgroup(
+            keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX: after}, count=count
+        )
+        raw = [item for _stream, items in batches or [] for item in items]
+        return self._entries(raw), (raw[-1][0] if raw else None)
+
     async def claim_abandoned(self, min_idle_ms: int, count: int = 500) -> list[Entry]:
         """Entries a dead or stalled consumer read but never settled (XAUTOCLAIM)."""
         _next, raw, *_deleted = await self.redis.xautoclaim(
@@ -166,7 +175,11 @@ class Outbox:
         entry is finished (delivered, or dead-lettered)."""
         platform = entry.chat.split(":", 1)[0]
         if self.metrics is not None:
-            outcome = "duplicate" if result.duplicate else result.outcome.value
+            outcome = result.outcome.value
+            if result.duplicate:
+                outcome = "duplicate"
+            elif result.uncertain:
+                outcome = "uncertain"
             self.metrics.deliveries.labels(platform, outcome).inc()
         if result.outcome is Outcome.SENT:
             await self.redis.set(keys.sent(entry.alert.id, entry.chat), "1", ex=DEDUP_TTL_S)
