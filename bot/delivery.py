@@ -80,6 +80,7 @@ class Deliverer:
         self._own_cursor: str | None = "0"  # reading our own pending entries; None: done
         self._redis_failures = 0
         self._redis_hold_until = 0.0
+        self.redis_errors = 0  # Redis operations that failed, over the loop's life
         self.sent = 0
 
     @property
@@ -134,6 +135,9 @@ class Deliverer:
         return float(min(longest, first * 2 ** max(0, self._redis_failures - 1)))
 
     def _redis_failed(self, exc: Exception) -> None:
+        self.redis_errors += 1
+        if self.now() < self._redis_hold_until:
+            return  # the same outage seen by another send already in flight: no escalation
         self._redis_failures += 1
         self._redis_hold_until = self.now() + self.redis_backoff_s
         log.warning(
@@ -152,6 +156,7 @@ class Deliverer:
     async def _send(self, entry: Entry) -> None:
         result = self._unsettled.pop(entry.id, None)
         if result is None:
+            log.debug("alert %s to %s: sending", entry.alert.id, entry.chat)
             try:
                 result = await self.outbox.send(entry, self.senders)
             except Exception as exc:  # the sent-marker check: Redis is unreachable

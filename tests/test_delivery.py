@@ -121,3 +121,22 @@ async def test_an_entry_already_delivered_is_not_sent_again(redis_client: Redis)
     assert transport.log == []
     assert sent == 0
     assert await outbox.pending() == 0
+
+
+async def test_a_restart_under_the_same_name_resumes_its_own_entries_at_once(
+    redis_client: Redis,
+) -> None:
+    """A fixed REPLICA_ID: what the previous life read but never settled goes out now,
+    not after the abandoned-entry claim delay."""
+    before = await outbox_for(redis_client, "web.1")
+    for i in range(30):
+        await before.enqueue(alert(1), f"telegram:{i}")
+    assert len(await before.read(20)) == 20  # read, then killed before sending
+    after = await outbox_for(redis_client, "web.1")
+    transport = RecordingTransport()
+    deliverer = Deliverer(
+        after, {"telegram": transport}, {"telegram": RateLimiter(FAST)}, abandoned_after_s=3600
+    )
+    await run_until(deliverer, 30)
+    assert sorted(chat for _, chat, _ in transport.log) == sorted(str(i) for i in range(30))
+    assert await after.pending() == 0
