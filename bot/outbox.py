@@ -10,7 +10,8 @@
 - A chat that moved (Telegram group -> supergroup) has its state moved by ``on_moved``
   and the delivery re-queued to the new chat id.
 - A retryable failure leaves the entry pending with a due time; a permanent one (chat
-  gone) or too many attempts moves it to the dead-letter stream shown in /status.
+  gone), or too many attempts on a delivery older than an hour, moves it to the
+  dead-letter stream shown in /status.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ DEDUP_TTL_S = 7 * 86400
 _ENQUEUE = """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return 0 end
-redis.call('XADD', KEYS[3], '*', 'chat', ARGV[3], 'alert', ARGV[4])
+redis.call('XADD', KEYS[3], '*', 'chat', ARGV[3], 'alert', ARGV[4], 'queued', ARGV[5])
 return 1
 """
 
@@ -50,6 +51,7 @@ class Entry:
     id: str
     chat: str
     raw: str
+    queued: float | None = None  # epoch seconds on the enqueuer's clock
     alert: Alert = field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,12 +70,14 @@ class Outbox:
         consumer: str = "main",
         max_attempts: int = 8,
         metrics: Metrics | None = None,
+        give_up_after_s: float = 3600.0,
     ) -> None:
         self.metrics = metrics
         self.redis: Any = redis  # decode_responses=True: replies are str
         self.clock = clock
         self.consumer = consumer
         self.max_attempts = max_attempts
+        self.give_up_after_s = give_up_after_s
         # Set by build_core to AlertService.move_chat (the engine must learn the new owner).
         self.on_moved: Callable[[str, str], Awaitable[None]] | None = None
 
@@ -99,6 +103,7 @@ class Outbox:
             DEDUP_TTL_S,
             chat,
             alert_to_json(alert),
+            f"{self.clock.now().timestamp():.3f}",
         )
         if result == -1:
             raise StaleLeader(f"enqueue of alert {alert.id} refused: leadership lost")
@@ -122,7 +127,8 @@ class Outbox:
         for entry_id, fields in raw:
             if not fields:  # trimmed or deleted under us: nothing left to send
                 continue
-            out.append(Entry(entry_id, fields["chat"], fields["alert"]))
+            queued = float(fields["queued"]) if fields.get("queued") else None
+            out.append(Entry(entry_id, fields["chat"], fields["alert"], queued))
         return out
 
     async def read(self, count: int, block_ms: int | None = None) -> list[Entry]:
@@ -190,7 +196,13 @@ class Outbox:
             await self._done(entry.id)
             return None
         attempts = int(await self.redis.hincrby(ATTEMPTS, entry.id, 1))
-        if result.outcome is Outcome.GONE or attempts >= self.max_attempts:
+        # A platform down for minutes (5xx, timeouts) must delay, not dead-letter: give up
+        # after max_attempts only once the delivery is also older than give_up_after_s.
+        now = self.clock.now().timestamp()
+        age_s = now - entry.queued if entry.queued is not None else float("inf")
+        if result.outcome is Outcome.GONE or (
+            attempts >= self.max_attempts and age_s >= self.give_up_after_s
+        ):
             await self.redis.xadd(
                 keys.OUTBOX_DEAD, {"chat": entry.chat, "alert": entry.raw, "reason": result.reason}
             )
