@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.connect import open_redis
 from bot.core import Core, build_core, seed_house_rules
 from bot.delivery import Deliverer
+from bot.leader import Leadership, lead, watcher_fence
 from bot.snapshot import refresh_pulse
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
@@ -38,7 +39,7 @@ from jobs.history import HistoryJob
 from jobs.macro import live_macro_job
 from jobs.noise import NoiseJob
 from jobs.quotes import QuotesJob
-from jobs.runner import run_forever
+from jobs.runner import Job, run_forever
 
 log = logging.getLogger(__name__)
 CORE = web.AppKey("core", Core)
@@ -47,6 +48,7 @@ SENDERS = web.AppKey("senders", dict[str, Sender])
 # Chat platforms register a reachability check here (e.g. Telegram getMe, Slack auth.test).
 READY_CHECKS = web.AppKey("ready_checks", dict[str, Callable[[], Awaitable[bool]]])
 TELEGRAM = web.AppKey("telegram", TelegramTransport)
+LEADERSHIP = web.AppKey("leadership", Leadership)
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -57,7 +59,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
         redis = open_redis(settings)
         timeout = aiohttp.ClientTimeout(total=settings.http_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http:
-            core = await build_core(settings, redis, clock)
+            # Each replica reads the outbox as its own consumer (REPLICA_ID).
+            core = await build_core(settings, redis, clock, consumer=settings.replica_id)
             await seed_house_rules(core, clock.now())
             await macro_history.seed_if_empty(redis, settings.seeds_dir / "macro_history.csv")
             await refresh_pulse(core)  # divergence rules need the economy pulse
@@ -102,21 +105,29 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             "telegram": ratelimit.RateLimiter(ratelimit.TELEGRAM),
             "slack": ratelimit.RateLimiter(ratelimit.SLACK),
         }
+        watchers: list[Job] = [
+            job,
+            HistoryJob(core, sources),
+            DigestJob(core),
+            build_live_job(core, http),
+            macro_job,
+        ]
+
+        def start_watchers() -> list[asyncio.Task[None]]:
+            # Only the leader polls; created inside lead(), so their alerts are fenced.
+            return [asyncio.create_task(run_forever(w, clock), name=w.name) for w in watchers]
+
+        leadership = Leadership(core.redis, settings.replica_id, settings.leader_ttl_s)
+        app[LEADERSHIP] = leadership
+        core.service.fence = watcher_fence
+        # Every replica delivers.
         deliverer = Deliverer(core.outbox, app[SENDERS], limiters)
         delivery = asyncio.create_task(deliverer.run(), name="delivery")
-        running = [
-            asyncio.create_task(run_forever(job, clock), name="quotes"),
-            asyncio.create_task(run_forever(HistoryJob(core, sources), clock), name="history"),
-            asyncio.create_task(run_forever(DigestJob(core), clock), name="digest"),
-            asyncio.create_task(run_forever(build_live_job(core, http), clock), name="headlines"),
-            asyncio.create_task(run_forever(macro_job, clock), name="macro"),
-            *(
-                [asyncio.create_task(run_forever(NoiseJob(core.noise), clock), name="noise")]
-                if core.noise is not None
-                else []
-            ),
-            delivery,
-        ]
+        running = [asyncio.create_task(lead(leadership, start_watchers), name="leader"), delivery]
+        if core.noise is not None:  # every replica releases held alerts (a lock per chat)
+            running.append(
+                asyncio.create_task(run_forever(NoiseJob(core.noise), clock), name="noise")
+            )
         yield
         deliverer.stop()  # SIGTERM: sends in flight settle; the rest stay queued in Redis
         with contextlib.suppress(TimeoutError):
@@ -171,6 +182,8 @@ async def metrics(request: web.Request) -> web.Response:
         m.dead_letters.set(await core.outbox.dead())
     except Exception:
         log.warning("metrics: Redis did not answer for the outbox gauges")
+    leadership = request.app.get(LEADERSHIP)
+    m.leader.set(1 if leadership is not None and leadership.token is not None else 0)
     for h in core.health.all():
         m.source_healthy.labels(h.name).set(1 if h.ok else 0)
     return web.Response(body=m.render(), content_type="text/plain")

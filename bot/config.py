@@ -6,7 +6,9 @@ value stops the program with one line naming the variable (`exit_on_bad_config`)
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +27,11 @@ SECRET_FIELDS = frozenset(
         "slack_app_token",
     }
 )
+
+
+def default_replica_id() -> str:
+    """hostname-pid: unique per running process, so each replica is its own consumer."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _split_csv(value: Any) -> Any:
@@ -82,6 +89,9 @@ class Settings(BaseSettings):
     flap_window_min: int = Field(30, ge=1, le=1440)  # ...this many minutes pause the rule
     history_cap: int = Field(200, ge=10, le=5000)  # /history entries kept per chat
     quiet_urgent_surprise_z: float = Field(2.0, gt=0, le=10)  # macro |z| that is critical
+    # replicas and delivery (bot.leader, bot.delivery)
+    replica_id: str = Field(default_factory=default_replica_id, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    leader_ttl_s: float = Field(15.0, ge=1, le=300)
     # server and misc
     port: int = Field(8080, ge=1, le=65535)
     timezone: str = "Asia/Shanghai"

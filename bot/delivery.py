@@ -8,7 +8,12 @@
   (a 429's `retry_after`, or backoff); only that chat waits.
 - Reading stops while the in-memory backlog is full, so held entries stay fresh; held
   entries are touched regularly so other replicas' `XAUTOCLAIM` leaves them alone, while
-  entries of a consumer that died are claimed after `abandoned_after_s`.
+  entries of a consumer that died are claimed after `abandoned_after_s`. A restart under
+  the same consumer name (a fixed REPLICA_ID) picks up its own pending entries at once.
+- Redis unreachable: no new sends start; reading, settling and sending back off together
+  (exponentially, capped), so an outage costs a few attempts a second, never a hot loop.
+  A send the platform accepted but that could not be settled is remembered in memory and
+  only settled, not sent again, once Redis answers.
 
 Duplicate bound (see README): a crash between the platform accepting a message and the
 `sent` marker being written re-sends at most the messages in flight at that moment
@@ -32,6 +37,7 @@ from bot.ratelimit import RateLimiter
 from bot.transports.base import Delivery, Outcome, Sender
 
 log = logging.getLogger(__name__)
+REDIS_BACKOFF_S = (0.1, 5.0)  # first and longest pause after Redis errors
 
 
 def telegram_is_group(chat: ChatRef) -> bool:
@@ -69,6 +75,12 @@ class Deliverer:
         self._last_touch = 0.0
         self._last_claim = -1e9
         self._held: set[str] = set()
+        # Entry id -> how its send went, when Redis could not record it: settle, don't resend.
+        self._unsettled: dict[str, Delivery] = {}
+        self._own_cursor: str | None = "0"  # reading our own pending entries; None: done
+        self._redis_failures = 0
+        self._redis_hold_until = 0.0
+        self.redis_errors = 0  # Redis operations that failed, over the loop's life
         self.sent = 0
 
     @property
@@ -106,22 +118,65 @@ class Deliverer:
             self._last_claim = self.now()
             claimed = await self.outbox.claim_abandoned(int(self.abandoned_after_s * 1000), room)
             taken = [e for e in claimed if e.id not in self._held]
+        if self._own_cursor is not None and len(taken) < room:
+            # What this consumer read in a previous life (same REPLICA_ID) and never settled.
+            own, self._own_cursor = await self.outbox.read_own(self._own_cursor, room)
+            known = self._held | {e.id for e in taken}
+            taken += [e for e in own if e.id not in known]
         if len(taken) < room:
             taken += await self.outbox.read(room - len(taken), block_ms)
         self._take(taken)
         return len(taken)
 
+    # -- Redis trouble ---------------------------------------------------------------
+    @property
+    def redis_backoff_s(self) -> float:
+        first, longest = REDIS_BACKOFF_S
+        return float(min(longest, first * 2 ** max(0, self._redis_failures - 1)))
+
+    def _redis_failed(self, exc: Exception) -> None:
+        self.redis_errors += 1
+        if self.now() < self._redis_hold_until:
+            return  # the same outage seen by another send already in flight: no escalation
+        self._redis_failures += 1
+        self._redis_hold_until = self.now() + self.redis_backoff_s
+        log.warning(
+            "outbox: Redis failed (%s); holding sends %.1fs",
+            type(exc).__name__,
+            self.redis_backoff_s,
+        )
+
+    def _redis_answered(self) -> None:
+        if self._redis_failures:
+            log.info("outbox: Redis answers again; resuming")
+            self._last_touch = -1e9  # refresh held entries at once, before anyone claims them
+        self._redis_failures = 0
+
+    # -- sending ---------------------------------------------------------------------
     async def _send(self, entry: Entry) -> None:
-        result = await self.outbox.send(entry, self.senders)
+        result = self._unsettled.pop(entry.id, None)
+        if result is None:
+            log.debug("alert %s to %s: sending", entry.alert.id, entry.chat)
+            try:
+                result = await self.outbox.send(entry, self.senders)
+            except Exception as exc:  # the sent-marker check: Redis is unreachable
+                self._redis_failed(exc)
+                self._requeue(entry.chat, self.redis_backoff_s)
+                return
         await self._settled(entry, result)
 
     async def _settled(self, entry: Entry, result: Delivery) -> None:
         chat = entry.chat
         try:
             delay = await self.outbox.settle(entry, result)
-        except Exception:
-            log.exception("settling alert %s to %s failed; will retry", entry.alert.id, chat)
-            delay = 5.0
+            self._redis_answered()
+        except Exception as exc:
+            self._redis_failed(exc)
+            if result.outcome is not Outcome.RETRY:
+                # Accepted (or refused for good) by the platform: only the record is missing.
+                self._unsettled[entry.id] = result
+            self._requeue(chat, self.redis_backoff_s)
+            return
         queue = self.queues.get(chat)
         not_before = 0.0
         if delay is None:
@@ -142,8 +197,17 @@ class Deliverer:
             del self.queues[chat]
         self._wake.set()
 
+    def _requeue(self, chat: str, delay: float) -> None:
+        """The head entry of `chat` stays; try the chat again after `delay`."""
+        self._in_flight.pop(chat, None)
+        if self.queues.get(chat):
+            self._schedule(chat, self.now() + delay)
+        self._wake.set()
+
     def dispatch_ready(self) -> float | None:
         """Start every send the limits allow now; return when to look again."""
+        if self.now() < self._redis_hold_until:
+            return self._redis_hold_until
         while self._heap and len(self._in_flight) < self.max_in_flight:
             ready, _, chat = self._heap[0]
             now = self.now()
@@ -183,14 +247,15 @@ class Deliverer:
         try:
             while not self._stopping.is_set():
                 try:
-                    await self._keepalive()
-                    idle = not self.queues and not self._in_flight
-                    await self.fill(block_ms=idle_block_ms if idle else None)
+                    if self.now() >= self._redis_hold_until:
+                        await self._keepalive()
+                        idle = not self.queues and not self._in_flight
+                        await self.fill(block_ms=idle_block_ms if idle else None)
+                        self._redis_answered()
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    log.exception("reading the outbox failed; retrying shortly")
-                    await asyncio.sleep(1.0)
+                except Exception as exc:
+                    self._redis_failed(exc)
                 next_at = self.dispatch_ready()
                 wait = 0.2 if next_at is None else max(0.0, min(0.2, next_at - self.now()))
                 if self._stopping.is_set():

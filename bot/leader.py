@@ -6,6 +6,10 @@ dies or stalls (GC pause, SIGSTOP) past the TTL loses it and another replica tak
 A stale leader that wakes up cannot do harm: writes it makes on the watchers' behalf go
 through `fenced`, a compare-and-act script that refuses them unless the key still holds
 its token.
+
+Which writes are fenced: those made inside the watcher tasks `lead` starts (they run in
+a context that knows the leadership term: `watcher_fence`). Commands run on every replica
+and are never fenced: `/macro set` on a follower must still publish.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from bot import keys
@@ -21,6 +27,8 @@ from bot import keys
 log = logging.getLogger(__name__)
 LEADER = f"{keys.NS}:leader"
 FENCE = f"{keys.NS}:leader:fence"
+# Never a real token (those are "{replica}:{n}"): a fenced write with it is always refused.
+NOT_LEADER = "-"
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -72,20 +80,49 @@ class Leadership:
         return self.token is not None and await self.redis.get(LEADER) == self.token
 
 
+_TERM: ContextVar[Leadership | None] = ContextVar("leadership_term", default=None)
+
+
+def watcher_fence() -> str | None:
+    """The token a write must be fenced with: inside a watcher started by `lead`, the
+    leader's current token (NOT_LEADER once lost); anywhere else (commands) None."""
+    leadership = _TERM.get()
+    if leadership is None:
+        return None
+    return leadership.token or NOT_LEADER
+
+
 async def lead(
     leadership: Leadership,
     start: Callable[[], list[asyncio.Task[None]]],
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    now: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Campaign forever: run the watcher tasks from `start` while leader, stop them when not."""
+    """Campaign forever: run the watcher tasks from `start` while leader, stop them when not.
+
+    Tasks created by `start` inherit this task's context, so their writes are fenced with
+    this term's token (`watcher_fence`). When Redis cannot be reached the leader keeps its
+    watchers until its lease would have run out, then stops them: by then another replica
+    may lead."""
+    _TERM.set(leadership)
     tasks: list[asyncio.Task[None]] = []
     interval = leadership.ttl_ms / 3000
+    renewed_at = now()
     try:
         while True:
-            leading = await leadership.try_acquire()
+            try:
+                leading = await leadership.try_acquire()
+                if leading:
+                    renewed_at = now()
+            except Exception as exc:  # Redis unreachable: no answer is not a "no" yet
+                log.warning("leader election: Redis did not answer (%s)", type(exc).__name__)
+                leading = bool(tasks) and now() - renewed_at < leadership.ttl_ms / 1000
+                if not leading:
+                    leadership.token = None
             if leading and not tasks:
                 tasks = start()
             elif not leading and tasks:
+                log.info("replica %s stops its watchers", leadership.replica)
                 await _stop(tasks)
                 tasks = []
             await sleep(interval)

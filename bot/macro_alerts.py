@@ -100,7 +100,7 @@ async def deliver(
             await core.store.count("muted")
             await core.service.note(alert, chat, "muted")
             continue
-        if await core.service.admit(alert, chat):
+        if await core.service.admit(alert, chat, core.service.fence()):
             queued.append(chat)
     await core.store.count("alerts_fired")
     return queued

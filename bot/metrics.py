@@ -19,6 +19,7 @@ class Metrics:
         self.outbox_depth = Gauge(
             "divbot_outbox_depth", "Deliveries queued or in flight", registry=r
         )
+        self.leader = Gauge("divbot_leader", "1 while this replica runs the watchers", registry=r)
         self.dead_letters = Gauge("divbot_outbox_dead", "Deliveries given up", registry=r)
         self.source_healthy = Gauge(
             "divbot_source_healthy", "1 if the source answered well", ["source"], registry=r

@@ -10,7 +10,8 @@
 - A chat that moved (Telegram group -> supergroup) has its state moved by ``on_moved``
   and the delivery re-queued to the new chat id.
 - A retryable failure leaves the entry pending with a due time; a permanent one (chat
-  gone) or too many attempts moves it to the dead-letter stream shown in /status.
+  gone), or too many attempts on a delivery older than an hour, moves it to the
+  dead-letter stream shown in /status.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ DEDUP_TTL_S = 7 * 86400
 _ENQUEUE = """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return 0 end
-redis.call('XADD', KEYS[3], '*', 'chat', ARGV[3], 'alert', ARGV[4])
+redis.call('XADD', KEYS[3], '*', 'chat', ARGV[3], 'alert', ARGV[4], 'queued', ARGV[5])
 return 1
 """
 
@@ -50,6 +51,7 @@ class Entry:
     id: str
     chat: str
     raw: str
+    queued: float | None = None  # epoch seconds on the enqueuer's clock
     alert: Alert = field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,12 +70,14 @@ class Outbox:
         consumer: str = "main",
         max_attempts: int = 8,
         metrics: Metrics | None = None,
+        give_up_after_s: float = 3600.0,
     ) -> None:
         self.metrics = metrics
         self.redis: Any = redis  # decode_responses=True: replies are str
         self.clock = clock
         self.consumer = consumer
         self.max_attempts = max_attempts
+        self.give_up_after_s = give_up_after_s
         # Set by build_core to AlertService.move_chat (the engine must learn the new owner).
         self.on_moved: Callable[[str, str], Awaitable[None]] | None = None
         # Set by build_core to the noise gate (bot.noise.gate): the message as this chat
@@ -104,6 +108,7 @@ class Outbox:
             DEDUP_TTL_S,
             chat,
             alert_to_json(alert),
+            f"{self.clock.now().timestamp():.3f}",
         )
         if result == -1:
             raise StaleLeader(f"enqueue of alert {alert.id} refused: leadership lost")
@@ -127,7 +132,8 @@ class Outbox:
         for entry_id, fields in raw:
             if not fields:  # trimmed or deleted under us: nothing left to send
                 continue
-            out.append(Entry(entry_id, fields["chat"], fields["alert"]))
+            queued = float(fields["queued"]) if fields.get("queued") else None
+            out.append(Entry(entry_id, fields["chat"], fields["alert"], queued))
         return out
 
     async def read(self, count: int, block_ms: int | None = None) -> list[Entry]:
@@ -136,6 +142,15 @@ class Outbox:
             keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX: ">"}, count=count, block=block_ms
         )
         return [e for _stream, raw in batches or [] for e in self._entries(raw)]
+
+    async def read_own(self, after: str, count: int) -> tuple[list[Entry], str | None]:
+        """Entries this consumer name read before (a previous life of this replica) and
+        never settled, with ids after `after`; and the id to continue from (None: done)."""
+        batches = await self.redis.xreadgroup(
+            keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX: after}, count=count
+        )
+        raw = [item for _stream, items in batches or [] for item in items]
+        return self._entries(raw), (raw[-1][0] if raw else None)
 
     async def claim_abandoned(self, min_idle_ms: int, count: int = 500) -> list[Entry]:
         """Entries a dead or stalled consumer read but never settled (XAUTOCLAIM)."""
@@ -172,7 +187,11 @@ class Outbox:
         entry is finished (delivered, or dead-lettered)."""
         platform = entry.chat.split(":", 1)[0]
         if self.metrics is not None:
-            outcome = "duplicate" if result.duplicate else result.outcome.value
+            outcome = result.outcome.value
+            if result.duplicate:
+                outcome = "duplicate"
+            elif result.uncertain:
+                outcome = "uncertain"
             self.metrics.deliveries.labels(platform, outcome).inc()
         if result.outcome is Outcome.SENT:
             await self.redis.set(keys.sent(entry.alert.id, entry.chat), "1", ex=DEDUP_TTL_S)
@@ -184,7 +203,13 @@ class Outbox:
             await self._done(entry.id)
             return None
         attempts = int(await self.redis.hincrby(ATTEMPTS, entry.id, 1))
-        if result.outcome is Outcome.GONE or attempts >= self.max_attempts:
+        # A platform down for minutes (5xx, timeouts) must delay, not dead-letter: give up
+        # after max_attempts only once the delivery is also older than give_up_after_s.
+        now = self.clock.now().timestamp()
+        age_s = now - entry.queued if entry.queued is not None else float("inf")
+        if result.outcome is Outcome.GONE or (
+            attempts >= self.max_attempts and age_s >= self.give_up_after_s
+        ):
             await self.redis.xadd(
                 keys.OUTBOX_DEAD, {"chat": entry.chat, "alert": entry.raw, "reason": result.reason}
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
@@ -120,4 +120,66 @@ async def test_an_entry_already_delivered_is_not_sent_again(redis_client: Redis)
     sent = await outbox.deliver({"telegram": transport})
     assert transport.log == []
     assert sent == 0
+    assert await outbox.pending() == 0
+
+
+async def test_a_restart_under_the_same_name_resumes_its_own_entries_at_once(
+    redis_client: Redis,
+) -> None:
+    """A fixed REPLICA_ID: what the previous life read but never settled goes out now,
+    not after the abandoned-entry claim delay."""
+    before = await outbox_for(redis_client, "web.1")
+    for i in range(30):
+        await before.enqueue(alert(1), f"telegram:{i}")
+    assert len(await before.read(20)) == 20  # read, then killed before sending
+    after = await outbox_for(redis_client, "web.1")
+    transport = RecordingTransport()
+    deliverer = Deliverer(
+        after, {"telegram": transport}, {"telegram": RateLimiter(FAST)}, abandoned_after_s=3600
+    )
+    await run_until(deliverer, 30)
+    assert sorted(chat for _, chat, _ in transport.log) == sorted(str(i) for i in range(30))
+    assert await after.pending() == 0
+
+
+class DownPlatform:
+    """A chat platform answering 502 until `up`."""
+
+    platform = "telegram"
+
+    def __init__(self) -> None:
+        self.up = False
+        self.sent: list[str] = []
+
+    async def send(self, chat: ChatRef, message: Message) -> Delivery:
+        if not self.up:
+            return Delivery(Outcome.RETRY, "HTTP 502")
+        self.sent.append(chat.chat_id)
+        return Delivery(Outcome.SENT)
+
+
+async def test_a_platform_down_for_minutes_delays_deliveries_and_dead_letters_only_after(
+    redis_client: Redis,
+) -> None:
+    clock = SimClock(AT)
+    outbox = Outbox(redis_client, clock, consumer="c1")
+    await outbox.ensure_group()
+    await outbox.enqueue(alert(1), "telegram:1")
+    await outbox.enqueue(alert(2), "telegram:2")
+    platform = DownPlatform()
+    for _ in range(12):  # 12 failed attempts in 55 minutes: more than max_attempts (8)
+        await outbox.deliver({"telegram": platform})
+        clock.set(clock.now() + timedelta(seconds=300))
+    assert await outbox.dead() == 0
+    assert await outbox.pending() == 2
+    platform.up = True
+    assert await outbox.deliver({"telegram": platform}) == 2  # out once it recovers
+    assert platform.sent == ["1", "2"]
+    # Still failing after the hour: given up, visible in the dead-letter stream.
+    await outbox.enqueue(alert(3), "telegram:3")
+    platform.up = False
+    for _ in range(14):
+        await outbox.deliver({"telegram": platform})
+        clock.set(clock.now() + timedelta(seconds=300))
+    assert await outbox.dead() == 1
     assert await outbox.pending() == 0

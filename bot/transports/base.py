@@ -24,6 +24,8 @@ class Delivery:
     new_chat_id: str | None = None
     message_id: str | None = None
     duplicate: bool = False  # delivered before (a re-read after a crash): nothing was sent
+    # The request may have reached the chat (timed out after sending): a retry may duplicate.
+    uncertain: bool = False
 
 
 class Sender(Protocol):

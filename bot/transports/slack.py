@@ -179,7 +179,10 @@ class SlackSender:
                 await upload_image(self.client, chat.chat_id, message)
         except SlackApiError as exc:
             return await self._refused(chat, exc)
-        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+        except TimeoutError:
+            # Sent but unanswered: Slack may have posted it; retried, so it may duplicate.
+            return Delivery(Outcome.RETRY, "slack timed out", uncertain=True)
+        except (SlackClientError, aiohttp.ClientError) as exc:
             return Delivery(Outcome.RETRY, f"slack unreachable ({type(exc).__name__})")
         return Delivery(Outcome.SENT, message_id=ts)
 

@@ -42,6 +42,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import (
     Application,
@@ -246,6 +247,10 @@ def classify(exc: TelegramError) -> Delivery:
     # BadRequest subclasses NetworkError, so it must be caught first: a 400 is permanent.
     if isinstance(exc, BadRequest):
         return Delivery(Outcome.GONE, f"bad request: {exc.message}")
+    if isinstance(exc, TimedOut):
+        # The request may have reached Telegram: retrying may duplicate, and that is the
+        # policy (README, "Delivery guarantees"): a late duplicate beats a lost alert.
+        return Delivery(Outcome.RETRY, "timed out: Telegram may have delivered it", uncertain=True)
     if isinstance(exc, NetworkError):
         return Delivery(Outcome.RETRY, f"network: {exc.message}")
     return Delivery(Outcome.RETRY, f"telegram error: {exc.message}")

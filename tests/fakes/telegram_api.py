@@ -6,8 +6,13 @@ api.telegram.org does (``{"ok": true, "result": …}``, or ``{"ok": false, "erro
 ``offset``; a long poll waits briefly for a new update), records every request in
 ``calls``, knows who administers which chat (``members``), and answers with 429, 403,
 a migration 400, 409, 5xx or any other error on demand, per method and per chat
-(``fail``). Update builders are shaped on aiogram's raw update sample
-(/work/shared/samples/telegram/aiogram_raw_update_message.json). All data is synthetic.
+(``fail``), or accepts a request and never answers it (``stall``: the client times out
+not knowing the message went out). Each call carries its arrival time (monotonic), so
+tests can check pacing from the log. ``enforce(FloodLimits)`` makes it police the
+published send limits the way Telegram does: a send that breaks one is refused with 429
+and a ``retry_after``, and counted in ``limit_429s``. Update builders are shaped on
+aiogram's raw update sample (/work/shared/samples/telegram/aiogram_raw_update_message.json).
+All data is synthetic.
 
 Reusable by any test that needs Telegram: start it, point TELEGRAM_API_BASE at ``url``.
 """
@@ -18,6 +23,8 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +47,7 @@ class Call:
     method: str
     params: dict[str, Any]
     files: tuple[str, ...] = ()
+    at: float = 0.0  # time.monotonic() when the request arrived
 
     @property
     def chat_id(self) -> int | None:
@@ -104,8 +112,63 @@ def conflict() -> Failure:
 class _Rule:
     method: str
     chat_id: int | None
-    failure: Failure
+    failure: Failure | None  # None: accept the request and never answer it
     times: int  # -1: every time
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Telegram's published send limits, as N sends per window of S seconds (scalable:
+    ``scaled(k)`` keeps N and divides every window by k). Telegram does not count to the
+    millisecond; ``slack_s`` forgives a request that arrives that much early, which is the
+    jitter of a loopback hop, not a loophole."""
+
+    overall: tuple[int, float] = (30, 1.0)
+    per_chat: tuple[int, float] = (1, 1.0)
+    per_group: tuple[int, float] = (20, 60.0)
+    slack_s: float = 0.0
+
+    def scaled(self, factor: float, slack_s: float = 0.0) -> FloodLimits:
+        return FloodLimits(
+            (self.overall[0], self.overall[1] / factor),
+            (self.per_chat[0], self.per_chat[1] / factor),
+            (self.per_group[0], self.per_group[1] / factor),
+            slack_s,
+        )
+
+
+class _Flood:
+    """Sliding windows over accepted sends, kept independently of the bot's limiter."""
+
+    def __init__(self, limits: FloodLimits) -> None:
+        self.limits = limits
+        self.overall: deque[float] = deque()
+        self.chats: dict[int, deque[float]] = {}
+        self.groups: dict[int, deque[float]] = {}
+
+    def _wait(self, log: deque[float], window: tuple[int, float], now: float) -> float:
+        count, seconds = window
+        while log and log[0] <= now - seconds + self.limits.slack_s:
+            log.popleft()
+        return 0.0 if len(log) < count else log[0] + seconds - self.limits.slack_s - now
+
+    def check(self, chat_id: int, now: float) -> float:
+        """Seconds until this send would have been allowed (0: allowed, and counted)."""
+        chat = self.chats.setdefault(chat_id, deque())
+        waits = [
+            self._wait(self.overall, self.limits.overall, now),
+            self._wait(chat, self.limits.per_chat, now),
+        ]
+        group = self.groups.setdefault(chat_id, deque()) if chat_id < 0 else None
+        if group is not None:
+            waits.append(self._wait(group, self.limits.per_group, now))
+        wait = max(waits)
+        if wait <= 0:
+            self.overall.append(now)
+            chat.append(now)
+            if group is not None:
+                group.append(now)
+        return wait
 
 
 def _decode(value: str) -> Any:
@@ -127,6 +190,11 @@ class FakeTelegram:
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
         self._rules: list[_Rule] = []
+        self._flood: _Flood | None = None
+        self.limit_429s = 0  # sends refused for breaking the enforced limits
+        self.accepted: list[Call] = []  # sends that reached the chat (answered or stalled)
+        self.refused: list[tuple[Call, Failure]] = []  # every error answer, in order
+        self._release = asyncio.Event()  # lets stalled requests finish at close
         self._tick = asyncio.Event()  # set (and replaced) whenever something arrives
         self._server: TestServer | None = None
         self.url = ""
@@ -142,6 +210,7 @@ class FakeTelegram:
         return self.url
 
     async def close(self) -> None:
+        self._release.set()
         if self._server is not None:
             await self._server.close()
 
@@ -153,8 +222,21 @@ class FakeTelegram:
         (-1: until `clear_failures`)."""
         self._rules.append(_Rule(method, chat_id, failure, times))
 
+    def stall(self, method: str, *, chat_id: int | None = None, times: int = 1) -> None:
+        """Accept `method` (the message reaches the chat) but never answer: the client's
+        read times out and it cannot know the message went out."""
+        self._rules.append(_Rule(method, chat_id, None, times))
+
     def clear_failures(self) -> None:
         self._rules.clear()
+
+    def enforce(self, limits: FloodLimits) -> None:
+        """Refuse sends that break `limits` with 429 and retry_after, as Telegram does."""
+        self._flood = _Flood(limits)
+
+    def delivered(self, chat_id: int) -> int:
+        """How many messages reached `chat_id` (sends accepted, answered or not)."""
+        return sum(1 for c in self.accepted if c.chat_id == chat_id)
 
     def set_member(self, chat_id: int, user_id: int, status: str) -> None:
         """'creator', 'administrator', 'member', 'left', …; unknown pairs are 'member'."""
@@ -288,25 +370,40 @@ class FakeTelegram:
         params.update({k: _decode(v) for k, v in request.query.items()})
         return params, tuple(files)
 
-    def _failure(self, method: str, chat_id: int | None) -> Failure | None:
+    def _rule(self, method: str, chat_id: int | None) -> _Rule | None:
         for rule in self._rules:
             if rule.method == method and rule.chat_id in (None, chat_id) and rule.times != 0:
                 if rule.times > 0:
                     rule.times -= 1
-                return rule.failure
+                return rule
         return None
 
     async def _handle(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         method = request.match_info["method"]
         params, files = await self._params(request)
-        call = Call(method, params, files)
+        call = Call(method, params, files, arrived)
         if request.match_info["token"] != self.token:
             return web.json_response(Failure(401, "Unauthorized").body(), status=401)
         self.calls.append(call)
         self._notify()
-        failure = self._failure(method, call.chat_id)
-        if failure is not None:
-            return web.json_response(failure.body(), status=failure.status)
+        rule = self._rule(method, call.chat_id)
+        if rule is not None and rule.failure is not None:
+            self.refused.append((call, rule.failure))
+            return web.json_response(rule.failure.body(), status=rule.failure.status)
+        sending = method in ("sendMessage", "sendPhoto") and call.chat_id is not None
+        if sending and self._flood is not None and rule is None:
+            assert call.chat_id is not None
+            wait = self._flood.check(call.chat_id, arrived)
+            if wait > 0:
+                self.limit_429s += 1
+                failure = too_many_requests(max(1, math.ceil(wait)))
+                self.refused.append((call, failure))
+                return web.json_response(failure.body(), status=429)
+        if sending:
+            self.accepted.append(call)
+        if rule is not None:  # a stall: accepted, never answered
+            await self._release.wait()
         answer = getattr(self, f"_api_{method}", None)
         if answer is None:
             return web.json_response(Failure(404, "Not Found").body(), status=404)

@@ -1,0 +1,65 @@
+"""A delivery replica in its own process, for crash tests: `python -m tests.delivery_worker`.
+
+It is the live bot's delivery half, built from the production parts — settings from the
+environment (REDIS_URL, TELEGRAM_TOKEN, TELEGRAM_API_BASE, REPLICA_ID), bot.core's outbox,
+python-telegram-bot's bot via bot.transports.telegram, bot.delivery.Deliverer — with the
+send limits scaled up (the test's fake Telegram is local) so a 2,000-chat fan-out takes
+seconds, not a minute. SIGTERM stops it gracefully; tests also SIGKILL it.
+
+Arguments: --max-in-flight N --claim-after SECONDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from bot import ratelimit
+from bot.clock import WallClock
+from bot.config import Settings
+from bot.connect import open_redis
+from bot.core import build_core
+from bot.delivery import Deliverer
+from bot.logs import setup_logging
+from bot.transports.telegram import TelegramSender, build_application
+
+# Telegram's shape (overall, per chat, per group) with every window 20x shorter.
+SCALED = ratelimit.Limits(
+    overall=ratelimit.Window(30, 0.05),
+    per_chat=ratelimit.Window(1, 0.05),
+    per_group=ratelimit.Window(20, 3.0),
+)
+
+
+async def main(max_in_flight: int, claim_after_s: float) -> None:
+    settings = Settings()
+    setup_logging(settings.log_level)
+    redis = open_redis(settings)
+    core = await build_core(settings, redis, WallClock(), consumer=settings.replica_id)
+    application = build_application(settings, webhook=True)
+    await application.initialize()
+    sender = TelegramSender(application.bot, core.store, settings.timezone)
+    deliverer = Deliverer(
+        core.outbox,
+        {"telegram": sender},
+        {"telegram": ratelimit.RateLimiter(SCALED)},
+        max_in_flight=max_in_flight,
+        abandoned_after_s=claim_after_s,
+    )
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, deliverer.stop)
+    print("worker ready", flush=True)
+    try:
+        await deliverer.run(idle_block_ms=100)
+    finally:
+        await application.shutdown()
+        await redis.aclose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--max-in-flight", type=int, default=32)
+    parser.add_argument("--claim-after", type=float, default=1.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.max_in_flight, args.claim_after))
