@@ -13,7 +13,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHES = ["bench.engine_ticks", "bench.divergence_latency"]
+BENCHES = [
+    "bench.engine_ticks",
+    "bench.divergence_latency",
+    "bench.fanout",
+]
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 HEADER = (
     "# Benchmarks\n\nMeasured by `make bench` (`python -m bench`) on the machine named in each"

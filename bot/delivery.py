@@ -15,6 +15,10 @@
   A send the platform accepted but that could not be settled is remembered in memory and
   only settled, not sent again, once Redis answers.
 
+The `sent` marker is checked when entries are read (claimed ones included), in one round
+trip per batch. Two consumers can hold one entry only if this one stopped touching it
+for `abandoned_after_s` (Redis unreachable that long) and another claimed it.
+
 Duplicate bound (see README): a crash between the platform accepting a message and the
 `sent` marker being written re-sends at most the messages in flight at that moment
 (`max_in_flight`).
@@ -67,7 +71,9 @@ class Deliverer:
         self.abandoned_after_s = abandoned_after_s
         self.now = now
         self.queues: dict[str, deque[Entry]] = {}
-        self._heap: list[tuple[float, int, str]] = []
+        # One heap per platform: when a platform's overall limit is reached, its chats wait
+        # where they are (no re-keying thousands of chats per send).
+        self._heaps: dict[str, list[tuple[float, int, str]]] = {}
         self._seq = itertools.count()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
@@ -95,7 +101,8 @@ class Deliverer:
         limiter = self._limiter(chat)
         now = self.now()
         ready = limiter.chat_ready_at(chat, self.is_group(ref), now) if limiter else now
-        heapq.heappush(self._heap, (max(ready, not_before), next(self._seq), chat))
+        heap = self._heaps.setdefault(ref.platform, [])
+        heapq.heappush(heap, (max(ready, not_before), next(self._seq), chat))
 
     def _take(self, entries: list[Entry]) -> None:
         for entry in entries:
@@ -111,8 +118,8 @@ class Deliverer:
     async def fill(self, block_ms: int | None = None) -> int:
         """Read more entries while the backlog has room; reclaim abandoned ones."""
         room = self.backlog - self.held
-        if room <= 0:
-            return 0
+        if room <= 0 or (self._held and room < self.backlog // 10):
+            return 0  # read in batches, not one round trip per send
         taken: list[Entry] = []
         if self.now() - self._last_claim >= self.abandoned_after_s / 6:
             self._last_claim = self.now()
@@ -125,7 +132,16 @@ class Deliverer:
             taken += [e for e in own if e.id not in known]
         if len(taken) < room:
             taken += await self.outbox.read(room - len(taken), block_ms)
-        self._take(taken)
+        # The `sent` check for the whole batch here, in one round trip, rather than one per
+        # send between the limiter's say-so and the request: that gap is jitter the
+        # platform would count against us.
+        done = await self.outbox.delivered(taken)
+        for entry in taken:
+            if entry.id in done:
+                await self.outbox.settle(
+                    entry, Delivery(Outcome.SENT, "already delivered", duplicate=True)
+                )
+        self._take([e for e in taken if e.id not in done])
         return len(taken)
 
     # -- Redis trouble ---------------------------------------------------------------
@@ -158,7 +174,7 @@ class Deliverer:
         if result is None:
             log.debug("alert %s to %s: sending", entry.alert.id, entry.chat)
             try:
-                result = await self.outbox.send(entry, self.senders)
+                result = await self.outbox.send(entry, self.senders, checked=True)
             except Exception as exc:  # the sent-marker check: Redis is unreachable
                 self._redis_failed(exc)
                 self._requeue(entry.chat, self.redis_backoff_s)
@@ -208,26 +224,38 @@ class Deliverer:
         """Start every send the limits allow now; return when to look again."""
         if self.now() < self._redis_hold_until:
             return self._redis_hold_until
-        while self._heap and len(self._in_flight) < self.max_in_flight:
-            ready, _, chat = self._heap[0]
+        next_at: float | None = None
+        for platform, heap in self._heaps.items():
+            at = self._dispatch_platform(heap, self.limiters.get(platform))
+            if at is not None and (next_at is None or at < next_at):
+                next_at = at
+        return next_at
+
+    def _dispatch_platform(
+        self, heap: list[tuple[float, int, str]], limiter: RateLimiter | None
+    ) -> float | None:
+        while heap and len(self._in_flight) < self.max_in_flight:
+            ready, _, chat = heap[0]
             now = self.now()
             if ready > now:
                 return ready
-            heapq.heappop(self._heap)
+            if limiter is not None:
+                overall = limiter.overall_ready_at(now)
+                if overall > now:
+                    return overall
+            heapq.heappop(heap)
             queue = self.queues.get(chat)
             if not queue or chat in self._in_flight:
                 continue
-            ref = ChatRef.parse(chat)
-            limiter = self._limiter(chat)
             if limiter is not None:
-                group = self.is_group(ref)
-                when = limiter.ready_at(chat, group, now)
+                group = self.is_group(ChatRef.parse(chat))
+                when = limiter.chat_ready_at(chat, group, now)
                 if when > now:
-                    heapq.heappush(self._heap, (when, next(self._seq), chat))
+                    heapq.heappush(heap, (when, next(self._seq), chat))
                     continue
                 limiter.record(chat, group, now)
             self._in_flight[chat] = asyncio.create_task(self._send(queue[0]))
-        return self._heap[0][0] if self._heap else None
+        return heap[0][0] if heap else None
 
     async def _keepalive(self) -> None:
         now = self.now()

@@ -167,9 +167,22 @@ class Outbox:
             )
 
     # -- sending and settling ----------------------------------------------------
-    async def send(self, entry: Entry, senders: Mapping[str, Sender]) -> Delivery:
-        """Send one entry, unless it was delivered already (a re-read after a crash)."""
-        if await self.redis.exists(keys.sent(entry.alert.id, entry.chat)):
+    async def delivered(self, entries: list[Entry]) -> set[str]:
+        """Ids of the entries whose (alert, chat) has its `sent` marker: one round trip."""
+        if not entries:
+            return set()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry in entries:
+                pipe.exists(keys.sent(entry.alert.id, entry.chat))
+            found = await pipe.execute()
+        return {entry.id for entry, hit in zip(entries, found, strict=True) if hit}
+
+    async def send(
+        self, entry: Entry, senders: Mapping[str, Sender], *, checked: bool = False
+    ) -> Delivery:
+        """Send one entry, unless it was delivered already (a re-read after a crash).
+        `checked`: the caller looked for the `sent` marker when it read the entry."""
+        if not checked and await self.redis.exists(keys.sent(entry.alert.id, entry.chat)):
             return Delivery(Outcome.SENT, "already delivered", duplicate=True)
         ref = ChatRef.parse(entry.chat)
         sender = senders.get(ref.platform)

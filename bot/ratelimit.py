@@ -6,6 +6,12 @@ platform counts, so pacing by it reaches the limit without crossing it:
 - Telegram: 30 messages/s overall, 1/s per chat, 20/min per group;
 - Slack: 1 message/s per channel (and a generous overall cap).
 
+Two guards against the platform seeing more than we sent: a platform counts our requests
+when they *arrive*, and the hop there jitters, so every window is counted ``headroom``
+longer (2%: 20 ms on a 1 s window); and sends under the overall limit are spaced
+evenly (W/N apart) rather than fired in bursts of N, so they do not queue behind each
+other on the way out.
+
 A 429 pauses only its own scope (one chat, or the whole platform when it says so) until
 ``retry_after`` has passed. State is per chat and dropped once a chat's windows are empty,
 so 10,000 chats cost 10,000 small entries at most, and fewer once they go quiet.
@@ -28,28 +34,47 @@ class Limits:
     overall: Window
     per_chat: Window
     per_group: Window | None = None
+    headroom: float = 0.02  # each window counted this much longer (a share of it)
 
 
 TELEGRAM = Limits(overall=Window(30, 1.0), per_chat=Window(1, 1.0), per_group=Window(20, 60.0))
 SLACK = Limits(overall=Window(50, 1.0), per_chat=Window(1, 1.0))
+SPACING_CATCH_UP = 1  # sends that may go early to make up for a late one
 
 
 @dataclass(slots=True)
 class _Log:
-    """Send times inside one window, oldest first."""
+    """Send times inside one window, oldest first; `spaced`: also W/N apart."""
 
     window: Window
+    headroom: float = 0.0
+    spaced: bool = False
     times: deque[float] = field(default_factory=deque)
+    # Spacing as a virtual schedule (GCRA): the next send is due at `due`; a send that went
+    # late lets up to SPACING_CATCH_UP sends catch up, so lateness does not accumulate.
+    due: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.window.seconds * (1 + self.headroom)
 
     def ready_at(self, now: float) -> float:
-        while self.times and self.times[0] <= now - self.window.seconds:
+        seconds = self.seconds
+        while self.times and self.times[0] <= now - seconds:
             self.times.popleft()
+        ready = now
+        if self.spaced:
+            ready = max(ready, self.due - SPACING_CATCH_UP * seconds / self.window.count)
         if len(self.times) < self.window.count:
-            return now
-        return self.times[0] + self.window.seconds
+            return ready
+        # The count-th latest send, not the oldest kept: float rounding may keep a send
+        # the pruning above judged still inside the window.
+        return max(ready, self.times[-self.window.count] + seconds)
 
     def record(self, now: float) -> None:
         self.times.append(now)
+        if self.spaced:
+            self.due = max(self.due, now) + self.seconds / self.window.count
 
 
 @dataclass(slots=True)
@@ -64,7 +89,7 @@ class RateLimiter:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self._overall = _Log(limits.overall)
+        self._overall = _Log(limits.overall, limits.headroom, spaced=True)
         self._paused_until = 0.0
         self._chats: dict[str, _Chat] = {}
 
@@ -74,8 +99,11 @@ class RateLimiter:
     def _state(self, chat: str, is_group: bool) -> _Chat:
         state = self._chats.get(chat)
         if state is None:
-            group = _Log(self.limits.per_group) if is_group and self.limits.per_group else None
-            state = self._chats[chat] = _Chat(_Log(self.limits.per_chat), group)
+            limits = self.limits
+            group = (
+                _Log(limits.per_group, limits.headroom) if is_group and limits.per_group else None
+            )
+            state = self._chats[chat] = _Chat(_Log(limits.per_chat, limits.headroom), group)
         return state
 
     def chat_ready_at(self, chat: str, is_group: bool, now: float) -> float:

@@ -74,7 +74,7 @@ class Failure:
         return out
 
 
-def too_many_requests(retry_after: int) -> Failure:
+def too_many_requests(retry_after: float) -> Failure:
     return Failure(
         429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
     )
@@ -127,6 +127,7 @@ class FloodLimits:
     per_chat: tuple[int, float] = (1, 1.0)
     per_group: tuple[int, float] = (20, 60.0)
     slack_s: float = 0.0
+    factor: float = 1.0  # time runs this much faster; retry_after shrinks with it
 
     def scaled(self, factor: float, slack_s: float = 0.0) -> FloodLimits:
         return FloodLimits(
@@ -134,7 +135,13 @@ class FloodLimits:
             (self.per_chat[0], self.per_chat[1] / factor),
             (self.per_group[0], self.per_group[1] / factor),
             slack_s,
+            factor,
         )
+
+    def retry_after(self, wait_s: float) -> float:
+        """Whole Telegram seconds (at least 1), in this scaled time."""
+        whole = max(1, math.ceil(wait_s * self.factor))
+        return whole if self.factor == 1 else whole / self.factor
 
 
 class _Flood:
@@ -397,7 +404,7 @@ class FakeTelegram:
             wait = self._flood.check(call.chat_id, arrived)
             if wait > 0:
                 self.limit_429s += 1
-                failure = too_many_requests(max(1, math.ceil(wait)))
+                failure = too_many_requests(self._flood.limits.retry_after(wait))
                 self.refused.append((call, failure))
                 return web.json_response(failure.body(), status=429)
         if sending:
