@@ -17,6 +17,8 @@ BENCHES = [
     "bench.engine_ticks",
     "bench.divergence_latency",
     "bench.fanout",
+    "bench.alert_latency",
+    "bench.memory",
 ]
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 HEADER = (
