@@ -135,14 +135,15 @@ async def test_lead_survives_redis_errors_and_gives_up_after_the_ttl(
 
     async def tick(_: float) -> None:
         now[0] += 1.0
-        await asyncio.sleep(0)
+        # a real (tiny) sleep: with sleep(0) the campaign spins the loop flat out logging
+        # warnings, and the test's own timers starve
+        await asyncio.sleep(0.005)
 
     leadership = Flaky(redis_client, "a", ttl_s=3)
     campaign = asyncio.create_task(lead(leadership, start, sleep=tick, now=lambda: now[0]))
-    for _ in range(200):
-        if running and running[0].done():
-            break
-        await asyncio.sleep(0.001)
+    async with asyncio.timeout(10):
+        while not (running and running[0].done()):  # noqa: ASYNC110 - polling in a test
+            await asyncio.sleep(0.01)
     assert running[0].cancelled()  # stopped once the lease would have lapsed
     assert leadership.token is None
     assert calls >= 4  # and it kept trying: the loop did not die on the error

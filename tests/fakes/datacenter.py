@@ -15,8 +15,8 @@ from collections import defaultdict, deque
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.providers import Reply, fixture
 
 PATH = "/api/data/v1/get"
@@ -27,28 +27,18 @@ FIXTURES = {
 }
 
 
-class FakeDatacenter:
+class FakeDatacenter(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self.bodies: dict[str, dict[str, Any]] = {r: fixture(f) for r, f in FIXTURES.items()}
         self.log: list[dict[str, str]] = []
         self._queued: dict[str, deque[Reply]] = defaultdict(deque)
         self._always: dict[str, Reply] = {}
         self._release = asyncio.Event()
-        self._server: TestServer | None = None
-        self.url = ""
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", self._handle)
-        self._server = TestServer(app, host="127.0.0.1", port=0)
-        await self._server.start_server()
-        self.url = str(self._server.make_url("")).rstrip("/")
-        return self.url
 
     async def close(self) -> None:
         self._release.set()
-        if self._server is not None:
-            await self._server.close()
+        await super().close()
 
     def release(self, report: str, row: dict[str, Any]) -> None:
         """A new print lands: the row goes on top, as the newest."""

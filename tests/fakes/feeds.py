@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.fakes.loopback import LoopbackServer
 
 FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 
@@ -37,24 +38,11 @@ class FeedHit:
     headers: dict[str, str]
 
 
-class FakeFeedHost:
+class FakeFeedHost(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self.replies: dict[str, FeedReply] = {}
         self.log: list[FeedHit] = []
-        self._server: TestServer | None = None
-        self.url = ""
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", self._handle)
-        self._server = TestServer(app, host="127.0.0.1", port=0)
-        await self._server.start_server()
-        self.url = str(self._server.make_url("")).rstrip("/")
-        return self.url
-
-    async def close(self) -> None:
-        if self._server is not None:
-            await self._server.close()
 
     def serve(self, path: str, reply: FeedReply) -> None:
         self.replies[path] = reply

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.fakes.loopback import LoopbackServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ULIST = "/api/qt/ulist.np/get"
@@ -47,8 +48,9 @@ class Seen:
     query: dict[str, str]
 
 
-class FakeProviders:
+class FakeProviders(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         ulist = fixture("eastmoney/ulist.json")
         self.envelope = {k: v for k, v in ulist.items() if k != "data"}
         self.ulist_rows: dict[str, dict[str, Any]] = {
@@ -63,21 +65,10 @@ class FakeProviders:
         self._queued: dict[str, deque[Reply]] = defaultdict(deque)
         self._always: dict[str, Reply] = {}
         self._release = asyncio.Event()
-        self._server: TestServer | None = None
-        self.url = ""
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_route("GET", "/{tail:.*}", self._handle)
-        self._server = TestServer(app, host="127.0.0.1", port=0)
-        await self._server.start_server()
-        self.url = str(self._server.make_url("")).rstrip("/")
-        return self.url
 
     async def close(self) -> None:
         self._release.set()
-        if self._server is not None:
-            await self._server.close()
+        await super().close()
 
     def queue(self, path: str, *replies: Reply) -> None:
         """Answer the next requests to `path` with these, then go back to normal."""
