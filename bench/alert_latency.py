@@ -24,15 +24,13 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from bench.divergence_latency import Server
-from bench.fanout import FakeProcess
+from bench.fanout import FakeProcess, bench_settings
 from bot import ratelimit
 from bot.clock import WallClock
-from bot.config import Settings
 from bot.core import Core, build_core
 from bot.delivery import Deliverer
 from bot.models import Direction, Quote, Rule, RuleKind, Window
 from bot.transports.telegram import TelegramSender, build_application
-from tests.fakes.telegram_api import TOKEN
 
 TITLE = "Alert latency, quote to sendMessage, 100,000 rules"
 N_RULES = 100_000
@@ -98,12 +96,7 @@ async def run() -> dict[str, float]:
     server = Server()
     redis = server.start()
     assert redis is not None, "the latency bench needs redis-server"
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        redis_url=f"unix://{server.socket}",
-        telegram_token=TOKEN,
-        telegram_api_base=fake.url,
-    )
+    settings = bench_settings(server, fake)
     try:
         fake.ask("reset")
         core = await build_core(settings, redis, WallClock(), consumer="bench")

@@ -129,16 +129,21 @@ async def wait_for(fake: FakeProcess, n: int, limit_s: float) -> None:
     raise RuntimeError(f"not all {n} deliveries arrived within {limit_s:.0f}s")
 
 
-async def run_ours(fake: FakeProcess) -> float:
-    server = Server()
-    redis = server.start()
-    assert redis is not None, "the fan-out bench needs redis-server"
-    settings = Settings(  # type: ignore[call-arg]
+def bench_settings(server: Server, fake: FakeProcess) -> Settings:
+    """Settings pointing a bench's bot at its own redis-server and fake Bot API."""
+    return Settings(  # type: ignore[call-arg, arg-type]
         _env_file=None,
         redis_url=f"unix://{server.socket}",
         telegram_token=TOKEN,
         telegram_api_base=fake.url,
     )
+
+
+async def run_ours(fake: FakeProcess) -> float:
+    server = Server()
+    redis = server.start()
+    assert redis is not None, "the fan-out bench needs redis-server"
+    settings = bench_settings(server, fake)
     try:
         core = await build_core(settings, redis, WallClock(), consumer="bench")
         alerts = [alert(n) for n in range(ALERTS)]

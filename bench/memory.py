@@ -27,15 +27,13 @@ from pathlib import Path
 
 from bench.alert_latency import bulk_rules, load
 from bench.divergence_latency import Server
-from bench.fanout import FakeProcess
+from bench.fanout import FakeProcess, bench_settings
 from bot import ratelimit
 from bot.clock import WallClock
-from bot.config import Settings
 from bot.core import build_core
 from bot.delivery import Deliverer
 from bot.models import Alert, Family, Message
 from bot.transports.telegram import TelegramSender, build_application
-from tests.fakes.telegram_api import TOKEN
 
 TITLE = "Peak memory: 10,000 chats and 100,000 rules"
 N_CHATS = 10_000
@@ -57,12 +55,7 @@ async def child() -> dict[str, float]:
     server = Server()
     redis = server.start()
     assert redis is not None, "the memory bench needs redis-server"
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        redis_url=f"unix://{server.socket}",
-        telegram_token=TOKEN,
-        telegram_api_base=fake.url,
-    )
+    settings = bench_settings(server, fake)
     try:
         fake.ask("reset")
         core = await build_core(settings, redis, WallClock(), consumer="bench")

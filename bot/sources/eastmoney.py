@@ -82,14 +82,7 @@ class EastmoneySource:
     def __init__(
         self, session: aiohttp.ClientSession, settings: Settings, *, sleep: Sleep = asyncio.sleep
     ) -> None:
-        self.http = JsonClient(
-            session,
-            NAME,
-            timeout_s=settings.http_timeout_s,
-            retries=settings.http_retries,
-            headers=HEADERS,
-            sleep=sleep,
-        )
+        self.http = JsonClient.for_provider(session, NAME, settings, HEADERS, sleep)
         self.quote_url = join(settings.eastmoney_quote_base, "/api/qt/ulist.np/get")
         self.kline_url = join(settings.eastmoney_history_base, "/api/qt/stock/kline/get")
 

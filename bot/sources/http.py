@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.config import Settings
 from bot.sources.base import SourceError
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -97,6 +98,25 @@ class JsonClient:
         # Equal jitter: half fixed, half random, so replicas retrying together spread out.
         step = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0**attempt)
         return step / 2 + self.rng.uniform(0, step / 2)
+
+    @classmethod
+    def for_provider(
+        cls,
+        session: aiohttp.ClientSession,
+        source: str,
+        settings: Settings,
+        headers: Mapping[str, str],
+        sleep: Sleep = asyncio.sleep,
+    ) -> JsonClient:
+        """The client every provider uses: the settings' timeout and retries."""
+        return cls(
+            session,
+            source,
+            timeout_s=settings.http_timeout_s,
+            retries=settings.http_retries,
+            headers=headers,
+            sleep=sleep,
+        )
 
     async def get(self, url: str, params: Mapping[str, str] | None = None) -> Any:
         """GET `url` and return its decoded JSON; raise SourceError when it cannot."""

@@ -124,14 +124,7 @@ class EastmoneyMacroSource:
         page_size: int = 12,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self.http = JsonClient(
-            session,
-            NAME,
-            timeout_s=settings.http_timeout_s,
-            retries=settings.http_retries,
-            headers=HEADERS,
-            sleep=sleep,
-        )
+        self.http = JsonClient.for_provider(session, NAME, settings, HEADERS, sleep)
         self.url = join(settings.eastmoney_datacenter_base, PATH)
         self.page_size = page_size
 

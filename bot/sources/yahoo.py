@@ -108,14 +108,7 @@ class YahooSource:
     def __init__(
         self, session: aiohttp.ClientSession, settings: Settings, *, sleep: Sleep = asyncio.sleep
     ) -> None:
-        self.http = JsonClient(
-            session,
-            NAME,
-            timeout_s=settings.http_timeout_s,
-            retries=settings.http_retries,
-            headers=HEADERS,
-            sleep=sleep,
-        )
+        self.http = JsonClient.for_provider(session, NAME, settings, HEADERS, sleep)
         self.base = settings.yahoo_base
         self._gate = asyncio.Semaphore(MAX_PARALLEL)
 
