@@ -1,8 +1,14 @@
 """The alerting service: the engine with its state kept in Redis, and alerts dispatched.
 
 It loads rules, armed states, cooldown clocks, daily closes and last quotes from the
-store into the engine; on each batch of quotes it persists what changed, builds alerts
-for the crossings and hands each to the outbox for every chat that should get it.
+store into the engine; on each quote it evaluates the engine in memory, then writes what
+changed and hands each alert to the outbox for every chat that should get it. The write
+goes through the outage backlog (bot.backlog): while Redis is unreachable, evaluated
+steps wait in memory, in order, and are written when it answers.
+
+Rule changes made by commands are announced on the change stream (bot.rulesync) so the
+leader's engine learns rules added on another replica; a replica that becomes leader
+reloads its engine if another leader wrote state since it loaded (`take_over`).
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot import keys
 from bot.alerts import build_alert
+from bot.backlog import Backlog, Step
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine import Engine
 from bot.models import HOUSE, Alert, Quote, Rule, RuleKind
 from bot.outbox import Outbox
 from bot.rulespec import RuleSpec
+from bot.rulesync import START, RuleChanges
 from bot.store import Store
 from bot.watchlist import Watchlist
 
@@ -44,6 +53,13 @@ class AlertService:
         self.watchlist = watchlist
         self.settings = settings
         self.engine = Engine()
+        # Other replicas' rule changes reach this engine through the change stream.
+        self.changes = RuleChanges(store.redis, outbox.consumer)
+        self.changes_seen = START  # the last change this engine has
+        self.version = 0  # divbot:engine:version as of this engine's state
+        self.backlog = Backlog(settings.outage_backlog)
+        # True while this replica leads (set by the app): only the leader writes armed states.
+        self.leading: Callable[[], bool] = lambda: False
         # The leader's token when watchers run under leader election (bot.leader): their
         # enqueues are fenced so a stale leader's alerts are refused.
         self.fence: Callable[[], str | None] = lambda: None
@@ -52,14 +68,56 @@ class AlertService:
         self.gate: Gate | None = None
 
     async def load(self) -> None:
-        """Rebuild the engine from Redis: what a restart does."""
+        """Build the engine from Redis: what a restart does."""
+        self.engine = await self._loaded(self.engine)
+
+    async def reload(self) -> None:
+        """Replace the engine with a fresh one built from Redis (the pulse carries over)."""
+        fresh = await self._loaded(Engine())
+        fresh.pulse = self.engine.pulse
+        self.engine = fresh
+
+    async def _loaded(self, engine: Engine) -> Engine:
+        # The markers first: anything written while loading makes them look old, so the
+        # next check errs towards another reload, never towards a stale engine.
+        self.version = int(await self.store.redis.get(keys.ENGINE_VERSION) or 0)
+        self.changes_seen = await self.changes.head()
         for inst in self.watchlist:
-            self.engine.set_closes(inst.key, await self.store.load_closes(inst.key))
-        self.engine.latest.update(await self.store.load_quotes(self.watchlist.keys()))
-        self.engine.last_fired.update(await self.store.load_fired())
+            engine.set_closes(inst.key, await self.store.load_closes(inst.key))
+        engine.latest.update(await self.store.load_quotes(self.watchlist.keys()))
+        engine.last_fired.update(await self.store.load_fired())
         states = await self.store.load_states()
-        self.engine.load_rules(await self.store.all_rules(), states)
-        log.info("engine loaded %d rules", len(self.engine.rules))
+        engine.load_rules(await self.store.all_rules(), states)
+        log.info("engine loaded %d rules", len(engine.rules))
+        return engine
+
+    async def take_over(self) -> None:
+        """This replica just became the leader: write what an earlier term left waiting
+        (or drop it, refused), then reload unless this engine is already current."""
+        await self.backlog.flush(self._write)
+        if int(await self.store.redis.get(keys.ENGINE_VERSION) or 0) != self.version:
+            log.info("another leader wrote engine state since this replica loaded: reloading")
+            await self.reload()
+
+    async def keep_writing(self) -> None:
+        """Beside the watchers: write steps that wait for Redis as soon as it answers."""
+        await self.backlog.keep_flushing(self._write)
+
+    async def apply_change(self, rule_id: str) -> None:
+        """Another replica changed a rule: mirror it here (bot.rulesync)."""
+        rule = await self.store.get_rule(rule_id)
+        if rule is None:
+            self.engine.remove_rule(rule_id)
+            return
+        current = self.engine.rules.get(rule_id)
+        if current is not None and replace(current, owner=rule.owner) == rule:
+            self.engine.rules[rule_id] = rule  # a chat that moved: armed state unchanged
+            return
+        # Armed from this engine's own latest quote. Only the leader's is current, so
+        # only the leader writes it back (over what the command's replica guessed).
+        states = self.engine.add_rule(rule)
+        if self.leading():
+            await self.store.save_states([(rule.id, side, armed) for side, armed in states.items()])
 
     # -- rules -----------------------------------------------------------------
     def make_rule(self, rule_id: str, owner: str, spec: RuleSpec, now: datetime) -> Rule:
@@ -91,17 +149,20 @@ class AlertService:
         await self.store.save_rule(rule)
         states = self.engine.add_rule(rule)
         await self.store.save_states([(rule.id, side, armed) for side, armed in states.items()])
+        await self.changes.note([rule.id])
         return rule, all(states.values())
 
     async def remove_rule(self, rule: Rule) -> None:
         await self.store.delete_rule(rule)
         self.engine.remove_rule(rule.id)
+        await self.changes.note([rule.id])
 
     async def set_paused(self, rule: Rule, paused: bool) -> Rule:
         updated = replace(rule, paused=paused)
         await self.store.save_rule(updated)
         states = self.engine.add_rule(updated)
         await self.store.save_states([(rule.id, s, a) for s, a in states.items()])
+        await self.changes.note([rule.id])
         return updated
 
     async def pause_by_id(self, rule_id: str) -> None:
@@ -112,33 +173,58 @@ class AlertService:
 
     async def move_chat(self, old: str, new: str) -> None:
         """A chat got a new id (Telegram group -> supergroup): its rules follow it."""
-        for rule in await self.store.move_chat(old, new):
+        moved = await self.store.move_chat(old, new)
+        for rule in moved:
             if rule.id in self.engine.rules:  # the index is keyed by rule id, not owner
                 self.engine.rules[rule.id] = replace(self.engine.rules[rule.id], owner=new)
+        await self.changes.note([rule.id for rule in moved])
         log.info("chat %s moved to %s", old, new)
 
     # -- quotes ----------------------------------------------------------------
     async def on_quotes(self, quotes: list[Quote], now: datetime) -> list[Alert]:
+        """Evaluate each quote, then write the steps (or keep them while Redis is
+        unreachable: see bot.backlog). Returns the alerts raised."""
         alerts: list[Alert] = []
         for quote in quotes:
-            result = self.engine.on_quote(quote, now)
-            await self.store.save_states(result.state)
-            await self.store.save_quote(quote)
-            for crossing in result.crossings:
-                if crossing.suppressed:
-                    log.info("rule %s crossed inside its cooldown: no alert", crossing.rule.id)
-                    continue
-                await self.store.set_fired(crossing.rule.id, now.timestamp())
-                alert = build_alert(crossing, self.watchlist, self.settings.timezone)
-                await self.dispatch(alert)
-                alerts.append(alert)
-            if quote.closing:
-                self.engine.put_close(quote.instrument, quote.session, quote.price)
-                await self.store.put_closes(quote.instrument, [(quote.session, quote.price)])
+            step = self._evaluate(quote, now)  # raises OutageFull before touching the engine
+            alerts += step.alerts
+        await self.backlog.flush(self._write)
         return alerts
 
+    def _evaluate(self, quote: Quote, now: datetime) -> Step:
+        self.backlog.check_room()
+        result = self.engine.on_quote(quote, now)
+        step = Step(quote, result.state, [], [], fence=self.fence())
+        for crossing in result.crossings:
+            if crossing.suppressed:
+                log.info("rule %s crossed inside its cooldown: no alert", crossing.rule.id)
+                continue
+            step.fired.append((crossing.rule.id, now.timestamp()))
+            step.alerts.append(build_alert(crossing, self.watchlist, self.settings.timezone))
+        if quote.closing:
+            self.engine.put_close(quote.instrument, quote.session, quote.price)
+            step.close = (quote.instrument, quote.session, quote.price)
+        self.backlog.add(step)
+        return step
+
+    async def _write(self, step: Step) -> None:
+        """Write one evaluated step and queue its alerts (idempotent: safe to repeat)."""
+        await self.store.save_states(step.states)
+        await self.store.save_quote(step.quote)
+        for rule_id, epoch in step.fired:
+            await self.store.set_fired(rule_id, epoch)
+        if step.close is not None:
+            instrument, session, close = step.close
+            await self.store.put_closes(instrument, [(session, close)])
+        self.version = int(await self.store.redis.incr(keys.ENGINE_VERSION))
+        for alert in step.alerts:
+            await self.dispatch(alert, fence=step.fence)
+
     async def dispatch(
-        self, alert: Alert, accept: Callable[[str], bool] | None = None
+        self,
+        alert: Alert,
+        accept: Callable[[str], bool] | None = None,
+        fence: str | None = None,
     ) -> list[str]:
         """Queue an alert for its owner, or for every subscriber of a house alert.
 
@@ -162,7 +248,7 @@ class AlertService:
                 await self.store.count("muted")
                 await self.note(alert, chat, "muted")
                 continue
-            if await self.admit(alert, chat, self.fence()):
+            if await self.admit(alert, chat, fence if fence is not None else self.fence()):
                 queued.append(chat)
         await self.store.count("alerts_fired")
         if self.outbox.metrics is not None:

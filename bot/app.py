@@ -23,6 +23,7 @@ from bot.connect import open_redis
 from bot.core import Core, build_core, seed_house_rules
 from bot.delivery import Deliverer
 from bot.leader import Leadership, lead, watcher_fence
+from bot.rulesync import follow
 from bot.snapshot import refresh_pulse
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
@@ -113,17 +114,37 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             macro_job,
         ]
 
+        async def watch() -> None:
+            # First catch up: what an earlier term left waiting, another leader's state.
+            while True:
+                try:
+                    await core.service.take_over()
+                    break
+                except Exception as exc:
+                    log.warning("taking over the watchers: %s; again in 1s", type(exc).__name__)
+                    await asyncio.sleep(1)
+            async with asyncio.TaskGroup() as group:
+                for w in watchers:
+                    group.create_task(run_forever(w, clock), name=w.name)
+                group.create_task(core.service.keep_writing(), name="backlog")
+
         def start_watchers() -> list[asyncio.Task[None]]:
             # Only the leader polls; created inside lead(), so their alerts are fenced.
-            return [asyncio.create_task(run_forever(w, clock), name=w.name) for w in watchers]
+            return [asyncio.create_task(watch(), name="watchers")]
 
         leadership = Leadership(core.redis, settings.replica_id, settings.leader_ttl_s)
         app[LEADERSHIP] = leadership
         core.service.fence = watcher_fence
+        core.service.leading = lambda: leadership.token is not None
         # Every replica delivers.
         deliverer = Deliverer(core.outbox, app[SENDERS], limiters)
         delivery = asyncio.create_task(deliverer.run(), name="delivery")
-        running = [asyncio.create_task(lead(leadership, start_watchers), name="leader"), delivery]
+        running = [
+            asyncio.create_task(lead(leadership, start_watchers), name="leader"),
+            delivery,
+            # Every replica: rules changed by commands on other replicas reach this engine.
+            asyncio.create_task(follow(core.service, core.service.changes), name="rules"),
+        ]
         if core.noise is not None:  # every replica releases held alerts (a lock per chat)
             running.append(
                 asyncio.create_task(run_forever(NoiseJob(core.noise), clock), name="noise")

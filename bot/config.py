@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # replicas and delivery (bot.leader, bot.delivery)
     replica_id: str = Field(default_factory=default_replica_id, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     leader_ttl_s: float = Field(15.0, ge=1, le=300)
+    # quote steps kept in memory while Redis is unreachable (bot.backlog); then quotes wait
+    outage_backlog: int = Field(2000, ge=10, le=100_000)
     # server and misc
     port: int = Field(8080, ge=1, le=65535)
     timezone: str = "Asia/Shanghai"

@@ -13,6 +13,10 @@ divbot:chat:{chat}:rules               set     rule ids owned by a chat
 divbot:house:rules                     set     ids of the default (house) rules
 divbot:rulestate                       hash    "{rule}:{side}" -> "1" armed / "0" disarmed
 divbot:rulefired                       hash    rule id -> epoch seconds it last fired
+divbot:rules:changes                   stream  rule ids a command changed, and by which replica
+                                               (capped; every replica's engine follows it)
+divbot:engine:version                  string  bumped by the leader each time it writes engine
+                                               state (a new leader reloads when it moved)
 divbot:subs:{family}                   set     chat keys subscribed to an alert family
 divbot:chat:{chat}:mute                string  epoch seconds the mute ends (TTL = mute)
 divbot:chat:{chat}:mute:{rule}         string  one rule muted for one chat (TTL = mute)
@@ -77,6 +81,8 @@ RULE_SEQ = f"{NS}:rule:seq"
 RULES = f"{NS}:rules"
 RULE_STATE = f"{NS}:rulestate"
 RULE_FIRED = f"{NS}:rulefired"
+RULE_CHANGES = f"{NS}:rules:changes"
+ENGINE_VERSION = f"{NS}:engine:version"
 HEALTH = f"{NS}:health"
 OUTBOX = f"{NS}:outbox"
 OUTBOX_DEAD = f"{NS}:outbox:dead"
