@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -194,19 +194,31 @@ class Store:
         return DailyCloses.from_pairs([(date.fromisoformat(k), float(v)) for k, v in raw.items()])
 
     # -- health and counters ---------------------------------------------------
-    async def save_health(self, health: SourceHealth) -> None:
-        doc: dict[str, Any] = {
-            "ok": health.ok,
-            "reason": health.reason,
-            "last_ok": health.last_ok.isoformat() if health.last_ok else None,
-            "last_checked": health.last_checked.isoformat() if health.last_checked else None,
-            "failures": health.failures,
-        }
-        await self.redis.hset(keys.HEALTH, health.name, json.dumps(doc))
+    async def save_health(self, *healths: SourceHealth) -> None:
+        """Mirror sources' health, so any replica's /status shows the leader's."""
+        if healths:
+            mapping = {h.name: json.dumps(_health_doc(h)) for h in healths}
+            await self.redis.hset(keys.HEALTH, mapping=mapping)
 
     async def load_health(self) -> dict[str, dict[str, Any]]:
         raw: dict[str, str] = await self.redis.hgetall(keys.HEALTH)
         return {k: json.loads(v) for k, v in raw.items()}
+
+    async def stored_health(self) -> list[SourceHealth]:
+        out = []
+        for name, doc in (await self.load_health()).items():
+            last_ok, checked = doc.get("last_ok"), doc.get("last_checked")
+            out.append(
+                SourceHealth(
+                    name,
+                    bool(doc.get("ok")),
+                    str(doc.get("reason") or ""),
+                    datetime.fromisoformat(last_ok) if last_ok else None,
+                    datetime.fromisoformat(checked) if checked else None,
+                    int(doc.get("failures") or 0),
+                )
+            )
+        return out
 
     async def count(self, name: str, by: int = 1) -> None:
         await self.redis.hincrby(keys.STATS, name, by)
@@ -214,6 +226,16 @@ class Store:
     async def stats(self) -> dict[str, int]:
         raw: dict[str, str] = await self.redis.hgetall(keys.STATS)
         return {k: int(v) for k, v in raw.items()}
+
+
+def _health_doc(health: SourceHealth) -> dict[str, Any]:
+    return {
+        "ok": health.ok,
+        "reason": health.reason,
+        "last_ok": health.last_ok.isoformat() if health.last_ok else None,
+        "last_checked": health.last_checked.isoformat() if health.last_checked else None,
+        "failures": health.failures,
+    }
 
 
 def _rule_order(rule_id: str) -> int:

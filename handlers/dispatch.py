@@ -2,7 +2,8 @@
 
 Unknown commands get a pointer to /help; commands that change the chat need an admin;
 a UsageError becomes its one-line reply (and nothing was stored, because handlers
-validate before they write); anything unexpected is logged with its traceback and the
+validate before they write); Redis being unreachable gets a "try again in a minute";
+anything unexpected is logged with its traceback and the
 user gets a short apology, never a stack trace or a secret.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.backlog import UNREACHABLE
 from bot.chat_timezone import chat_timezone
 from bot.core import Core
 from bot.models import Message
@@ -42,6 +44,15 @@ async def _answer(core: Core, cmd: Command) -> Message:
             return await spec.handler(core, cmd)
     except UsageError as exc:
         return reply(str(exc), private=True)
+    except UNREACHABLE as exc:
+        log.warning(
+            "command /%s in %s: Redis unreachable (%s)", spec.name, cmd.chat, type(exc).__name__
+        )
+        return reply(
+            f"/{spec.name} could not finish: the bot's database is unreachable right now. "
+            "Alerts already raised are kept; try again in a minute.",
+            private=True,
+        )
     except Exception:
         log.exception("command /%s in %s failed", spec.name, cmd.chat)
         return reply(f"Sorry, /{spec.name} failed on our side; it has been logged.", private=True)

@@ -1,11 +1,39 @@
-"""/status: sources' health, the outbox, calendars, version."""
+"""/status: sources' health, last quotes, the outbox, calendars, version.
+
+Any replica can answer: health and last quotes are read from Redis (the leader writes
+them), merged with this replica's own memory. While Redis is unreachable it still
+answers from memory, and says how many alerts wait to be queued.
+"""
 
 from __future__ import annotations
 
 from bot import __version__, fmt
+from bot.backlog import UNREACHABLE
 from bot.core import Core
-from bot.models import Message
+from bot.health import SourceHealth
+from bot.models import Message, Quote
 from handlers.base import Command, UsageError
+
+
+def _checked(h: SourceHealth) -> float:
+    return h.last_checked.timestamp() if h.last_checked else 0.0
+
+
+async def _health(core: Core) -> list[SourceHealth]:
+    """Newest of what this replica saw and what Redis holds, per source."""
+    board = {h.name: h for h in core.health.all()}
+    for h in await core.store.stored_health():
+        if h.name not in board or _checked(h) > _checked(board[h.name]):
+            board[h.name] = h
+    return [board[name] for name in sorted(board)]
+
+
+async def _quotes(core: Core) -> dict[str, Quote]:
+    latest = dict(core.service.engine.latest)
+    for key, q in (await core.store.load_quotes(core.watchlist.keys())).items():
+        if key not in latest or q.at > latest[key].at:
+            latest[key] = q
+    return latest
 
 
 async def status(core: Core, cmd: Command) -> Message:
@@ -13,7 +41,11 @@ async def status(core: Core, cmd: Command) -> Message:
         raise UsageError("usage: /status (takes no arguments)")
     now = core.clock.now()
     lines = []
-    for h in core.health.all():
+    try:
+        healths, latest, reachable = await _health(core), await _quotes(core), True
+    except UNREACHABLE:
+        healths, latest, reachable = core.health.all(), dict(core.service.engine.latest), False
+    for h in healths:
         seen = (
             f"last ok {fmt.duration((now - h.last_ok).total_seconds())} ago"
             if h.last_ok
@@ -25,7 +57,7 @@ async def status(core: Core, cmd: Command) -> Message:
         )
     if not lines:
         lines.append("no source polled yet")
-    for key, q in sorted(core.service.engine.latest.items()):
+    for key, q in sorted(latest.items()):
         lines.append(
             f"    {key}: {fmt.price(q.price)} at {fmt.when(q.at, core.settings.timezone)}"
             f" from {q.source}"
@@ -37,11 +69,21 @@ async def status(core: Core, cmd: Command) -> Message:
                 f"calendar {code} data ends {market.last_day} ({days_left} days): "
                 "upgrade exchange_calendars"
             )
-    pending, dead = await core.outbox.pending(), await core.outbox.dead()
-    stats = await core.store.stats()
-    lines.append(
-        f"deliveries: {pending} pending, {dead} failed; "
-        f"{stats.get('alerts_fired', 0)} alerts fired, {stats.get('muted', 0)} muted"
-    )
+    waiting = core.service.backlog.alerts
+    if reachable:
+        try:
+            pending, dead = await core.outbox.pending(), await core.outbox.dead()
+            stats = await core.store.stats()
+        except UNREACHABLE:
+            reachable = False
+    if reachable:
+        lines.append(
+            f"deliveries: {pending} pending, {dead} failed; "
+            f"{stats.get('alerts_fired', 0)} alerts fired, {stats.get('muted', 0)} muted"
+        )
+    else:
+        lines.append("BAD redis: unreachable; deliveries resume when it answers")
+    if waiting:
+        lines.append(f"alerts waiting for Redis to be queued: {waiting}")
     lines.append(f"rules: {len(core.service.engine.rules)} · version {__version__}")
     return Message(title="Status", lines=lines, preformatted=True, at=now)

@@ -8,12 +8,14 @@ Markets closed for a holiday simply have no session: nothing is polled.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.alerting import AlertService
+from bot.backlog import UNREACHABLE
 from bot.health import HealthBoard
 from bot.markets import CalendarStale, Market
 from bot.models import Instrument, Quote
@@ -117,3 +119,7 @@ class QuotesJob:
         quotes = await self.feed.poll(due, now, dict(engine.latest), prev_close)
         quotes = [replace(q, closing=True) if q.instrument in closing else q for q in quotes]
         await self.service.on_quotes(quotes, now)
+        # Every replica's /status shows the sources' health; while Redis is unreachable
+        # this replica's own /status still has it in memory.
+        with contextlib.suppress(*UNREACHABLE):
+            await self.service.store.save_health(*self.health.all())

@@ -30,6 +30,8 @@ from bot.models import Quote
 from bot.rulespec import parse_rule
 from bot.rulesync import follow
 from bot.windows import DailyCloses
+from handlers.base import Command
+from handlers.dispatch import handle
 from tests.conftest import RedisServer
 
 AT = datetime(2026, 1, 12, 2, 0, tzinfo=UTC)
@@ -107,6 +109,9 @@ async def test_a_rule_the_follower_thought_armed_is_judged_on_the_leaders_quote(
     states = await leader.redis.hget(keys.RULE_STATE, keys.rule_side(rule.id, 1))
     assert states == "0"  # and the leader wrote its judgement back
     assert await leader.service.on_quotes([star50(105.5, 1)], AT) == []
+    # The follower's /status shows the leader's last quote, not its own start-up view.
+    status = await handle(follower, Command("telegram", CHAT, "u1", "status", ()))
+    assert any(line.strip().startswith("STAR50: 105.50 ") for line in status.lines)
 
 
 async def test_a_new_leader_reloads_what_the_old_leader_wrote(
@@ -150,6 +155,11 @@ async def test_a_crossing_while_redis_is_down_is_queued_when_it_is_back(
     fired = await core.service.on_quotes([star50(103.5)], AT)  # no exception: kept
     assert [a.rule_id for a in fired] == [rule.id]
     assert len(core.service.backlog) == 1
+    answer = await handle(core, Command("telegram", CHAT, "u1", "alerts", ()))
+    assert "database is unreachable right now" in answer.title  # one line, no traceback
+    status = await handle(core, Command("telegram", CHAT, "u1", "status", ()))
+    assert "BAD redis: unreachable; deliveries resume when it answers" in status.lines
+    assert "alerts waiting for Redis to be queued: 1" in status.lines
     writer = asyncio.create_task(core.service.keep_writing())
     await asyncio.sleep(0.5)  # the flusher backs off while Redis is down
     assert core.service.backlog.failures >= 1
