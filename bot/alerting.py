@@ -14,14 +14,15 @@ reloads its engine if another leader wrote state since it loaded (`take_over`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bot import keys
 from bot.alerts import build_alert
-from bot.backlog import Backlog, Step
+from bot.backlog import UNREACHABLE, Backlog, Step, Waiting
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine import Engine
@@ -94,14 +95,15 @@ class AlertService:
     async def take_over(self) -> None:
         """This replica just became the leader: write what an earlier term left waiting
         (or drop it, refused), then reload unless this engine is already current."""
-        await self.backlog.flush(self._write)
+        await self.backlog.flush()
         if int(await self.store.redis.get(keys.ENGINE_VERSION) or 0) != self.version:
             log.info("another leader wrote engine state since this replica loaded: reloading")
             await self.reload()
 
     async def keep_writing(self) -> None:
-        """Beside the watchers: write steps that wait for Redis as soon as it answers."""
-        await self.backlog.keep_flushing(self._write)
+        """On every replica (commands can leave work waiting too): write what waits for
+        Redis as soon as it answers."""
+        await self.backlog.keep_flushing()
 
     async def apply_change(self, rule_id: str) -> None:
         """Another replica changed a rule: mirror it here (bot.rulesync)."""
@@ -188,7 +190,7 @@ class AlertService:
         for quote in quotes:
             step = self._evaluate(quote, now)  # raises OutageFull before touching the engine
             alerts += step.alerts
-        await self.backlog.flush(self._write)
+        await self.backlog.flush()
         return alerts
 
     def _evaluate(self, quote: Quote, now: datetime) -> Step:
@@ -204,7 +206,11 @@ class AlertService:
         if quote.closing:
             self.engine.put_close(quote.instrument, quote.session, quote.price)
             step.close = (quote.instrument, quote.session, quote.price)
-        self.backlog.add(step)
+        self.backlog.add(
+            Waiting(
+                f"{quote.instrument} quote", step.alerts, partial(self._write, step), step.fence
+            )
+        )
         return step
 
     async def _write(self, step: Step) -> None:
@@ -219,6 +225,19 @@ class AlertService:
         self.version = int(await self.store.redis.incr(keys.ENGINE_VERSION))
         for alert in step.alerts:
             await self.dispatch(alert, fence=step.fence)
+
+    async def dispatch_or_keep(
+        self, what: str, alert: Alert, send: Callable[[str | None], Awaitable[object]]
+    ) -> None:
+        """Run `send(fence)` (a dispatch of `alert` whose story or release is already
+        claimed); while Redis is unreachable keep it in the backlog, to run when it
+        answers, fenced with this term's token."""
+        fence = self.fence()
+        try:
+            await send(fence)
+        except UNREACHABLE as exc:
+            log.warning("%s %s: Redis unreachable (%s); kept", what, alert.id, type(exc).__name__)
+            self.backlog.add(Waiting(f"{what} {alert.id}", [alert], partial(send, fence), fence))
 
     async def dispatch(
         self,

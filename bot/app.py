@@ -126,7 +126,6 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             async with asyncio.TaskGroup() as group:
                 for w in watchers:
                     group.create_task(run_forever(w, clock), name=w.name)
-                group.create_task(core.service.keep_writing(), name="backlog")
 
         def start_watchers() -> list[asyncio.Task[None]]:
             # Only the leader polls; created inside lead(), so their alerts are fenced.
@@ -144,6 +143,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             delivery,
             # Every replica: rules changed by commands on other replicas reach this engine.
             asyncio.create_task(follow(core.service, core.service.changes), name="rules"),
+            # Every replica: what waited for Redis (bot.backlog) is written when it answers.
+            asyncio.create_task(core.service.keep_writing(), name="backlog"),
         ]
         if core.noise is not None:  # every replica releases held alerts (a lock per chat)
             running.append(

@@ -1,21 +1,22 @@
-"""What the engine saw while Redis could not be written: kept in memory, in order, and
-written (alerts queued) as soon as Redis answers again.
+"""Work that could not be written while Redis was unreachable: kept in memory, in
+order, and written (alerts queued) as soon as Redis answers again.
 
 The engine evaluates a quote in memory first; the step's writes (armed states, the
 quote, cooldown clocks, closes) and its alerts then go to Redis. When Redis is
 unreachable (a restart, a failover, a network cut) the step waits here instead of being
-lost with the exception, and later quotes queue behind it, so writes land in the order
-they happened. A flusher retries with capped exponential backoff (never a hot loop).
+lost with the exception, and later work queues behind it, so writes land in the order
+they happened. Headline and macro alerts whose story or release was already claimed
+(`SET NX`) when their dispatch failed wait here too. A flusher retries with capped
+exponential backoff (never a hot loop).
 
-Bounded: once `limit` steps wait, the quotes watcher stops evaluating (it raises
-`OutageFull`), so no crossing is consumed without being kept; the engine's rules stay
-armed and fire when evaluation resumes.
+Bounded: once `limit` items wait, the quotes watcher stops evaluating (`OutageFull`), so
+no crossing is consumed without being kept; the engine's rules stay armed and fire when
+evaluation resumes.
 
-A step carries the leader's token of the term that evaluated it. If leadership was lost
-meanwhile, the write is refused (bot.leader) and the step is dropped with a warning: the
-next leader starts from the state in Redis, where those rules are still armed, so it raises
-the same crossings itself if they still hold. That is the only way a buffered alert is not
-sent, and it is logged with the alert ids and counted in /metrics.
+An item carries the leader's token of the term that made it. If leadership was lost
+meanwhile, its write is refused (bot.leader) and the term's items are dropped with a
+warning naming their alerts: the next leader starts from the state in Redis, where those
+rules are still armed, so it raises the same crossings itself if they still hold.
 """
 
 from __future__ import annotations
@@ -64,10 +65,21 @@ class Step:
     fence: str | None = None  # the leader's token when it was evaluated
 
 
+@dataclass(slots=True)
+class Waiting:
+    """Work that could not be written: a quote step, or an alert whose dispatch failed
+    after its story or release was claimed (headlines, macro prints)."""
+
+    what: str  # for the logs: "STAR50 quote", "headline h-…"
+    alerts: list[Alert]
+    write: Callable[[], Awaitable[object]]  # idempotent: safe to repeat after a partial write
+    fence: str | None = None
+
+
 class Backlog:
     def __init__(self, limit: int = 2000) -> None:
         self.limit = limit
-        self.steps: deque[Step] = deque()
+        self.steps: deque[Waiting] = deque()
         self.failures = 0
         self.dropped_alerts = 0  # refused after a lost leadership (see the docstring)
         self._changed = asyncio.Event()
@@ -87,14 +99,14 @@ class Backlog:
                 f"Redis unreachable and {self.limit} quote steps waiting: not evaluating more"
             )
 
-    def add(self, step: Step) -> None:
+    def add(self, item: Waiting) -> None:
         self.check_room()
-        self.steps.append(step)
+        self.steps.append(item)
         self._changed.set()
 
     def drop_term(self, fence: str | None) -> list[Alert]:
         """Forget every waiting step of a leadership term that ended; their alerts."""
-        kept: deque[Step] = deque()
+        kept: deque[Waiting] = deque()
         dropped: list[Alert] = []
         for step in self.steps:
             if step.fence == fence:
@@ -110,20 +122,20 @@ class Backlog:
         first, longest = BACKOFF_S
         return float(min(longest, first * 2 ** max(0, self.failures - 1)))
 
-    async def flush(self, write: Callable[[Step], Awaitable[None]]) -> bool:
+    async def flush(self) -> bool:
         """Write waiting steps in order; True when none is left. Redis being unreachable
         stops the flush (the step stays first); any other error propagates, and the step
         that raised it is dropped (logged) so one bad write cannot block every later one.
         Writes are idempotent (plain sets; alerts queue once per chat), so a step retried
         after a partial write is safe."""
         async with self._lock:
-            return await self._flush(write)
+            return await self._flush()
 
-    async def _flush(self, write: Callable[[Step], Awaitable[None]]) -> bool:
+    async def _flush(self) -> bool:
         while self.steps:
             step = self.steps[0]
             try:
-                await write(step)
+                await step.write()
             except StaleLeader:
                 dropped = self.drop_term(step.fence)
                 log.warning(
@@ -146,8 +158,8 @@ class Backlog:
             except Exception:
                 self.steps.popleft()
                 log.exception(
-                    "writing the step for %s failed; its alerts %s are not sent",
-                    step.quote.instrument,
+                    "writing the %s failed; its alerts %s are not sent",
+                    step.what,
                     [a.id for a in step.alerts],
                 )
                 raise
@@ -157,16 +169,19 @@ class Backlog:
         self.failures = 0
         return True
 
-    async def keep_flushing(self, write: Callable[[Step], Awaitable[None]]) -> None:
+    async def keep_flushing(self) -> None:
         """Run beside the watchers: flush whenever steps wait, backing off while Redis
         is unreachable."""
         while True:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError  # redis-py can swallow one mid-command
             if not self.steps:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
             # Another error is logged by flush, which dropped that step: go on with the rest.
             with contextlib.suppress(Exception):
-                if await self.flush(write):
+                if await self.flush():
                     continue
             await asyncio.sleep(self.backoff_s)

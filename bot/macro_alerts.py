@@ -86,8 +86,10 @@ async def deliver(
     indicator: str | None = None,
     surprise_value: float | None = None,
     change: StreakChange | None = None,
+    fence: str | None = None,
 ) -> list[str]:
-    """Queue `alert` for macro subscribers: filtered by their macro rules when `indicator`."""
+    """Queue `alert` for macro subscribers: filtered by their macro rules when `indicator`.
+    `fence`: the leader's token it was raised under (default: the current one)."""
     now = core.clock.now().timestamp()
     queued = []
     for chat in sorted(await core.store.subscribers(Family.MACRO)):
@@ -100,7 +102,9 @@ async def deliver(
             await core.store.count("muted")
             await core.service.note(alert, chat, "muted")
             continue
-        if await core.service.admit(alert, chat, core.service.fence()):
+        if await core.service.admit(
+            alert, chat, fence if fence is not None else core.service.fence()
+        ):
             queued.append(chat)
     await core.store.count("alerts_fired")
     return queued
@@ -186,10 +190,16 @@ async def publish_print(
     big = s is not None and s.z is not None and abs(s.z) >= core.settings.quiet_urgent_surprise_z
     severity: Literal["info", "critical"] = "critical" if big else "info"
     alert = Alert(_id("macro-print", key), Family.MACRO, message, at, severity=severity)
-    chats = await deliver(core, alert, indicator, s.value if s else None, change)
-    log.info(
-        "published %s %s = %s from %s to %d chats", indicator, label, value, source, len(chats)
-    )
+    chats: list[str] = []
+
+    async def send(fence: str | None) -> None:
+        chats[:] = await deliver(core, alert, indicator, s.value if s else None, change, fence)
+        log.info(
+            "published %s %s = %s from %s to %d chats", indicator, label, value, source, len(chats)
+        )
+
+    # The release is claimed (the marker): if Redis fails now, keep the alert.
+    await core.service.dispatch_or_keep("macro print", alert, send)
     return Published(alert, chats, s, change)
 
 

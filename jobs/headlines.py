@@ -160,8 +160,13 @@ class HeadlinesJob:
         if not wanted:
             return
         alert = headline_alert(h, found, now)
-        queued = await self.service.dispatch(alert, accept=wanted.__contains__)
-        log.info("headline %s (%s) queued for %d chats", alert.id, h.source, len(queued))
+
+        async def send(fence: str | None) -> None:
+            queued = await self.service.dispatch(alert, accept=wanted.__contains__, fence=fence)
+            log.info("headline %s (%s) queued for %d chats", alert.id, h.source, len(queued))
+
+        # The story is claimed (first_sighting): if Redis fails now, keep the alert.
+        await self.service.dispatch_or_keep("headline", alert, send)
 
 
 def build_live_job(core: Core, http: aiohttp.ClientSession) -> HeadlinesJob:

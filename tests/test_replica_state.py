@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.connect import open_redis
 from bot.core import Core, build_core
 from bot.leader import LEADER
-from bot.models import Quote
+from bot.models import Alert, Family, Message, Quote
 from bot.rulespec import parse_rule
 from bot.rulesync import follow
 from bot.windows import DailyCloses
@@ -188,7 +188,7 @@ async def test_past_the_bound_quotes_are_not_evaluated_so_no_crossing_is_consume
         await core.service.on_quotes([star50(103.5, 30)], AT)
     assert core.service.engine.index.is_armed(rule.id, 1)  # not consumed
     server.start()
-    assert await core.service.backlog.flush(core.service._write)
+    assert await core.service.backlog.flush()
     fired = await core.service.on_quotes([star50(103.5, 31)], AT)
     assert [a.rule_id for a in fired] == [rule.id]
     assert await queued_for(redis, CHAT) == 1
@@ -207,6 +207,32 @@ async def test_alerts_of_a_term_that_ended_during_the_outage_are_refused(
     assert await core.service.on_quotes([star50(103.5)], AT)
     server.start()
     await redis.set(LEADER, "b:2")  # another replica led meanwhile
-    assert await core.service.backlog.flush(core.service._write)
+    assert await core.service.backlog.flush()
     assert core.service.backlog.dropped_alerts == 1
     assert await queued_for(redis, CHAT) == 0
+
+
+async def test_a_claimed_headline_whose_dispatch_fails_is_kept_and_sent_later(
+    own_redis: tuple[RedisServer, Redis, Settings], clock: SimClock
+) -> None:
+    server, redis, settings = own_redis
+    core = await build_core(settings, redis, clock)
+    await core.store.subscribe(CHAT, Family.HEADLINES)
+    alert = Alert(
+        "h-synthetic-1",
+        Family.HEADLINES,
+        Message(title="SYNTHETIC: CSRC tightens margin rules"),
+        AT,
+    )
+
+    async def send(fence: str | None) -> None:
+        await core.service.dispatch(alert, fence=fence)
+
+    server.stop(kill=True)
+    await core.service.dispatch_or_keep("headline", alert, send)  # no exception: kept
+    assert len(core.service.backlog) == 1
+    server.start()
+    writer = asyncio.create_task(core.service.keep_writing())
+    await wait_until(lambda: len(core.service.backlog) == 0)
+    writer.cancel()
+    assert await queued_for(redis, CHAT) == 1
