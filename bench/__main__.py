@@ -19,6 +19,7 @@ BENCHES = [
     "bench.fanout",
     "bench.alert_latency",
     "bench.memory",
+    "bench.status_latency",
 ]
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 HEADER = (

@@ -7,8 +7,14 @@ One aiohttp server on 127.0.0.1:<ephemeral> answers the Web API methods the bot 
 ``response_url``s it hands out (``/respond/<n>``), and a Socket Mode websocket
 (``/socket``). Every request is recorded in ``calls``; tests program one-shot failures
 per method (``fail``: a 429 with Retry-After, ``not_in_channel``, a 5xx) and read the
-record to assert what reached the wire. ``signed_headers`` signs a request to the bot's
-``/slack/events`` exactly as Slack does (v0 HMAC-SHA256).
+record to assert what reached the wire; a failure can be aimed at one channel only.
+Each call carries its arrival time (monotonic), so tests can check pacing from the log.
+``enforce(PostLimits)`` makes it police ``chat.postMessage`` the way Slack does (about one
+message per second per channel, plus an overall cap if given): a post that breaks a limit
+is refused with HTTP 429, ``{"ok": false, "error": "ratelimited"}`` and a ``Retry-After``
+header, and counted in ``limit_429s``; ``outage(seconds)`` answers every post with a 5xx
+for a while. ``signed_headers`` signs a request to the bot's ``/slack/events`` exactly as
+Slack does (v0 HMAC-SHA256). All data is synthetic.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,13 +66,75 @@ class Call:
     args: dict[str, Any]
     token: str | None  # the bearer token the caller sent, if any
     path: str
+    at: float = 0.0  # time.monotonic() when the request arrived
+
+    @property
+    def channel(self) -> str | None:
+        value = self.args.get("channel")
+        return str(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class PostLimits:
+    """Slack's chat.postMessage limits as N posts per window of S seconds: one per second
+    per channel (Slack's published figure) and, if set, an overall cap per workspace.
+    ``scaled(k)`` keeps N and divides every window by k (Retry-After shrinks with it);
+    ``slack_s`` forgives a post that arrives that much early (loopback jitter)."""
+
+    per_channel: tuple[int, float] = (1, 1.0)
+    overall: tuple[int, float] | None = None
+    slack_s: float = 0.0
+    factor: float = 1.0
+
+    def scaled(self, factor: float, slack_s: float = 0.0) -> PostLimits:
+        overall = (self.overall[0], self.overall[1] / factor) if self.overall else None
+        per_channel = (self.per_channel[0], self.per_channel[1] / factor)
+        return PostLimits(per_channel, overall, slack_s, factor)
+
+    def retry_after(self, wait_s: float) -> str:
+        """The Retry-After header: whole Slack seconds (at least 1), in this scaled time."""
+        whole = max(1, math.ceil(wait_s * self.factor))
+        return str(whole) if self.factor == 1 else f"{whole / self.factor:g}"
+
+
+class _Windows:
+    """Sliding windows over accepted posts, kept independently of the bot's limiter."""
+
+    def __init__(self, limits: PostLimits) -> None:
+        self.limits = limits
+        self.overall: deque[float] = deque()
+        self.channels: dict[str, deque[float]] = {}
+
+    def _wait(self, log: deque[float], window: tuple[int, float], now: float) -> float:
+        count, seconds = window
+        while log and log[0] <= now - seconds + self.limits.slack_s:
+            log.popleft()
+        return 0.0 if len(log) < count else log[0] + seconds - self.limits.slack_s - now
+
+    def check(self, channel: str, now: float) -> float:
+        """Seconds until this post would have been allowed (0: allowed, and counted)."""
+        log = self.channels.setdefault(channel, deque())
+        wait = self._wait(log, self.limits.per_channel, now)
+        if self.limits.overall is not None:
+            wait = max(wait, self._wait(self.overall, self.limits.overall, now))
+        if wait <= 0:
+            log.append(now)
+            self.overall.append(now)
+        return wait
 
 
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
-        self._fail: dict[str, deque[Failure]] = defaultdict(deque)
+        # (method, channel or None for any channel) -> programmed answers, in order
+        self._fail: dict[tuple[str, str | None], deque[Failure]] = defaultdict(deque)
+        self._limits: _Windows | None = None
+        self._down_until = 0.0
+        self._down_status = 503
+        self.limit_429s = 0  # posts refused for breaking the enforced limits
+        self.accepted: list[Call] = []  # chat.postMessage calls answered ok
+        self.refused: list[tuple[Call, int, str | None]] = []  # (call, status, Retry-After)
         self._changed = asyncio.Condition()
         self._server: TestServer | None = None
         self._respond_ids = itertools.count(1)
@@ -100,9 +170,24 @@ class FakeSlack:
         return f"{self.url}/respond/{next(self._respond_ids)}"
 
     # -- programming and reading ----------------------------------------------------
-    def fail(self, method: str, *failures: Failure) -> None:
-        """Answer the next calls of `method` with these, then normally again."""
-        self._fail[method].extend(failures)
+    def fail(self, method: str, *failures: Failure, channel: str | None = None) -> None:
+        """Answer the next calls of `method` (to `channel` only, if given) with these, then
+        normally again."""
+        self._fail[(method, channel)].extend(failures)
+
+    def enforce(self, limits: PostLimits) -> None:
+        """Refuse chat.postMessage calls that break `limits` with 429 and Retry-After."""
+        self._limits = _Windows(limits)
+
+    def outage(self, seconds: float, status: int = 503) -> None:
+        """Answer every chat.postMessage with `status` (an HTML error page, as Slack's edge
+        does) from now for `seconds`."""
+        self._down_until = time.monotonic() + seconds
+        self._down_status = status
+
+    def posts(self, channel: str | None = None) -> list[Call]:
+        """Every chat.postMessage request (to `channel`), refused or not, in arrival order."""
+        return [c for c in self.of("chat.postMessage") if channel in (None, c.channel)]
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -131,6 +216,7 @@ class FakeSlack:
 
     # -- the Web API ----------------------------------------------------------------
     async def _api(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         method = request.match_info["method"]
         args: dict[str, Any] = dict(request.query)
         raw = await request.read()
@@ -141,9 +227,15 @@ class FakeSlack:
                 args.update(parse_qsl(raw.decode()))
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
-        await self._record(Call(method, args, token, request.path))
-        if self._fail[method]:
-            f = self._fail[method].popleft()
+        call = Call(method, args, token, request.path, arrived)
+        await self._record(call)
+        channel = call.channel
+        queue = self._fail[(method, channel)] if channel is not None else None
+        if not queue:
+            queue = self._fail[(method, None)]
+        if queue:
+            f = queue.popleft()
+            self.refused.append((call, f.status, f.headers.get("Retry-After")))
             body = f.body if f.body is not None else {"ok": False, "error": f.error}
             if isinstance(body, str):
                 return web.Response(
@@ -153,7 +245,34 @@ class FakeSlack:
         expected = APP_TOKEN if method == "apps.connections.open" else BOT_TOKEN
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if method == "chat.postMessage":
+            refusal = self._police(call, arrived)
+            if refusal is not None:
+                return refusal
+            self.accepted.append(call)
         return web.json_response(self._answer(method, args))
+
+    def _police(self, call: Call, arrived: float) -> web.Response | None:
+        """A 5xx inside an outage, a 429 for a post over the limits; None: accepted."""
+        if arrived < self._down_until:
+            self.refused.append((call, self._down_status, None))
+            return web.Response(
+                status=self._down_status,
+                text="<html><body>Service Unavailable</body></html>",
+                content_type="text/html",
+            )
+        if self._limits is not None:
+            wait = self._limits.check(str(call.channel), arrived)
+            if wait > 0:
+                self.limit_429s += 1
+                retry_after = self._limits.limits.retry_after(wait)
+                self.refused.append((call, 429, retry_after))
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": retry_after},
+                )
+        return None
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
