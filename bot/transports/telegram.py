@@ -9,6 +9,7 @@ Outcome. Commands themselves run through handlers.dispatch.handle, as on every p
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import html
@@ -83,6 +84,8 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 ADMIN_CACHE_S = 60  # an admin demoted a minute ago may still change rules for that minute
 UPDATE_SEEN_S = 86400  # Telegram stops redelivering a webhook update well within a day
 POLL_TIMEOUT_S = 25
+REPLY_TRIES = 3  # a command reply refused with 429 is sent again after retry_after...
+REPLY_MAX_WAIT_S = 10.0  # ...when the wait is this short
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?$")
 _BUTTON = re.compile(
     r"^(?:mute:(r[0-9]{1,12}):([0-9]{1,7})|rm:(r[0-9]{1,12})|resume:(r[0-9]{1,12}))$"
@@ -482,14 +485,26 @@ class TelegramTransport:
         )
         answer = await handle(self.core, cmd)
         in_group = msg.chat.type != Chat.PRIVATE
-        await send_rendered(
-            self.bot,
-            msg.chat.id,
-            answer,
-            answer.tz or self.settings.timezone,
-            thread_id=thread,
-            reply_to=msg.message_id if answer.private and in_group else None,
-        )
+        for attempt in range(REPLY_TRIES):
+            try:
+                await send_rendered(
+                    self.bot,
+                    msg.chat.id,
+                    answer,
+                    answer.tz or self.settings.timezone,
+                    thread_id=thread,
+                    reply_to=msg.message_id if answer.private and in_group else None,
+                )
+                return
+            except RetryAfter as exc:
+                # A reply shares the chat's limits with a fan-out in progress: wait out a
+                # short flood-control pause rather than lose the answer; a long one is
+                # logged (by the error handler) and the user can ask again.
+                wait = _retry_after_s(exc)
+                if attempt + 1 == REPLY_TRIES or wait > REPLY_MAX_WAIT_S:
+                    raise
+                log.info("reply to /%s in %s: 429, resending in %.0fs", name, chat_key, wait)
+                await asyncio.sleep(wait)
 
     async def _on_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

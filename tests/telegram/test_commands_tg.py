@@ -16,7 +16,7 @@ from bot.models import Family, Quote
 from bot.transports.telegram import TelegramTransport
 from handlers.dispatch import REFUSAL
 from tests.conftest import RedisServer
-from tests.fakes.telegram_api import Call, FakeTelegram
+from tests.fakes.telegram_api import Call, FakeTelegram, too_many_requests
 from tests.telegram.conftest import tg_settings
 
 GROUP = -100500
@@ -246,3 +246,15 @@ async def test_group_upgrade_notice_moves_the_rules(
     assert [r.owner for r in await core.store.rules_of(new)] == [new]
     assert await core.store.rules_of(old) == []
     assert core.service.engine.rules["r1"].owner == new
+
+
+async def test_a_reply_refused_with_429_is_sent_after_retry_after(
+    fake_tg: FakeTelegram, transport: TelegramTransport
+) -> None:
+    fake_tg.fail("sendMessage", too_many_requests(1), chat_id=PRIVATE, times=1)
+    seen = len(fake_tg.requests("sendMessage"))
+    fake_tg.send_text("/status", chat_id=PRIVATE)
+    refused, answered = await fake_tg.wait_for("sendMessage", count=seen + 2)
+    assert refused.params["text"] == answered.params["text"]
+    assert "Status" in text_of(answered)
+    assert answered.at - refused.at >= 1.0  # not inside the retry_after window
