@@ -57,8 +57,8 @@ class AlertService:
             self.engine.set_closes(inst.key, await self.store.load_closes(inst.key))
         self.engine.latest.update(await self.store.load_quotes(self.watchlist.keys()))
         self.engine.last_fired.update(await self.store.load_fired())
-        states = await self.store.load_states()
-        self.engine.load_rules(await self.store.all_rules(), states)
+        async for rules, states in self.store.rule_batches():
+            self.engine.load_rules(rules, states)
         log.info("engine loaded %d rules", len(self.engine.rules))
 
     # -- rules -----------------------------------------------------------------
