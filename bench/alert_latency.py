@@ -18,9 +18,11 @@ overall limit, so pacing never delays one).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import statistics
 import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 from bench.divergence_latency import Server
@@ -41,24 +43,26 @@ SESSION = date(2026, 1, 14)
 PREV_CLOSE = 1000.0
 
 
-def bulk_rules(core: Core, rng: random.Random) -> list[Rule]:
+def iter_bulk_rules(core: Core, rng: random.Random) -> Iterator[Rule]:
+    """The SYNTHETIC rules one at a time, so a bench can store them without holding all
+    100,000 (the bot at a restart finds them in Redis; it never had them in a list)."""
     instruments = [i.key for i in core.watchlist]
-    out = []
     for i in range(N_RULES):
         up = rng.random() < 0.5
-        out.append(
-            Rule(
-                f"r{i + 1}",
-                f"telegram:{1 + i % N_CHATS}",
-                RuleKind.MOVE,
-                rng.choice(instruments),
-                round(rng.uniform(5.0, 15.0), 2),
-                Direction.UP if up else Direction.DOWN,
-                Window.D1,
-                cooldown_s=0,
-            )
+        yield Rule(
+            f"r{i + 1}",
+            f"telegram:{1 + i % N_CHATS}",
+            RuleKind.MOVE,
+            rng.choice(instruments),
+            round(rng.uniform(5.0, 15.0), 2),
+            Direction.UP if up else Direction.DOWN,
+            Window.D1,
+            cooldown_s=0,
         )
-    return out
+
+
+def bulk_rules(core: Core, rng: random.Random) -> list[Rule]:
+    return list(iter_bulk_rules(core, rng))
 
 
 def probe_rules() -> list[Rule]:
@@ -78,11 +82,14 @@ def probe_rules() -> list[Rule]:
     ]
 
 
-async def load(core: Core, rules: list[Rule]) -> float:
+async def load(core: Core, rules: Iterable[Rule]) -> float:
     """Store the rules in Redis, then rebuild the engine from Redis as a restart does."""
-    for i in range(0, len(rules), 100):
-        await asyncio.gather(*(core.store.save_rule(r) for r in rules[i : i + 100]))
-    await core.redis.set("divbot:rule:seq", len(rules))
+    stored = 0
+    it = iter(rules)
+    while chunk := list(itertools.islice(it, 100)):
+        await asyncio.gather(*(core.store.save_rule(r) for r in chunk))
+        stored += len(chunk)
+    await core.redis.set("divbot:rule:seq", stored)
     closes = [(SESSION - timedelta(days=d), PREV_CLOSE) for d in range(30, 0, -1)]
     for inst in core.watchlist:
         await core.store.put_closes(inst.key, closes)

@@ -73,10 +73,13 @@ class AlertService:
         self.engine = await self._loaded(self.engine)
 
     async def reload(self) -> None:
-        """Replace the engine with a fresh one built from Redis (the pulse carries over)."""
-        fresh = await self._loaded(Engine())
+        """Replace the engine with a fresh one built from Redis (the pulse carries over).
+        The old one is let go first, so memory never holds two rule sets; the new one
+        fills while the watchers are not running (a takeover) or, rarely, between ticks."""
+        fresh = Engine()
         fresh.pulse = self.engine.pulse
         self.engine = fresh
+        await self._loaded(fresh)
 
     async def _loaded(self, engine: Engine) -> Engine:
         # The markers first: anything written while loading makes them look old, so the
@@ -87,8 +90,8 @@ class AlertService:
             engine.set_closes(inst.key, await self.store.load_closes(inst.key))
         engine.latest.update(await self.store.load_quotes(self.watchlist.keys()))
         engine.last_fired.update(await self.store.load_fired())
-        states = await self.store.load_states()
-        engine.load_rules(await self.store.all_rules(), states)
+        async for rules, states in self.store.rule_batches():
+            engine.load_rules(rules, states)
         log.info("engine loaded %d rules", len(engine.rules))
         return engine
 

@@ -5,6 +5,9 @@ Rendered with matplotlib's object API on the Agg canvas (never pyplot, which kee
 state), always at WIDTH x HEIGHT pixels, and off the event loop: `render_png` runs the
 drawing in a worker thread. A lock serialises renders because matplotlib's font and text
 caches are not documented as thread-safe; the GIL would serialise most of the work anyway.
+
+matplotlib is imported on the first render, not with this module: it costs the process
+about 28 MB of RSS, and only /divergence charts (and the digest's) need it.
 """
 
 from __future__ import annotations
@@ -14,14 +17,6 @@ import io
 import threading
 from datetime import date
 from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib import dates as mdates  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 WIDTH, HEIGHT, DPI = 800, 500, 100
 _LOCK = threading.Lock()
@@ -59,6 +54,14 @@ def draw(
 ) -> bytes:
     """The chart as PNG bytes. `tech` and `benchmark` are (name, dates, closes) from each
     leg's window base to its end; `deviations` are (indicator, z) with None for n/a."""
+    # Imported here, on first use (see the module docstring); later calls find them loaded.
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    from matplotlib import dates as mdates  # noqa: PLC0415
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
     fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
     FigureCanvasAgg(fig)
     grid = fig.add_gridspec(2, 1, height_ratios=(3, 1), hspace=0.45)

@@ -70,6 +70,9 @@ class Engine:
         self.latest: dict[str, Quote] = {}
         self.last_fired: dict[str, float] = {}
         self._by_instrument: dict[str, dict[Signal, int]] = {}
+        # One Signal object per distinct signal, shared by all its rules' index entries
+        # (a few hundred signals for 100,000 rules, rather than one tuple per rule).
+        self._signals: dict[Signal, Signal] = {}
         # The economy pulse (bot.divergence) behind divergence rules; None = no signal.
         self.pulse: float | None = None
 
@@ -81,7 +84,7 @@ class Engine:
         self.rules[rule.id] = rule
         if rule.paused:
             return {}
-        signal = signal_of(rule)
+        signal = self._signal(rule)
         signed = rule.kind is not RuleKind.LEVEL
         current = self.value(signal)
         states: dict[int, bool] = {}
@@ -100,14 +103,17 @@ class Engine:
         return states
 
     def load_rules(self, rules: list[Rule], states: dict[str, dict[int, bool]]) -> None:
-        """Index many new rules at once (start-up), with their saved armed states."""
+        """Index many new rules at once (start-up, batch by batch), with their saved armed
+        states. A rule already loaded is skipped: a scan of the store may repeat one."""
         current: dict[Signal, float | None] = {}
         items = []
         for rule in rules:
+            if rule.id in self.rules:
+                continue
             self.rules[rule.id] = rule
             if rule.paused:
                 continue
-            signal = signal_of(rule)
+            signal = self._signal(rule)
             if signal not in current:
                 current[signal] = self.value(signal)
             saved = states.get(rule.id, {})
@@ -122,6 +128,10 @@ class Engine:
                 counts = self._by_instrument.setdefault(inst, {})
                 counts[signal] = counts.get(signal, 0) + 1
         self.index.bulk_add(items)
+
+    def _signal(self, rule: Rule) -> Signal:
+        signal = signal_of(rule)
+        return self._signals.setdefault(signal, signal)
 
     def remove_rule(self, rule_id: str) -> Rule | None:
         rule = self.rules.pop(rule_id, None)

@@ -7,6 +7,7 @@ speaks (an instrument, a quote, a window, a rule, a chat, an alert).
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -144,15 +145,17 @@ class Rule:
     def from_json(cls, d: dict[str, object]) -> Rule:
         window = d.get("window")
         other = d.get("other")
+        # Owners and instruments repeat across rules (100,000 rules may have 10,000 owners
+        # and a dozen instruments): interned, each is one string in memory, not one per rule.
         return cls(
             id=str(d["id"]),
-            owner=str(d["owner"]),
+            owner=sys.intern(str(d["owner"])),
             kind=RuleKind(str(d["kind"])),
-            instrument=str(d["instrument"]),
+            instrument=sys.intern(str(d["instrument"])),
             threshold=float(d["threshold"]),  # type: ignore[arg-type]
             direction=Direction(str(d["direction"])),
             window=Window(str(window)) if window else None,
-            other=str(other) if other else None,
+            other=sys.intern(str(other)) if other else None,
             cooldown_s=int(d.get("cooldown_s", 3600)),  # type: ignore[call-overload]
             hysteresis=float(d.get("hysteresis", 0.5)),  # type: ignore[arg-type]
             paused=bool(d.get("paused", False)),

@@ -8,6 +8,7 @@ a small number of round trips: bulk reads use pipelines or HGETALL, never a key 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from bot.models import Family, Quote, Rule
 from bot.windows import DailyCloses
 
 RedisClient = Redis
+RULE_BATCH = 1000  # rules per HSCAN page when the engine is rebuilt (rule_batches)
 
 
 class Store:
@@ -56,6 +58,30 @@ class Store:
     async def all_rules(self) -> list[Rule]:
         raw: dict[str, str] = await self.redis.hgetall(keys.RULES)
         return [Rule.from_json(json.loads(v)) for v in raw.values()]
+
+    async def rule_batches(
+        self, batch: int = RULE_BATCH
+    ) -> AsyncIterator[tuple[list[Rule], dict[str, dict[int, bool]]]]:
+        """Every rule with its saved armed states, about `batch` rules at a time (HSCAN):
+        a start-up holds one batch of raw JSON, not 100,000 rules' worth, and no single
+        reply is big enough to run into the client's socket timeout. A rule changed
+        during the scan may come twice (HSCAN's guarantee is at least once)."""
+        cursor = 0
+        while True:
+            cursor, raw = await self.redis.hscan(keys.RULES, cursor, count=batch)
+            rules = [Rule.from_json(json.loads(v)) for v in raw.values()]
+            del raw
+            states: dict[str, dict[int, bool]] = {}
+            if rules:
+                fields = [keys.rule_side(r.id, side) for r in rules for side in (1, -1)]
+                values = await self.redis.hmget(keys.RULE_STATE, fields)
+                for field, value in zip(fields, values, strict=True):
+                    if value is not None:
+                        rule_id, side = field.rsplit(":", 1)
+                        states.setdefault(rule_id, {})[int(side)] = value == "1"
+                yield rules, states
+            if int(cursor) == 0:
+                return
 
     async def rules_of(self, owner: str) -> list[Rule]:
         ids = sorted(await self.redis.smembers(keys.owner_rules(owner)), key=_rule_order)
