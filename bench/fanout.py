@@ -121,17 +121,23 @@ class FakeProcess:
 
 # -- the contenders -----------------------------------------------------------------------
 class StampedLimiter(ratelimit.RateLimiter):
-    """Our limiter, also noting when it counted each send (diagnostics: the lag from the
-    limiter's stamp to the request's arrival at the fake is what the headroom must cover).
-    """
+    """Our limiter, also noting when it let each send go (diagnostics: the lag from there
+    to the request's arrival at the fake is the jitter the limiter must absorb)."""
 
     def __init__(self, limits: ratelimit.Limits) -> None:
         super().__init__(limits)
         self.stamps: list[tuple[int, float]] = []
+        self.round_trips: list[float] = []  # start to finish, seconds
+        self._started: dict[str, float] = {}
 
-    def record(self, chat: str, is_group: bool, now: float) -> None:
-        super().record(chat, is_group, now)
+    def start(self, chat: str, is_group: bool, now: float) -> None:
+        super().start(chat, is_group, now)
         self.stamps.append((int(chat.split(":", 1)[1]), now))
+        self._started[chat] = now
+
+    def finish(self, chat: str, is_group: bool, now: float) -> None:
+        super().finish(chat, is_group, now)
+        self.round_trips.append(now - self._started.pop(chat))
 
 
 def alert(n: int) -> Alert:
@@ -179,6 +185,14 @@ async def run_ours(fake: FakeProcess) -> tuple[float, list[tuple[int, float]]]:
         deliverer.stop()
         await task
         await application.shutdown()
+        trips = sorted(limiter.round_trips)
+        mean, median = statistics.fmean(trips) * 1000, statistics.median(trips) * 1000
+        p99, top = trips[int(0.99 * (len(trips) - 1))] * 1000, trips[-1] * 1000
+        print(
+            f"  bot.delivery, limiter start to finish ms: mean {mean:.1f}, median "
+            f"{median:.1f}, p99 {p99:.1f}, max {top:.1f}",
+            flush=True,
+        )
         return wall, limiter.stamps
     finally:
         await redis.aclose()
