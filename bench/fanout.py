@@ -390,11 +390,12 @@ binds). bot.delivery vs AIORateLimiter, span: {ptb.span_s / ours.span_s:.2f}x sh
 
 bot.delivery counts a send in the windows from the moment its limiter lets it go until a
 window (+{OURS.headroom:.1%}) after its answer, since the fake may count it anywhere in
-between. Measured in this run, from the limiter letting a send go to the request arriving
-at the fake:
-{spread(ours.lags)}; to the answer: {spread(ours.round_trips)}. Each send's
-round trip is paid once per window, so the mean round trip is what separates the rate
-from the ceiling, beyond the headroom.
+between. Each send's round trip is paid once per window, so the mean round trip is what
+separates the rate from the ceiling, beyond the headroom. Measured in this run, from the
+limiter letting a send go:
+
+- to the request arriving at the fake: {spread(ours.lags)};
+- to the answer: {spread(ours.round_trips)}.
 
 Command: `make bench` (or `.venv/bin/python -m bench fanout`; `.venv/bin/python -m
 bench.fanout ours` runs bot.delivery alone and writes nothing).
