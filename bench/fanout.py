@@ -20,17 +20,22 @@ queues them.
 Limit-implied maximum: the shortest span the windows allow for this fan-out (with N
 sends and c per window W, send i and send i+c must be W apart: floor((N-1)/c) x W, and
 likewise per chat and per group); achieved = that span / the measured span from the
-first to the last accepted send at the fake.
+first to the last accepted send at the fake. The fake also says which window each 429
+broke and by how much (``limit_breaks``), and for ours the bench notes when the limiter
+let each send go and when it was answered, to show the jitter the pacing absorbs.
 
-`python -m bench fanout`.
+`python -m bench fanout` (both contenders, rewrites BENCHMARKS.md);
+`python -m bench.fanout ours` (bot.delivery alone, prints only: for iterating).
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
+import statistics
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
@@ -81,6 +86,7 @@ async def _serve_async(conn: Connection) -> None:
             fake.accepted.clear()
             fake.refused.clear()
             fake.limit_429s = 0
+            fake.limit_breaks.clear()
             fake.enforce(POLICED)
             conn.send("ok")
         elif command == "count":  # cheap: polled while a contender runs
@@ -90,7 +96,8 @@ async def _serve_async(conn: Connection) -> None:
                 {
                     "accepted": [(c.chat_id, c.at) for c in fake.accepted],
                     "limit_429s": fake.limit_429s,
-                    "requests": len(fake.requests("sendMessage")),
+                    "breaks": [(b.window, b.early_s) for b in fake.limit_breaks],
+                    "arrivals": [(c.chat_id, c.at) for c in fake.requests("sendMessage")],
                 }
             )
         else:
@@ -116,6 +123,35 @@ class FakeProcess:
 
 
 # -- the contenders -----------------------------------------------------------------------
+@dataclass
+class Trace:
+    """What our limiter saw: (chat, when it let a send go), and each send's start to
+    answer in seconds. Empty for AIORateLimiter."""
+
+    stamps: list[tuple[int, float]] = field(default_factory=list)
+    round_trips: list[float] = field(default_factory=list)
+
+
+class StampedLimiter(ratelimit.RateLimiter):
+    """Our limiter, also noting when it let each send go (diagnostics: the lag from there
+    to the request's arrival at the fake is the jitter the limiter must absorb)."""
+
+    def __init__(self, limits: ratelimit.Limits) -> None:
+        super().__init__(limits)
+        self.stamps: list[tuple[int, float]] = []
+        self.round_trips: list[float] = []  # start to finish, seconds
+        self._started: dict[str, float] = {}
+
+    def start(self, chat: str, is_group: bool, now: float) -> None:
+        super().start(chat, is_group, now)
+        self.stamps.append((int(chat.split(":", 1)[1]), now))
+        self._started[chat] = now
+
+    def finish(self, chat: str, is_group: bool, now: float) -> None:
+        super().finish(chat, is_group, now)
+        self.round_trips.append(now - self._started.pop(chat))
+
+
 def alert(n: int) -> Alert:
     return Alert(f"bench-{n}", Family.MOVES, Message(f"STAR 50 +{3 + n}.0% on the day"), AT)
 
@@ -139,7 +175,7 @@ def bench_settings(server: Server, fake: FakeProcess) -> Settings:
     )
 
 
-async def run_ours(fake: FakeProcess) -> float:
+async def run_ours(fake: FakeProcess) -> tuple[float, Trace]:
     server = Server()
     redis = server.start()
     assert redis is not None, "the fan-out bench needs redis-server"
@@ -152,9 +188,8 @@ async def run_ours(fake: FakeProcess) -> float:
         application = build_application(settings, webhook=True)
         await application.initialize()
         sender = TelegramSender(application.bot, core.store, settings.timezone)
-        deliverer = Deliverer(
-            core.outbox, {"telegram": sender}, {"telegram": ratelimit.RateLimiter(OURS)}
-        )
+        limiter = StampedLimiter(OURS)
+        deliverer = Deliverer(core.outbox, {"telegram": sender}, {"telegram": limiter})
         started = time.monotonic()
         task = asyncio.create_task(deliverer.run(idle_block_ms=100))
         await wait_for(fake, N, 3 * N / (30 * SCALE) + 60)
@@ -162,13 +197,13 @@ async def run_ours(fake: FakeProcess) -> float:
         deliverer.stop()
         await task
         await application.shutdown()
-        return wall
+        return wall, Trace(limiter.stamps, limiter.round_trips)
     finally:
         await redis.aclose()
         server.stop()
 
 
-async def run_ptb(fake: FakeProcess) -> float:
+async def run_ptb(fake: FakeProcess) -> tuple[float, Trace]:
     limiter = AIORateLimiter(
         overall_max_rate=30,
         overall_time_period=1.0 / SCALE,
@@ -202,7 +237,7 @@ async def run_ptb(fake: FakeProcess) -> float:
     await application.shutdown()
     if failed:
         raise RuntimeError(f"AIORateLimiter: {failed} sends failed after 10 retries")
-    return wall
+    return wall, Trace()
 
 
 # -- measuring ----------------------------------------------------------------------------
@@ -229,6 +264,9 @@ class Result:
     implied_s: float
     limit_429s: int
     requests: int
+    breaks: list[tuple[str, float]]  # (window broken, how early in seconds) per 429
+    lags: list[float]  # limiter start to arrival at the fake, seconds (ours only)
+    round_trips: list[float]  # limiter start to answer, seconds (ours only)
 
     @property
     def rate(self) -> float:
@@ -238,8 +276,56 @@ class Result:
     def fraction(self) -> float:
         return self.implied_s / self.span_s
 
+    def broken(self) -> str:
+        """Which windows the 429s broke: '2 overall (max 3.1 ms early)', or 'none'."""
+        if not self.breaks:
+            return "none"
+        by: dict[str, list[float]] = {}
+        for window, early in self.breaks:
+            by.setdefault(window, []).append(early)
+        return ", ".join(
+            f"{len(e):,} {w.replace('_', ' ')} (max {max(e) * 1000:.1f} ms early)"
+            for w, e in sorted(by.items())
+        )
 
-def measure(fake: FakeProcess, name: str, wall_s: float) -> Result:
+    def __str__(self) -> str:
+        return (
+            f"{self.fraction:.1%} of the limit, {self.limit_429s} 429s [{self.broken()}], "
+            f"span {self.span_s:.1f} s, wall {self.wall_s:.1f} s; limiter start to arrival "
+            f"{spread(self.lags)}, to answer {spread(self.round_trips)}"
+        )
+
+
+def spread(seconds: list[float]) -> str:
+    """'mean 5.1 ms, median 4.0, p99 20.3, max 97.4' (or n/a)."""
+    if not seconds:
+        return "n/a"
+    ordered = sorted(seconds)
+    p99 = ordered[int(0.99 * (len(ordered) - 1))]
+    return (
+        f"mean {statistics.fmean(ordered) * 1000:.1f} ms, median "
+        f"{statistics.median(ordered) * 1000:.1f}, p99 {p99 * 1000:.1f}, "
+        f"max {ordered[-1] * 1000:.1f}"
+    )
+
+
+def lags(stamps: list[tuple[int, float]], arrivals: list[tuple[int, float]]) -> list[float]:
+    """Pair each limiter stamp with the request it let go (k-th stamp of a chat, k-th
+    request of that chat at the fake) and return arrival - stamp."""
+    stamped: dict[int, list[float]] = {}
+    for chat, at in stamps:
+        stamped.setdefault(chat, []).append(at)
+    arrived: dict[int, list[float]] = {}
+    for chat, at in arrivals:
+        arrived.setdefault(chat, []).append(at)
+    return [
+        a - s
+        for chat, times in stamped.items()
+        for s, a in zip(times, arrived.get(chat, []), strict=False)
+    ]
+
+
+def measure(fake: FakeProcess, name: str, wall_s: float, trace: Trace) -> Result:
     stats = fake.ask("stats")
     accepted = stats["accepted"]
     assert len(accepted) == N, f"{name}: {len(accepted)} of {N} delivered"
@@ -251,26 +337,37 @@ def measure(fake: FakeProcess, name: str, wall_s: float) -> Result:
         times[-1] - times[0],
         implied_span(accepted),
         stats["limit_429s"],
-        stats["requests"],
+        len(stats["arrivals"]),
+        stats["breaks"],
+        lags(trace.stamps, stats["arrivals"]),
+        trace.round_trips,
     )
 
 
-def main() -> str:
+CONTENDERS = (("bot.delivery", run_ours), ("PTB AIORateLimiter", run_ptb))
+
+
+def run(contenders: tuple[Any, ...] = CONTENDERS) -> list[Result]:
     fake = FakeProcess()
     results = []
     try:
-        for name, contender in (("bot.delivery", run_ours), ("PTB AIORateLimiter", run_ptb)):
+        for name, contender in contenders:
             fake.ask("reset")
-            wall = asyncio.run(contender(fake))
-            results.append(measure(fake, name, wall))
+            wall, trace = asyncio.run(contender(fake))
+            results.append(measure(fake, name, wall, trace))
             print(f"  {name}: {results[-1]}", flush=True)
     finally:
         fake.stop()
+    return results
+
+
+def main() -> str:
+    results = run()
     limit = 30 * SCALE
     rows = "\n".join(
         f"| {r.name} | {r.rate:,.1f} msg/s ({r.rate / SCALE:.2f} at real scale) "
-        f"| **{r.fraction:.1%}** | {r.limit_429s:,} | {r.requests - N:,} | {r.span_s:.1f} s "
-        f"| {r.wall_s:.1f} s |"
+        f"| **{r.fraction:.1%}** | {r.limit_429s:,} | {r.broken()} | {r.requests - N:,} "
+        f"| {r.span_s:.1f} s | {r.wall_s:.1f} s |"
         for r in results
     )
     ours, ptb = results
@@ -284,16 +381,29 @@ send that breaks one. **All limits are scaled {SCALE}x for both contenders** (30
 group; retry_after shrinks {SCALE}x too), so the ceiling is {limit} msg/s here, 30 msg/s real.
 
 | contender | rate, first to last accepted send | of the limit-implied max \
-| 429s provoked | requests beyond {N:,} | span | wall (incl. start) |
-|---|---|---|---|---|---|---|
+| 429s provoked | windows broken | requests beyond {N:,} | span | wall (incl. start) |
+|---|---|---|---|---|---|---|---|
 {rows}
 
 Limit-implied minimum span for this fan-out: {ours.implied_s:.2f} s (the overall window
 binds). bot.delivery vs AIORateLimiter, span: {ptb.span_s / ours.span_s:.2f}x shorter.
 
-Command: `make bench` (or `.venv/bin/python -m bench fanout`).
+bot.delivery counts a send in the windows from the moment its limiter lets it go until a
+window (+{OURS.headroom:.1%}) after its answer, since the fake may count it anywhere in
+between. Each send's round trip is paid once per window, so the mean round trip is what
+separates the rate from the ceiling, beyond the headroom. Measured in this run, from the
+limiter letting a send go:
+
+- to the request arriving at the fake: {spread(ours.lags)};
+- to the answer: {spread(ours.round_trips)}.
+
+Command: `make bench` (or `.venv/bin/python -m bench fanout`; `.venv/bin/python -m
+bench.fanout ours` runs bot.delivery alone and writes nothing).
 """
 
 
 if __name__ == "__main__":
-    print(main())
+    if sys.argv[1:] == ["ours"]:
+        run(CONTENDERS[:1])
+    else:
+        print(main())

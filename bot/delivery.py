@@ -171,14 +171,21 @@ class Deliverer:
     # -- sending ---------------------------------------------------------------------
     async def _send(self, entry: Entry) -> None:
         result = self._unsettled.pop(entry.id, None)
-        if result is None:
-            log.debug("alert %s to %s: sending", entry.alert.id, entry.chat)
-            try:
+        try:
+            if result is None:
+                log.debug("alert %s to %s: sending", entry.alert.id, entry.chat)
                 result = await self.outbox.send(entry, self.senders, checked=True)
-            except Exception as exc:  # the sent-marker check: Redis is unreachable
-                self._redis_failed(exc)
-                self._requeue(entry.chat, self.redis_backoff_s)
-                return
+        except Exception as exc:  # the sent-marker check: Redis is unreachable
+            self._redis_failed(exc)
+        finally:
+            # Answered (or failed): the limiter counts the send until a window from now.
+            limiter = self._limiter(entry.chat)
+            if limiter is not None:
+                group = self.is_group(ChatRef.parse(entry.chat))
+                limiter.finish(entry.chat, group, self.now())
+        if result is None:
+            self._requeue(entry.chat, self.redis_backoff_s)
+            return
         await self._settled(entry, result)
 
     async def _settled(self, entry: Entry, result: Delivery) -> None:
@@ -253,7 +260,7 @@ class Deliverer:
                 if when > now:
                     heapq.heappush(heap, (when, next(self._seq), chat))
                     continue
-                limiter.record(chat, group, now)
+                limiter.start(chat, group, now)
             self._in_flight[chat] = asyncio.create_task(self._send(queue[0]))
         return heap[0][0] if heap else None
 

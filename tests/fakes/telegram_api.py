@@ -10,9 +10,10 @@ a migration 400, 409, 5xx or any other error on demand, per method and per chat
 not knowing the message went out). Each call carries its arrival time (monotonic), so
 tests can check pacing from the log. ``enforce(FloodLimits)`` makes it police the
 published send limits the way Telegram does: a send that breaks one is refused with 429
-and a ``retry_after``, and counted in ``limit_429s``. Update builders are shaped on
-aiogram's raw update sample (/work/shared/samples/telegram/aiogram_raw_update_message.json).
-All data is synthetic.
+and a ``retry_after``, counted in ``limit_429s``; ``limit_breaks`` says which window
+each broke (overall, per chat, per group) and how early the send arrived. Update builders
+are shaped on aiogram's raw update sample
+(/work/shared/samples/telegram/aiogram_raw_update_message.json). All data is synthetic.
 
 Reusable by any test that needs Telegram: start it, point TELEGRAM_API_BASE at ``url``.
 """
@@ -144,6 +145,16 @@ class FloodLimits:
         return whole if self.factor == 1 else whole / self.factor
 
 
+@dataclass(frozen=True)
+class LimitBreak:
+    """A send refused for breaking an enforced window: which one, and by how much."""
+
+    chat_id: int
+    window: str  # "overall", "per_chat" or "per_group"
+    early_s: float  # how much sooner than that window allowed the send arrived
+    at: float  # arrival, time.monotonic()
+
+
 class _Flood:
     """Sliding windows over accepted sends, kept independently of the bot's limiter."""
 
@@ -159,23 +170,25 @@ class _Flood:
             log.popleft()
         return 0.0 if len(log) < count else log[0] + seconds - self.limits.slack_s - now
 
-    def check(self, chat_id: int, now: float) -> float:
-        """Seconds until this send would have been allowed (0: allowed, and counted)."""
+    def check(self, chat_id: int, now: float) -> list[LimitBreak]:
+        """The windows this send breaks (none: allowed, and counted)."""
         chat = self.chats.setdefault(chat_id, deque())
-        waits = [
-            self._wait(self.overall, self.limits.overall, now),
-            self._wait(chat, self.limits.per_chat, now),
-        ]
         group = self.groups.setdefault(chat_id, deque()) if chat_id < 0 else None
+        windows = [("overall", self.overall, self.limits.overall)]
+        windows.append(("per_chat", chat, self.limits.per_chat))
         if group is not None:
-            waits.append(self._wait(group, self.limits.per_group, now))
-        wait = max(waits)
-        if wait <= 0:
+            windows.append(("per_group", group, self.limits.per_group))
+        breaks = []
+        for name, log, window in windows:
+            wait = self._wait(log, window, now)
+            if wait > 0:
+                breaks.append(LimitBreak(chat_id, name, wait, now))
+        if not breaks:
             self.overall.append(now)
             chat.append(now)
             if group is not None:
                 group.append(now)
-        return wait
+        return breaks
 
 
 def _decode(value: str) -> Any:
@@ -199,6 +212,7 @@ class FakeTelegram:
         self._rules: list[_Rule] = []
         self._flood: _Flood | None = None
         self.limit_429s = 0  # sends refused for breaking the enforced limits
+        self.limit_breaks: list[LimitBreak] = []  # what each of those broke, and by how much
         self.accepted: list[Call] = []  # sends that reached the chat (answered or stalled)
         self.refused: list[tuple[Call, Failure]] = []  # every error answer, in order
         self._release = asyncio.Event()  # lets stalled requests finish at close
@@ -401,9 +415,11 @@ class FakeTelegram:
         sending = method in ("sendMessage", "sendPhoto") and call.chat_id is not None
         if sending and self._flood is not None and rule is None:
             assert call.chat_id is not None
-            wait = self._flood.check(call.chat_id, arrived)
-            if wait > 0:
+            breaks = self._flood.check(call.chat_id, arrived)
+            if breaks:
                 self.limit_429s += 1
+                self.limit_breaks += breaks
+                wait = max(b.early_s for b in breaks)
                 failure = too_many_requests(self._flood.limits.retry_after(wait))
                 self.refused.append((call, failure))
                 return web.json_response(failure.body(), status=429)
