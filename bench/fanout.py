@@ -35,6 +35,7 @@ import multiprocessing as mp
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -107,9 +108,13 @@ async def _serve_async(conn: Connection) -> None:
 
 
 class FakeProcess:
-    def __init__(self) -> None:
+    """A fake Bot API in its own process (so its clock and loop are not ours), driven by
+    commands over a pipe; `serve` is the child's entry point (it sends its URL first)."""
+
+    def __init__(self, serve: Callable[[Connection], None] | None = None) -> None:
         self.conn, child = mp.Pipe()
-        self.proc = mp.get_context("spawn").Process(target=_serve, args=(child,), daemon=True)
+        target = serve or _serve
+        self.proc = mp.get_context("spawn").Process(target=target, args=(child,), daemon=True)
         self.proc.start()
         self.url: str = self.conn.recv()
 

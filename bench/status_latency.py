@@ -19,7 +19,6 @@ monotonic clock), REQUESTS times per condition, one request at a time with a sho
 from __future__ import annotations
 
 import asyncio
-import multiprocessing as mp
 import os
 import re
 import statistics
@@ -27,6 +26,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
+from bench import fanout
 from bench.divergence_latency import Server
 from bot import ratelimit
 from bot.clock import WallClock
@@ -80,14 +80,11 @@ async def _serve_async(conn: Connection) -> None:
             return
 
 
-class FakeProcess:
+class FakeProcess(fanout.FakeProcess):
     def __init__(self) -> None:
-        self.conn, child = mp.Pipe()
-        self.proc = mp.get_context("spawn").Process(target=_serve, args=(child,), daemon=True)
-        self.proc.start()
-        self.url: str = self.conn.recv()
+        super().__init__(_serve)
 
-    async def ask(self, command: str) -> Any:
+    async def ask(self, command: str) -> Any:  # type: ignore[override]
         """Ask without blocking the bot's loop (it must answer the /status meanwhile)."""
         self.conn.send(command)
         return await asyncio.get_running_loop().run_in_executor(None, self.conn.recv)

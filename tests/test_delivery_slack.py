@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -35,6 +35,7 @@ from bot.delivery import Deliverer
 from bot.models import Alert, Family, Message
 from bot.transports.slack import SlackBot
 from tests.conftest import RedisServer
+from tests.delivering import deliver_until
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, Failure, FakeSlack, PostLimits
 
 AT = datetime(2026, 1, 13, 2, 45, tzinfo=UTC)
@@ -94,20 +95,6 @@ async def fan_out(core: Core, targets: list[str], alerts: int) -> None:
     for n in range(alerts):
         for channel in targets:
             assert await core.outbox.enqueue(alert(n), f"slack:{channel}")
-
-
-async def deliver_until(
-    deliverer: Deliverer, done: Callable[[], bool], limit_s: float = 20.0
-) -> None:
-    task = asyncio.create_task(deliverer.run(idle_block_ms=50))
-    try:
-        async with asyncio.timeout(limit_s):
-            while not done():  # noqa: ASYNC110 - polling the fake's log, test only
-                await asyncio.sleep(0.01)
-    finally:
-        deliverer.stop()
-        async with asyncio.timeout(10):
-            await task
 
 
 def texts_by_channel(fake: FakeSlack) -> dict[str, list[str]]:

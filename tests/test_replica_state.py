@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.connect import open_redis
 from bot.core import Core, build_core
 from bot.leader import LEADER
-from bot.models import Alert, Family, Message, Quote
+from bot.models import Alert, Family, Message, Quote, Rule
 from bot.rulespec import parse_rule
 from bot.rulesync import follow
 from bot.windows import DailyCloses
@@ -48,6 +48,14 @@ async def with_close(core: Core) -> Core:
     await core.store.put_closes("STAR50", PREV)
     core.service.engine.set_closes("STAR50", DailyCloses.from_pairs(PREV))
     return core
+
+
+async def star50_up_3(core: Core, chat: str = CHAT) -> Rule:
+    """The rule every test here watches: STAR 50 up 3% on the day."""
+    rule, _ = await core.service.add_rule(
+        chat, parse_rule(["STAR50", "1d", "up", "3"], core.watchlist), AT
+    )
+    return rule
 
 
 async def queued_for(redis: Redis, chat: str) -> int:
@@ -149,8 +157,7 @@ async def test_a_crossing_while_redis_is_down_is_queued_when_it_is_back(
 ) -> None:
     server, redis, settings = own_redis
     core = await with_close(await build_core(settings, redis, clock))
-    spec = parse_rule(["STAR50", "1d", "up", "3"], core.watchlist)
-    rule, _ = await core.service.add_rule(CHAT, spec, AT)
+    rule = await star50_up_3(core)
     server.stop(kill=True)
     fired = await core.service.on_quotes([star50(103.5)], AT)  # no exception: kept
     assert [a.rule_id for a in fired] == [rule.id]
@@ -179,8 +186,7 @@ async def test_past_the_bound_quotes_are_not_evaluated_so_no_crossing_is_consume
 ) -> None:
     server, redis, settings = own_redis
     core = await with_close(await build_core(settings, redis, clock))
-    spec = parse_rule(["STAR50", "1d", "up", "3"], core.watchlist)
-    rule, _ = await core.service.add_rule(CHAT, spec, AT)
+    rule = await star50_up_3(core)
     server.stop(kill=True)
     for minute in range(settings.outage_backlog):  # below the trigger: no crossing
         await core.service.on_quotes([star50(101.0, minute)], AT)
@@ -199,8 +205,7 @@ async def test_alerts_of_a_term_that_ended_during_the_outage_are_refused(
 ) -> None:
     server, redis, settings = own_redis
     core = await with_close(await build_core(settings, redis, clock))
-    spec = parse_rule(["STAR50", "1d", "up", "3"], core.watchlist)
-    await core.service.add_rule(CHAT, spec, AT)
+    await star50_up_3(core)
     await redis.set(LEADER, "a:1")
     core.service.fence = lambda: "a:1"  # evaluating as the leader of term a:1
     server.stop(kill=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from bot.rulespec import parse_rule
 from bot.store import Store
 from bot.transports.telegram import TelegramSender, build_application
 from tests.conftest import RedisServer
+from tests.delivering import deliver_until
 from tests.fakes.telegram_api import (
     TOKEN,
     FakeTelegram,
@@ -76,20 +77,6 @@ async def bot(fake_tg: FakeTelegram, settings: Settings) -> AsyncIterator[Bot]:
 async def queue_fan_out(outbox: Outbox, chat_ids: list[int], n: int = 1) -> None:
     for chat_id in chat_ids:
         assert await outbox.enqueue(alert(n), f"telegram:{chat_id}")
-
-
-async def deliver_until(
-    deliverer: Deliverer, done: Callable[[], bool], limit_s: float = 20.0
-) -> None:
-    task = asyncio.create_task(deliverer.run(idle_block_ms=50))
-    try:
-        async with asyncio.timeout(limit_s):
-            while not done():  # noqa: ASYNC110 - polling the fake's log, test only
-                await asyncio.sleep(0.01)
-    finally:
-        deliverer.stop()
-        async with asyncio.timeout(10):
-            await task
 
 
 def sends_by_chat(fake: FakeTelegram) -> dict[int, list[float]]:
