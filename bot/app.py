@@ -34,6 +34,7 @@ from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
 from bot.transports.slack import mount as mount_slack
 from bot.transports.telegram import WEBHOOK_PATH, TelegramStartupError, TelegramTransport
+from jobs.calendars import CalendarsJob
 from jobs.digest import DigestJob
 from jobs.headlines import build_live_job
 from jobs.history import HistoryJob
@@ -41,6 +42,7 @@ from jobs.macro import live_macro_job
 from jobs.noise import NoiseJob
 from jobs.quotes import QuotesJob
 from jobs.runner import Job, run_forever
+from jobs.trading_day import TradingDayCheck
 
 log = logging.getLogger(__name__)
 CORE = web.AppKey("core", Core)
@@ -92,6 +94,15 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
         feed = QuoteFeed(
             sources, QuoteValidator(core.markets.__getitem__, settings), core.health, core.watchlist
         )
+        day_check = TradingDayCheck(
+            core.markets,
+            list(core.watchlist),
+            core.days,
+            core.health,
+            core.redis,
+            feed.trade_times,
+            core.operators,
+        )
         job = QuotesJob(
             list(core.watchlist),
             feed,
@@ -100,6 +111,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             core.health,
             settings.poll_interval_s,
             close_settle_s=11 * 60,
+            day_check=day_check,
+            operators=core.operators,
         )
         macro_job = await live_macro_job(core, http)
         limiters = {
@@ -108,6 +121,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
         }
         watchers: list[Job] = [
             job,
+            CalendarsJob(core.markets, core.days, core.operators),
             HistoryJob(core, sources),
             DigestJob(core),
             build_live_job(core, http),

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.models import CHAT_KEY
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SECRET_FIELDS = frozenset(
     {
@@ -58,6 +60,9 @@ class Settings(BaseSettings):
     slack_api_base: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
     slack_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     allowed_chats: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # the people running the bot ("telegram:12345,slack:U0ABCDEF") and where they are told
+    operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    operator_chats: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # data providers
     eastmoney_quote_base: AnyHttpUrl = AnyHttpUrl("https://push2.eastmoney.com")
     eastmoney_history_base: AnyHttpUrl = AnyHttpUrl("https://push2his.eastmoney.com")
@@ -104,6 +109,30 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("operators", mode="before")
+    @classmethod
+    def _operators(cls, value: Any) -> Any:
+        value = _split_csv(value)
+        if isinstance(value, list):
+            for item in value:
+                if not re.match(r"^(telegram|slack):[A-Za-z0-9_-]{1,64}$", str(item)):
+                    raise ValueError(
+                        "comma-separated platform:user ids, e.g. telegram:12345,slack:U0ABCDEF"
+                    )
+        return value
+
+    @field_validator("operator_chats", mode="before")
+    @classmethod
+    def _operator_chats(cls, value: Any) -> Any:
+        value = _split_csv(value)
+        if isinstance(value, list):
+            for item in value:
+                if not CHAT_KEY.match(str(item)):
+                    raise ValueError(
+                        "comma-separated chat keys, e.g. telegram:-1001234567890,slack:C0123ABCD"
+                    )
+        return value
 
     @field_validator("feed_base_overrides", mode="before")
     @classmethod

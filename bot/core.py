@@ -17,10 +17,12 @@ from bot.alerting import AlertService
 from bot.clock import Clock
 from bot.config import Settings
 from bot.health import HealthBoard
+from bot.market_days import MarketDays
 from bot.markets import Market, market
 from bot.metrics import Metrics
 from bot.models import HOUSE
 from bot.noise.gate import Gate
+from bot.operators import Operators
 from bot.outbox import Outbox
 from bot.rulespec import parse_rule
 from bot.snapshot import DivergenceCache
@@ -42,6 +44,8 @@ class Core:
     markets: dict[str, Market]
     health: HealthBoard
     metrics: Metrics
+    days: MarketDays  # days declared open/closed against the calendar (operators, provider)
+    operators: Operators
     divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
     noise: Gate | None = None  # quiet hours, levels, grouping, topics, flaps, history
 
@@ -50,7 +54,9 @@ async def build_core(
     settings: Settings, redis: Redis, clock: Clock, consumer: str = "main"
 ) -> Core:
     watchlist = Watchlist.load(settings.seeds_dir / "watchlist.toml")
-    markets = {code: market(code) for code in {i.calendar for i in watchlist}}
+    markets = {code: market(code, settings.seeds_dir) for code in {i.calendar for i in watchlist}}
+    days = MarketDays(redis, markets)
+    await days.load()
     store = Store(redis)
     metrics = Metrics()
     outbox = Outbox(redis, clock, consumer=consumer, metrics=metrics)
@@ -73,6 +79,8 @@ async def build_core(
         markets,
         HealthBoard(),
         metrics,
+        days,
+        Operators(settings, redis, clock, service.admit),
         noise=gate,
     )
 

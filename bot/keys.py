@@ -67,6 +67,10 @@ divbot:chat:{chat}:flap:{rule}         string  a house rule paused here by flap 
 divbot:chat:{chat}:flapnote:{rule}     string  the pause notice was sent (SET NX)
 divbot:chat:{chat}:history             zset    alert id -> epoch it fired (capped)
 divbot:chat:{chat}:history:items       hash    alert id -> history entry JSON
+divbot:market:days                     hash    "{market}:{ISO date}" -> a day declared open or
+                                               closed against the calendar (bot.market_days)
+divbot:ops:told:{what}                 string  an operators' notice already sent (SET NX)
+divbot:market:probed:{market}:{day}    string  the quiet check of a closed weekday ran (TTL 2d)
 =====================================  ======  ==============================================
 """
 
@@ -289,3 +293,25 @@ def chat_history(chat: str) -> str:
 
 def chat_history_items(chat: str) -> str:
     return f"{NS}:chat:{valid_chat(chat)}:history:items"
+
+
+MARKET_DAYS = f"{NS}:market:days"
+_MARKET = re.compile(r"^[A-Z]{4}$")
+_OPS_WHAT = re.compile(r"^[A-Za-z0-9_:.-]{1,120}$")
+
+
+def market_day(code: str, day: str) -> str:
+    """A field of MARKET_DAYS."""
+    if not _MARKET.match(code) or not _SESSION.match(day):
+        raise ValueError(f"bad market day: {code!r} {day!r}")
+    return f"{code}:{day}"
+
+
+def ops_told(what: str) -> str:
+    if not _OPS_WHAT.match(what):
+        raise ValueError(f"bad notice key: {what!r}")
+    return f"{NS}:ops:told:{what}"
+
+
+def market_probed(code: str, day: str) -> str:
+    return f"{NS}:market:probed:{market_day(code, day)}"

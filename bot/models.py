@@ -49,6 +49,11 @@ class Family(StrEnum):
     HEADLINES = "headlines"
     MACRO = "macro"
     DIGEST = "digest"
+    OPS = "ops"  # notices to the bot's operators (OPERATOR_CHATS); nobody subscribes to it
+
+
+# What a chat can subscribe to, set a level for, or group: every family but OPS.
+SUBSCRIBABLE: tuple[Family, ...] = tuple(f for f in Family if f is not Family.OPS)
 
 
 @dataclass(frozen=True, slots=True)

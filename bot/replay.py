@@ -20,7 +20,7 @@ from bot.clock import SimClock
 from bot.config import Settings
 from bot.connect import embedded_redis
 from bot.core import build_core, seed_house_rules
-from bot.models import Family
+from bot.models import SUBSCRIBABLE
 from bot.snapshot import refresh_pulse
 from bot.sources.feed import QuoteFeed
 from bot.sources.replay import ReplaySource
@@ -32,6 +32,7 @@ from jobs.headlines import build_replay_job
 from jobs.macro import replay_macro_job
 from jobs.quotes import QuotesJob
 from jobs.runner import run_replay
+from jobs.trading_day import TradingDayCheck
 
 DEMO_CHAT = "console:demo"
 
@@ -62,13 +63,17 @@ async def replay(
         core.redis, settings.seeds_dir / "macro_history.csv", released_before=start
     )
     await refresh_pulse(core)
-    for family in Family:
+    for family in SUBSCRIBABLE:
         await core.store.subscribe(DEMO_CHAT, family)
     if core.noise is not None:
         # The demo prints every alert on its own line, as it fired: no grouping.
         await core.noise.prefs.set_group_window(DEMO_CHAT, 0)
     feed = QuoteFeed(
         [source], QuoteValidator(core.markets.__getitem__, settings), core.health, core.watchlist
+    )
+    # The provider's last word on each day, as live (jobs.trading_day); no operators here.
+    day_check = TradingDayCheck(
+        core.markets, instruments, core.days, core.health, core.redis, feed.trade_times
     )
     job = QuotesJob(
         instruments,
@@ -78,6 +83,7 @@ async def replay(
         core.health,
         poll_interval_s=15 * 60,
         close_settle_s=0,
+        day_check=day_check,
     )
     console = ConsoleSender(out, settings.timezone)
     result = ReplayResult()

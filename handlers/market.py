@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot import fmt
 from bot.core import Core
-from bot.markets import CalendarStale
 from bot.models import Message, Window
 from bot.watchlist import UnknownInstrument
 from handlers.base import Command, UsageError
@@ -26,10 +25,7 @@ async def quote(core: Core, cmd: Command) -> Message:
     lines = [header]
     stamp = None
     for inst in instruments:
-        try:
-            state = "open" if core.markets[inst.calendar].is_trading(now) else "closed"
-        except CalendarStale:
-            state = "calendar stale"
+        state = "open" if core.markets[inst.calendar].is_trading(now) else "closed"
         q = engine.latest.get(inst.key)
         if q is None:
             lines.append(f"{inst.name:<10}{'no quote yet':>35}  {state}")

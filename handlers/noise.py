@@ -11,7 +11,7 @@ import re
 
 from bot import fmt, keys
 from bot.core import Core
-from bot.models import Family, Message
+from bot.models import SUBSCRIBABLE, Family, Message
 from bot.noise.gate import Gate
 from bot.noise.prefs import LEVELS, MAX_GROUP_S, Level
 from bot.noise.quiet import USAGE, QuietSpecError, parse_quiet, quiet_window
@@ -19,7 +19,7 @@ from handlers.base import Command, UsageError, reply
 
 QUIET_USAGE = USAGE
 NOT_ADMIN = "Only a group admin can change this chat's settings (anyone can in private)."
-FAMILIES = " ".join(f.value for f in Family)
+FAMILIES = " ".join(f.value for f in SUBSCRIBABLE)
 NOTIFY_USAGE = (
     f"usage: /notify FAMILY on|silent|off (families: {FAMILIES}, or all) "
     "| /notify group 10s (0 = no grouping, up to 5m)"
@@ -123,10 +123,12 @@ async def notify(core: Core, cmd: Command) -> Message:
             "Alerts of one family within it go out as one message.",
         )
     if what == "all":
-        families = list(Family)
+        families = list(SUBSCRIBABLE)
     else:
         try:
             families = [Family(what)]
+            if families[0] not in SUBSCRIBABLE:
+                raise ValueError(what)
         except ValueError:
             raise UsageError(f"unknown family {what[:32]!r}; {NOTIFY_USAGE}") from None
     level = value.lower()

@@ -4,6 +4,7 @@ manifest. Adding a command is one entry here and one handler module."""
 from __future__ import annotations
 
 from handlers import (
+    closures,
     divergence,
     general,
     headlines,
@@ -126,6 +127,13 @@ _SPECS = [
         "what fired in this chat, when, and whether it was delivered",
         noise.history,
         details=noise.HISTORY_USAGE,
+    ),
+    CommandSpec(
+        "closure",
+        "/closure [MARKET] [YEAR]",
+        "market holidays and who says so; operators correct a day",
+        closures.closure,
+        details=closures.USAGE,
     ),
     CommandSpec("status", "/status", "sources' health, pending deliveries, version", status.status),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot import __version__, fmt
 from bot.backlog import UNREACHABLE
+from bot.calendar_report import horizon_line, provisional_line
 from bot.core import Core
 from bot.health import SourceHealth
 from bot.models import Message, Quote
@@ -62,13 +63,11 @@ async def status(core: Core, cmd: Command) -> Message:
             f"    {key}: {fmt.price(q.price)} at {fmt.when(q.at, core.settings.timezone)}"
             f" from {q.source}"
         )
-    for code, market in sorted(core.markets.items()):
-        days_left = (market.last_day - now.date()).days
-        if days_left < 60:
-            lines.append(
-                f"calendar {code} data ends {market.last_day} ({days_left} days): "
-                "upgrade exchange_calendars"
-            )
+    for _, market in sorted(core.markets.items()):
+        today = now.astimezone(market.tz).date()
+        for line in (horizon_line(market, today), provisional_line(market, today)):
+            if line is not None:
+                lines.append(line)
     waiting = core.service.backlog.alerts
     if reachable:
         try:

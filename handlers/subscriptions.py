@@ -8,23 +8,26 @@ from __future__ import annotations
 
 from bot import fmt
 from bot.core import Core
-from bot.models import Family, Message
+from bot.models import SUBSCRIBABLE, Family, Message
 from bot.rulespec import RuleSpecError, parse_duration
 from handlers import headlines
 from handlers.base import Command, UsageError, reply
 
-FAMILIES = " ".join(f.value for f in Family)
+FAMILIES = " ".join(f.value for f in SUBSCRIBABLE)
 
 
 def _families(args: tuple[str, ...], verb: str) -> list[Family]:
     if not args:
         raise UsageError(f"usage: /{verb} FAMILY… (families: {FAMILIES}, or all)")
     if len(args) == 1 and args[0].lower() == "all":
-        return list(Family)
+        return list(SUBSCRIBABLE)
     out = []
     for word in args:
         try:
-            out.append(Family(word.lower()))
+            family = Family(word.lower())
+            if family not in SUBSCRIBABLE:
+                raise ValueError(word)
+            out.append(family)
         except ValueError:
             raise UsageError(f"unknown family {word!r}; families: {FAMILIES}, or all") from None
     return out

@@ -16,7 +16,6 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from bot.core import Core
-from bot.markets import CalendarStale
 from bot.models import Alert, Family
 from bot.snapshot import DEFAULT_BENCHMARK, DEFAULT_TECH, chart_png, refresh_pulse, render, snapshot
 from bot.watch import watch_line
@@ -49,17 +48,13 @@ class DigestJob:
 
     def next_run(self, now: datetime) -> datetime | None:
         market = self.core.markets[SHANGHAI]
-        try:
-            candidates = []
-            done = market.last_session_before(now)
-            if done is not None and done.close + self.settle > now:
-                candidates.append(done.close + self.settle)
-            upcoming = market.session_at(now) or market.next_session(now)
-            if upcoming is not None:
-                candidates.append(upcoming.close + self.settle)
-        except CalendarStale as exc:
-            self.core.health.bad(f"calendar:{SHANGHAI}", str(exc), now)
-            return None
+        candidates = []
+        done = market.last_session_before(now)
+        if done is not None and done.close + self.settle > now:
+            candidates.append(done.close + self.settle)
+        upcoming = market.session_at(now) or market.next_session(now)
+        if upcoming is not None:
+            candidates.append(upcoming.close + self.settle)
         later = [c for c in candidates if c > now]
         return min(later) if later else None
 

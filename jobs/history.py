@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from bot.core import Core
-from bot.markets import CalendarStale
 from bot.models import Instrument
 from bot.snapshot import refresh_pulse
 from bot.sources.base import QuoteSource, SourceError
@@ -58,15 +57,12 @@ class HistoryJob:
         candidates = []
         for code in self._calendars():
             market = self.core.markets[code]
-            try:
-                done = market.last_session_before(now)
-                if done is not None and done.close + self.settle > now:
-                    candidates.append(done.close + self.settle)
-                upcoming = market.session_at(now) or market.next_session(now)
-                if upcoming is not None:
-                    candidates.append(upcoming.close + self.settle)
-            except CalendarStale as exc:
-                self.core.health.bad(f"calendar:{code}", str(exc), now)
+            done = market.last_session_before(now)
+            if done is not None and done.close + self.settle > now:
+                candidates.append(done.close + self.settle)
+            upcoming = market.session_at(now) or market.next_session(now)
+            if upcoming is not None:
+                candidates.append(upcoming.close + self.settle)
         later = [c for c in candidates if c > now]
         return min(later) if later else None
 

@@ -3,7 +3,10 @@
 Schedule: every `poll_interval` on a grid while any watched market is in session, plus
 a run at each open, lunch-break edge and close (+ settle time, for the closing auction).
 At a close it takes the closing snapshot, which becomes that session's daily close.
-Markets closed for a holiday simply have no session: nothing is polled.
+Markets closed for a holiday simply have no session: nothing is polled. Whether a day
+really trades is the provider's call in the end (``jobs.trading_day``). An instrument
+that is due but gets no usable quote is never only skipped: /status names it at once
+(``watch:KEY``) and the operators are told when it misses a second poll in a row.
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ from typing import Protocol
 from bot.alerting import AlertService
 from bot.backlog import UNREACHABLE
 from bot.health import HealthBoard
-from bot.markets import CalendarStale, Market
+from bot.markets import Market
 from bot.models import Instrument, Quote
+from bot.operators import Operators
+from jobs.trading_day import GRACE, TradingDayCheck
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class Poller(Protocol):
+    last_trade_at: dict[str, datetime]  # as the providers said in the latest poll
+
     async def poll(
         self,
         instruments: list[Instrument],
@@ -46,6 +53,8 @@ class QuotesJob:
         health: HealthBoard,
         poll_interval_s: int,
         close_settle_s: int,
+        day_check: TradingDayCheck | None = None,
+        operators: Operators | None = None,
     ) -> None:
         self.instruments = instruments
         self.feed = feed
@@ -55,6 +64,9 @@ class QuotesJob:
         self.interval = timedelta(seconds=poll_interval_s)
         self.settle = timedelta(seconds=close_settle_s)
         self.last_run: datetime | None = None
+        self.day_check = day_check
+        self.operators = operators
+        self.misses: dict[str, int] = {}  # consecutive due polls without a usable quote
 
     def _codes(self) -> set[str]:
         return {i.calendar for i in self.instruments}
@@ -63,21 +75,20 @@ class QuotesJob:
         candidates: list[datetime] = []
         for code in self._codes():
             market = self.markets[code]
-            try:
-                if market.is_trading(now):
-                    steps = (now - EPOCH) // self.interval + 1
-                    candidates.append(EPOCH + steps * self.interval)
-                change = market.next_change(now)
-                if change is not None:
-                    candidates.append(change)
-                done = market.last_session_before(now + self.settle)
-                if done is not None and done.close + self.settle > now:
-                    candidates.append(done.close + self.settle)
-                upcoming = market.next_session(now)
-                if upcoming is not None and upcoming.close + self.settle > now:
-                    candidates.append(upcoming.close + self.settle)
-            except CalendarStale as exc:
-                self.health.bad(f"calendar:{code}", str(exc), now)
+            if market.is_trading(now):
+                steps = (now - EPOCH) // self.interval + 1
+                candidates.append(EPOCH + steps * self.interval)
+            change = market.next_change(now)
+            if change is not None:
+                candidates.append(change)
+            done = market.last_session_before(now + self.settle)
+            if done is not None and done.close + self.settle > now:
+                candidates.append(done.close + self.settle)
+            upcoming = market.next_session(now)
+            if upcoming is not None and upcoming.close + self.settle > now:
+                candidates.append(upcoming.close + self.settle)
+        if self.day_check is not None:
+            candidates += self.day_check.wake_times(now)
         later = [c for c in candidates if c > now]
         return min(later) if later else None
 
@@ -88,20 +99,18 @@ class QuotesJob:
         since = self.last_run or now - self.interval
         for inst in self.instruments:
             market = self.markets[inst.calendar]
-            try:
-                if market.is_trading(now):
-                    due.append(inst)
-                    continue
-                done = market.last_session_before(now - self.settle)
-            except CalendarStale as exc:
-                self.health.bad(f"calendar:{inst.calendar}", str(exc), now)
+            if market.is_trading(now):
+                due.append(inst)
                 continue
+            done = market.last_session_before(now - self.settle)
             if done is not None and since < done.close + self.settle <= now:
                 due.append(inst)
                 closing.add(inst.key)
         return due, closing
 
     async def run_once(self, now: datetime) -> None:
+        if self.day_check is not None:
+            await self.day_check.probe_closed_days(now)
         due, closing = self._due(now)
         self.last_run = now
         if not due:
@@ -118,8 +127,56 @@ class QuotesJob:
                     prev_close[inst.key] = found[1]
         quotes = await self.feed.poll(due, now, dict(engine.latest), prev_close)
         quotes = [replace(q, closing=True) if q.instrument in closing else q for q in quotes]
+        if self.day_check is not None:
+            await self.day_check.after_poll(now, self.feed.last_trade_at)
+            # A market just found closed today takes no quote (none was fresh anyway).
+            quotes = [q for q in quotes if q.closing or self._trading(q.instrument, now)]
         await self.service.on_quotes(quotes, now)
+        await self._unwatched(due, {q.instrument for q in quotes}, now)
         # Every replica's /status shows the sources' health; while Redis is unreachable
         # this replica's own /status still has it in memory.
         with contextlib.suppress(*UNREACHABLE):
             await self.service.store.save_health(*self.health.all())
+
+    def _trading(self, key: str, now: datetime) -> bool:
+        inst = next(i for i in self.instruments if i.key == key)
+        return self.markets[inst.calendar].is_trading(now)
+
+    def _reasons(self, key: str) -> list[str]:
+        return [
+            f"{h.name.split(':', 1)[0]}: {h.reason}"
+            for h in self.health.all()
+            if h.name.endswith(f":{key}") and not h.ok and not h.name.startswith("watch:")
+        ]
+
+    async def _unwatched(self, due: list[Instrument], got: set[str], now: datetime) -> None:
+        """Name every due instrument that got no usable quote: /status at once, the
+        operators from its second miss in a row (a jump awaiting its confirming quote
+        and a market just found closed are not misses)."""
+        for inst in due:
+            tag = f"watch:{inst.key}"
+            if inst.key in got:
+                self.misses.pop(inst.key, None)
+                if self.health.get(tag) is not None:
+                    self.health.ok(tag, now)
+                continue
+            market = self.markets[inst.calendar]
+            session = market.session_on(now.astimezone(market.tz).date())
+            if session is None:
+                continue
+            reasons = self._reasons(inst.key) or ["no source answered for it"]
+            reason = "no usable quote: " + "; ".join(reasons)
+            self.health.bad(tag, reason, now)
+            if all(r.split(": ", 1)[-1].startswith("jump") for r in reasons):
+                continue
+            if now < session.open + GRACE:
+                continue  # the trading-day check decides first whether the market is open
+            self.misses[inst.key] = self.misses.get(inst.key, 0) + 1
+            if self.misses[inst.key] >= 2 and self.operators is not None:
+                day = now.astimezone(market.tz).date()
+                await self.operators.tell(
+                    f"unwatched:{inst.key}:{day.isoformat()}",
+                    f"{inst.name} is not being watched",
+                    f"{self.misses[inst.key]} polls in a row without a usable quote ({reason});"
+                    " no alert can fire on it until a provider answers well. /status shows it.",
+                )

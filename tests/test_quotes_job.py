@@ -20,6 +20,7 @@ class RecordingFeed:
 
     def __init__(self) -> None:
         self.calls: list[tuple[datetime, list[str]]] = []
+        self.last_trade_at: dict[str, datetime] = {}
 
     async def poll(
         self,

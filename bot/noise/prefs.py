@@ -14,7 +14,7 @@ from typing import Any, Literal
 from bot import keys
 from bot.chat_timezone import chat_timezone
 from bot.clock import Clock
-from bot.models import Family
+from bot.models import SUBSCRIBABLE, Family
 from bot.noise.quiet import QuietHours, QuietSpecError
 
 log = logging.getLogger(__name__)
@@ -33,8 +33,8 @@ class Prefs:
 
     async def levels(self, chat: str) -> dict[Family, Level]:
         raw: dict[str, str] = await self.redis.hgetall(keys.chat_notify(chat))
-        out: dict[Family, Level] = {f: "on" for f in Family}
-        for fam in Family:
+        out: dict[Family, Level] = {f: "on" for f in SUBSCRIBABLE}
+        for fam in SUBSCRIBABLE:
             value = raw.get(fam.value)
             if value in LEVELS:
                 out[fam] = value

@@ -35,6 +35,9 @@ class QuoteFeed:
         self.validator = validator
         self.health = health
         self.watchlist = watchlist
+        # When each instrument last traded as the providers said in the latest poll,
+        # validated or not: what tells a closed day from an open one (jobs.trading_day).
+        self.last_trade_at: dict[str, datetime] = {}
 
     async def poll(
         self,
@@ -45,6 +48,7 @@ class QuoteFeed:
     ) -> list[Quote]:
         """One validated quote per instrument that some source delivered well."""
         missing = {i.key: i for i in map(self._instrument, instruments)}
+        self.last_trade_at = {}
         quotes: list[Quote] = []
         for source in self.sources:
             wanted = [i for i in missing.values() if source.covers(i)]
@@ -59,6 +63,30 @@ class QuoteFeed:
                     quotes.append(quote)
                     del missing[inst.key]
         return quotes
+
+    async def trade_times(
+        self, instruments: Iterable[Instrument], now: datetime
+    ) -> dict[str, datetime]:
+        """When each instrument last traded, as the first source that answers says.
+
+        Unvalidated and quiet (no health marks): the check of a day the calendar calls
+        closed only asks whether the market traded, and must not look like an outage."""
+        missing = {i.key: i for i in instruments}
+        out: dict[str, datetime] = {}
+        for source in self.sources:
+            wanted = [i for i in missing.values() if source.covers(i)]
+            if not wanted:
+                continue
+            try:
+                raws = await source.fetch_quotes(wanted)
+            except Exception as exc:
+                log.info("trade-time check: %s did not answer (%s)", source.name, exc)
+                continue
+            for key, raw in raws.items():
+                if key in missing and raw.at is not None and raw.price:
+                    out[key] = raw.at
+                    del missing[key]
+        return out
 
     def _instrument(self, item: Instrument | str) -> Instrument:
         return item if isinstance(item, Instrument) else self.watchlist[item]
@@ -93,6 +121,9 @@ class QuoteFeed:
         if raw is None:
             self.health.bad(tag, "not in the answer", now)
             return None
+        if raw.at is not None and raw.price:
+            seen = self.last_trade_at.get(inst.key)
+            self.last_trade_at[inst.key] = raw.at if seen is None else max(seen, raw.at)
         try:
             quote = self.validator.check(
                 raw, inst, now, last.get(inst.key), cached_prev_close.get(inst.key)

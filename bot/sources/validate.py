@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.config import Settings
-from bot.markets import CalendarStale, Market
+from bot.markets import Market
 from bot.models import Instrument, Quote
 from bot.sources.base import RawQuote
 
@@ -84,14 +84,11 @@ class QuoteValidator:
         if at - now > FUTURE_SLACK:
             raise BadQuote(f"timestamped {(at - now).total_seconds() / 60:.0f} min in the future")
         market = self.market_for(inst.calendar)
-        try:
-            trading = market.is_trading(now)
-            session = market.session_at(at)
-            closing = session is None
-            if session is None:
-                session = market.last_session_before(at)
-        except CalendarStale as exc:
-            raise BadQuote(str(exc)) from None
+        trading = market.is_trading(now)
+        session = market.session_at(at)
+        closing = session is None
+        if session is None:
+            session = market.last_session_before(at)
         if trading and now - at > self.stale_after:
             age_min = (now - at).total_seconds() / 60
             raise BadQuote(f"stale: {age_min:.0f} min old while {market.code} is trading")

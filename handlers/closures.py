@@ -1,0 +1,120 @@
+"""/closure: what days each market is closed, and who said so; operators correct a day.
+
+- ``/closure [MARKET] [YEAR]``: the market's closures (weekdays without a session) with
+  their source: library, table (provisional/confirmed), official, operator, provider.
+- ``/closure add MARKET DATE [NAME…]``: the market is closed that day (operators only).
+- ``/closure open MARKET DATE [NAME…]``: the market trades that day (operators only).
+- ``/closure rm MARKET DATE``: drop an operator's or the provider's call on that day.
+
+A day set here is kept in Redis (bot.market_days), survives restarts and reaches the
+leader within a minute. A non-operator's attempt changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from bot.calendar_report import ALIASES, closures_in, market_name, summary
+from bot.core import Core
+from bot.markets import DayOverride, Market
+from bot.models import Message
+from bot.operators import NOT_OPERATOR
+from handlers.base import Command, UsageError, reply
+
+USAGE = (
+    "/closure [MARKET] [YEAR] · /closure add MARKET DATE [NAME] · "
+    "/closure open MARKET DATE [NAME] · /closure rm MARKET DATE (operators)"
+)
+CHANGES = frozenset({"add", "open", "rm"})
+MAX_NAME = 60
+BACK_DAYS = 7  # a day can be corrected up to a week back (history windows use it)
+
+
+def _market(core: Core, word: str) -> Market:
+    code = ALIASES.get(word.upper(), word.upper())
+    if code not in core.markets:
+        raise UsageError(f"unknown market {word[:16]!r}; one of {', '.join(sorted(core.markets))}")
+    return core.markets[code]
+
+
+def _day(word: str, market: Market, today: date) -> date:
+    try:
+        day = date.fromisoformat(word)
+    except ValueError:
+        raise UsageError(f"expected a date like 2027-02-08, got {word[:16]!r}") from None
+    if day.weekday() >= 5:
+        raise UsageError(f"{day} is a {day:%A}: exchanges never trade on weekends")
+    if not today - timedelta(days=BACK_DAYS) <= day <= market.end:
+        raise UsageError(
+            f"{day} is out of range: from {today - timedelta(days=BACK_DAYS)} to {market.end}"
+        )
+    return day
+
+
+def _name(words: tuple[str, ...], default: str) -> str:
+    name = " ".join(words).strip() or default
+    if len(name) > MAX_NAME or not name.isprintable():
+        raise UsageError(f"the name must be printable text of at most {MAX_NAME} characters")
+    return name
+
+
+async def closure(core: Core, cmd: Command) -> Message:
+    args = cmd.args
+    verb = args[0].lower() if args else ""
+    if verb in CHANGES:
+        return await _change(core, cmd, verb, args[1:])
+    return _listing(core, args, core.clock.now().date())
+
+
+def _listing(core: Core, args: tuple[str, ...], today: date) -> Message:
+    if len(args) > 2:
+        raise UsageError(f"usage: {USAGE}")
+    markets = list(core.markets.values())
+    year = None
+    for word in args:
+        if word.isdigit() and len(word) == 4:
+            year = int(word)
+        else:
+            markets = [_market(core, word)]
+    lines: list[str] = []
+    for market in sorted(markets, key=lambda m: m.code):
+        first = date(year, 1, 1) if year else today
+        last = date(year, 12, 31) if year else today + timedelta(days=90)
+        lines.append(summary(market))
+        rows = closures_in(market, first, min(last, market.end))
+        for day, name, source in rows[:40]:
+            lines.append(f"  {day:%a %d %b %Y}  {name[:40]}  [{source}]")
+        if not rows:
+            lines.append(f"  no closures from {first} to {last}")
+    return Message(title="Market closures", lines=lines, preformatted=True)
+
+
+async def _change(core: Core, cmd: Command, verb: str, args: tuple[str, ...]) -> Message:
+    if not core.operators.is_operator(cmd.platform, cmd.user):
+        raise UsageError(NOT_OPERATOR)
+    if len(args) < 2:
+        raise UsageError(f"usage: {USAGE}")
+    market = _market(core, args[0])
+    day = _day(args[1], market, core.clock.now().date())
+    who = f"{cmd.platform}:{cmd.user}"
+    if verb == "rm":
+        if len(args) > 2:
+            raise UsageError("usage: /closure rm MARKET DATE")
+        if not await core.days.clear(market.code, day):
+            raise UsageError(
+                f"no operator or provider call on {market.code} {day}; "
+                "table and library closures are changed in seeds/closures.toml"
+            )
+        state = "closed" if not market.is_session(day) else "open"
+        return reply(
+            f"{market_name(market.code)} {day:%a %d %b %Y}: back to the calendar",
+            f"The calendar ({market.source_of(day)}) says {state}.",
+        )
+    is_open = verb == "open"
+    name = _name(args[2:], "open (operator)" if is_open else "closed (operator)")
+    await core.days.declare(market.code, DayOverride(day, is_open, name, "operator", who))
+    return reply(
+        f"{market_name(market.code)} {day:%a %d %b %Y}: {'open' if is_open else 'closed'}",
+        f"Set by an operator: {name}. Kept across restarts; /closure rm "
+        f"{market.code} {day} undoes it.",
+    )
