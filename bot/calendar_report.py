@@ -82,10 +82,9 @@ def closures_in(market: Market, first: date, last: date) -> list[tuple[date, str
 
 def summary(market: Market) -> str:
     lib = market.library_through
-    parts = [f"{market_name(market.code)}:"]
-    parts.append(f"library data to {lib}" if lib else "library rules (no end date)")
+    parts = [f"library data to {lib}" if lib else "library rules (no end date)"]
     if market.extension.through:
         parts.append(f"closure table to {market.extension.through}")
     if market.horizon:
         parts.append(f"after {market.horizon}: weekdays assumed open, the provider decides")
-    return " · ".join(parts)
+    return f"{market_name(market.code)}: " + " · ".join(parts)

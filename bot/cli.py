@@ -1,4 +1,5 @@
-"""The `divbot` command: run the bot, replay history, print the Slack manifest."""
+"""The `divbot` command: run the bot, replay history, print the Slack manifest, show and
+correct the market calendars."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from bot import calendars_cli
 from bot.config import exit_on_bad_config
 from bot.logs import setup_logging
 
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--to", dest="end", type=_date, required=True, help="last day")
     rp.add_argument("--data", type=Path, default=None, help="data folder (default: seeds/history)")
     sub.add_parser("check-config", help="validate the settings and exit")
+    calendars_cli.add_parser(sub)
     sm = sub.add_parser("slack-manifest", help="print the Slack app manifest (JSON) to paste")
     sm.add_argument("--url", help="the bot's public https base URL (events go to /slack/events)")
     sm.add_argument("--socket-mode", action="store_true", help="no request URLs: Socket Mode")
@@ -49,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         print("config ok")
         return 0
+    if args.command == "calendars":
+        setup_logging("WARNING")
+        return calendars_cli.run(settings, args)
     if args.command == "replay":
         setup_logging("WARNING")
         if args.end < args.start:

@@ -90,6 +90,17 @@ def _last_time(times: Any) -> time | None:
     return times[-1][1] if times else None
 
 
+def _holiday_names(cal: Any, start: date, end: date) -> dict[date, str]:
+    """Names of a rule-based calendar's regular holidays (precomputed ones have none)."""
+    try:
+        named = cal.regular_holidays.holidays(
+            pd.Timestamp(start), pd.Timestamp(end), return_name=True
+        )
+    except Exception:  # calendars without named rules: the names are only a courtesy
+        return {}
+    return {ts.date(): str(name) for ts, name in named.items()}
+
+
 def calendar_class(code: str) -> type[Any]:
     factories: dict[str, type[Any]] = calendar_utils._default_calendar_factories
     name = xcals.resolve_alias(code)
@@ -158,6 +169,7 @@ class Market:
                 start=START.isoformat(), end=end.isoformat()
             )
         self.tz = ZoneInfo(str(cal.tz))
+        self.holiday_names = _holiday_names(cal, START, end)
         self.end = end
         self._hours = (
             _last_time(cal.open_times),
@@ -254,6 +266,8 @@ class Market:
             return self.overrides[day].name
         if day in self.closures:
             return self.closures[day].name
+        if day in self.holiday_names:
+            return self.holiday_names[day]
         if self.code in MAINLAND:
             official = dict(official_closures(day.year) or [])
             return official.get(day, "holiday")

@@ -442,3 +442,50 @@ async def test_closure_arguments_are_validated_in_one_line(
             await closure(core, Command("telegram", "telegram:1", op_user, "closure", args))
         assert "\n" not in str(err.value)
     assert await redis_client.hgetall("divbot:market:days") == {}
+
+
+async def test_an_instrument_that_cannot_be_watched_is_named_never_only_skipped(
+    redis_client: Redis, redis_server: RedisServer, fake: FakeProviders, session: Any
+) -> None:
+    day = date(2027, 1, 5)
+    clock = SimClock(shanghai(day, 10, 5))
+    core = await build_core(make_settings(redis_server, fake.url), redis_client, clock)
+    await star50_closes(core, [(date(2027, 1, 4), 1000.0)])
+    fake.row("1.000688", f2="-", f124=int(clock.now().timestamp()))  # Eastmoney: no price
+    job = quotes_job(core, session)
+    for minute in (5, 6, 7):
+        clock.set(shanghai(day, 10, minute))
+        await job.run_once(clock.now())
+        if minute == 5:  # named in /status within the poll
+            lines = (await status(core, Command("telegram", "telegram:1", "u1", "status"))).lines
+            assert any(line.startswith("BAD watch:STAR50: no usable quote") for line in lines)
+    ops = await outbox_to(redis_client, OPS_CHAT)
+    assert [a["message"]["title"] for a in ops] == ["STAR 50 is not being watched"]
+    assert "no price" in " ".join(ops[0]["message"]["lines"])
+
+
+def test_divbot_calendars_loads_a_closure_file_into_redis(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    import redis as sync_redis
+
+    from bot.cli import main
+
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    sync = sync_redis.Redis.from_url(redis_server.url, decode_responses=True)
+    sync.flushall()
+    path = tmp_path / "xshg-2028.toml"
+    path.write_text(
+        "[XSHG]\nthrough = 2028-12-31\n[[XSHG.closure]]\ndate = 2028-01-03\n"
+        'name = "New Year"\nstatus = "confirmed"\n'
+    )
+    assert main(["calendars", "load", str(path)]) == 0
+    assert sync.hgetall("divbot:market:days").keys() == {"XSHG:2028-01-03"}
+    assert main(["calendars", "--market", "XSHG", "--year", "2028"]) == 0
+    shown = capsys.readouterr().out
+    assert "2028-01-03 Mon  New Year (confirmed)" in shown
+    assert "operator" in shown
+    path.write_text('[XSHG]\nthrough = "soon"\n')
+    assert main(["calendars", "load", str(path)]) == 2
+    assert "XSHG.through" in capsys.readouterr().err
+    sync.close()
