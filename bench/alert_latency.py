@@ -8,7 +8,7 @@ watchlist's instruments, thresholds 5-15% up or down, none of which the probes r
 200 probe rules on STAR 50 (thresholds 1.00%, 1.01%, … each owned by its own chat). A
 probe quote rises just past the next probe threshold, so each probe fires exactly one
 alert to one chat, through the whole live path: engine index, state saved in Redis, the
-outbox (a real redis-server), the Deliverer blocked on XREADGROUP, bot.ratelimit at the
+outbox (a real redis-server), the Deliverer blocked on XREADGROUP, bot.delivery.ratelimit at the
 real Telegram limits, python-telegram-bot's bot. Probes are 100 ms apart (under the
 overall limit, so pacing never delays one).
 
@@ -27,12 +27,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from bench.divergence_latency import Server
 from bench.fanout import FakeProcess, bench_settings
-from bot import ratelimit
 from bot.clock import WallClock
-from bot.core import Core, build_core
-from bot.delivery import Deliverer
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import Deliverer
 from bot.models import Direction, Quote, Rule, RuleKind, Window
 from bot.transports.telegram import TelegramSender, build_application
+from bot.wiring import Core, build_core
 
 TITLE = "Alert latency, quote to sendMessage, 100,000 rules"
 N_RULES = 100_000

@@ -31,13 +31,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot import macro_history
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.connect import embedded_redis
-from bot.core import Core, build_core
-from bot.divergence import WINDOWS, months_back
-from bot.markets import market
+from bot.divergence.metrics import WINDOWS, months_back
+from bot.macro import history as macro_history
+from bot.market.sessions import market
+from bot.state.connect import embedded_redis
+from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
 
@@ -115,7 +115,7 @@ async def timed(core: Core, command: Command, chart: bool) -> float:
         message = await handle(core, command)
         assert message.image is not None, message.title
     else:  # the text-only reply: the same snapshot and table, no chart
-        from bot import snapshot
+        from bot.divergence import snapshot
         from handlers.divergence import parse
 
         window, pairs = parse(core, command.args)

@@ -13,9 +13,9 @@ import resource
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from bot.engine import Engine
+from bot.market.windows import DailyCloses
 from bot.models import Direction, Quote, Rule, RuleKind, Window
-from bot.windows import DailyCloses
+from bot.rules.engine import Engine
 
 TITLE = "Engine: ticks per second, 1,000,000 rules"
 N_RULES = 1_000_000

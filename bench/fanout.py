@@ -10,8 +10,8 @@ seconds per contender instead of five and a half minutes. The fan-out is SYNTHET
 alerts, each to 4,000 private chats and 1,000 groups, queued alert by alert as the engine
 queues them.
 
-- **bot.delivery**: the outbox on a real redis-server (queued before the clock starts),
-  the Deliverer and bot.ratelimit, sending through python-telegram-bot's bot (no PTB
+- **bot.delivery.deliverer**: the outbox on a real redis-server (queued before the clock starts),
+  the Deliverer and bot.delivery.ratelimit, sending through python-telegram-bot's bot (no PTB
   rate limiter) exactly as the live bot does.
 - **AIORateLimiter**: python-telegram-bot's bot built with
   `AIORateLimiter(30/s overall, 20/min per group, max_retries=10)` and the same 10,000
@@ -25,7 +25,7 @@ broke and by how much (``limit_breaks``), and for ours the bench notes when the 
 let each send go and when it was answered, to show the jitter the pacing absorbs.
 
 `python -m bench fanout` (both contenders, rewrites BENCHMARKS.md);
-`python -m bench.fanout ours` (bot.delivery alone, prints only: for iterating).
+`python -m bench.fanout ours` (bot.delivery.deliverer alone, prints only: for iterating).
 """
 
 from __future__ import annotations
@@ -45,13 +45,13 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bench.divergence_latency import Server
-from bot import ratelimit
 from bot.clock import WallClock
 from bot.config import Settings
-from bot.core import build_core
-from bot.delivery import Deliverer
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import Deliverer
 from bot.models import Alert, Family, Message
 from bot.transports.telegram import TelegramSender, build_application
+from bot.wiring import build_core
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, FloodLimits
 
 TITLE = "Telegram fan-out: 10,000 deliveries at the published limits"
@@ -349,7 +349,7 @@ def measure(fake: FakeProcess, name: str, wall_s: float, trace: Trace) -> Result
     )
 
 
-CONTENDERS = (("bot.delivery", run_ours), ("PTB AIORateLimiter", run_ptb))
+CONTENDERS = (("bot.delivery.deliverer", run_ours), ("PTB AIORateLimiter", run_ptb))
 
 
 def run(contenders: tuple[Any, ...] = CONTENDERS) -> list[Result]:
@@ -391,9 +391,9 @@ group; retry_after shrinks {SCALE}x too), so the ceiling is {limit} msg/s here, 
 {rows}
 
 Limit-implied minimum span for this fan-out: {ours.implied_s:.2f} s (the overall window
-binds). bot.delivery vs AIORateLimiter, span: {ptb.span_s / ours.span_s:.2f}x shorter.
+binds). bot.delivery.deliverer vs AIORateLimiter, span: {ptb.span_s / ours.span_s:.2f}x shorter.
 
-bot.delivery counts a send in the windows from the moment its limiter lets it go until a
+bot.delivery.deliverer counts a send in the windows from the moment its limiter lets it go until a
 window (+{OURS.headroom:.1%}) after its answer, since the fake may count it anywhere in
 between. Each send's round trip is paid once per window, so the mean round trip is what
 separates the rate from the ceiling, beyond the headroom. Measured in this run, from the
@@ -403,7 +403,7 @@ limiter letting a send go:
 - to the answer: {spread(ours.round_trips)}.
 
 Command: `make bench` (or `.venv/bin/python -m bench fanout`; `.venv/bin/python -m
-bench.fanout ours` runs bot.delivery alone and writes nothing).
+bench.fanout ours` runs bot.delivery.deliverer alone and writes nothing).
 """
 
 

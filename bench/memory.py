@@ -32,12 +32,12 @@ from pathlib import Path
 from bench.alert_latency import iter_bulk_rules, load
 from bench.divergence_latency import Server
 from bench.fanout import FakeProcess, bench_settings
-from bot import ratelimit
 from bot.clock import WallClock
-from bot.core import build_core
-from bot.delivery import Deliverer
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import Deliverer
 from bot.models import Alert, Family, Message
 from bot.transports.telegram import TelegramSender, build_application
+from bot.wiring import build_core
 from jobs.noise import NoiseJob
 from jobs.runner import run_forever
 

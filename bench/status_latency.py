@@ -1,7 +1,7 @@
 """/status reply latency, idle vs during a 10,000-delivery fan-out, side by side in one run.
 
 The bot is the production command path and delivery loop in this process: a real
-redis-server, bot.core, bot.transports.telegram.TelegramTransport long polling (the PTB
+redis-server, bot.wiring, bot.transports.telegram.TelegramTransport long polling (the PTB
 Application, handlers.dispatch.handle, the reply sent straight to the chat) and the
 Deliverer sending through the same PTB bot. The fake Bot API (tests/fakes/telegram_api.py)
 runs in its own process, so its own work does not weigh on the bot's event loop; it times
@@ -28,13 +28,13 @@ from typing import Any
 
 from bench import fanout
 from bench.divergence_latency import Server
-from bot import ratelimit
 from bot.clock import WallClock
 from bot.config import Settings
-from bot.core import Core, build_core
-from bot.delivery import Deliverer
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import Deliverer
 from bot.models import Alert, Family, Message
 from bot.transports.telegram import TelegramTransport
+from bot.wiring import Core, build_core
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
 TITLE = "/status reply latency: idle vs during a 10,000-delivery fan-out"

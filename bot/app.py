@@ -16,24 +16,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
-from bot import macro_history, ratelimit
 from bot.clock import Clock, WallClock
 from bot.config import Settings
-from bot.connect import open_redis
-from bot.core import Core, build_core, seed_house_rules
-from bot.delivery import Deliverer
-from bot.leader import Leadership, lead, watcher_fence
-from bot.rulesync import follow
-from bot.snapshot import refresh_pulse
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import Deliverer
+from bot.divergence.snapshot import refresh_pulse
+from bot.macro import history as macro_history
+from bot.market.quote_feed import QuoteFeed
+from bot.market.validate import QuoteValidator
+from bot.rules.sync import follow
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
-from bot.sources.feed import QuoteFeed
-from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
+from bot.state.connect import open_redis
+from bot.state.leader import Leadership, lead, watcher_fence
 from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
 from bot.transports.slack import mount as mount_slack
 from bot.transports.telegram import WEBHOOK_PATH, TelegramStartupError, TelegramTransport
+from bot.wiring import Core, build_core, seed_house_rules
 from jobs.calendars import CalendarsJob
 from jobs.digest import DigestJob
 from jobs.headlines import build_live_job
@@ -157,7 +158,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             delivery,
             # Every replica: rules changed by commands on other replicas reach this engine.
             asyncio.create_task(follow(core.service, core.service.changes), name="rules"),
-            # Every replica: what waited for Redis (bot.backlog) is written when it answers.
+            # Every replica: what waited for Redis (bot.rules.backlog) is written when it answers.
             asyncio.create_task(core.service.keep_writing(), name="backlog"),
         ]
         if core.noise is not None:  # every replica releases held alerts (a lock per chat)

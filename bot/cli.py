@@ -9,9 +9,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bot import calendars_cli
 from bot.config import exit_on_bad_config
 from bot.logs import setup_logging
+from bot.market import calendars_cli
 
 
 def _date(text: str) -> date:

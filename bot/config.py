@@ -94,10 +94,10 @@ class Settings(BaseSettings):
     flap_window_min: int = Field(30, ge=1, le=1440)  # ...this many minutes pause the rule
     history_cap: int = Field(200, ge=10, le=5000)  # /history entries kept per chat
     quiet_urgent_surprise_z: float = Field(2.0, gt=0, le=10)  # macro |z| that is critical
-    # replicas and delivery (bot.leader, bot.delivery)
+    # replicas and delivery (bot.state.leader, bot.delivery.deliverer)
     replica_id: str = Field(default_factory=default_replica_id, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     leader_ttl_s: float = Field(15.0, ge=1, le=300)
-    # quote steps kept in memory while Redis is unreachable (bot.backlog); then quotes wait
+    # quote steps kept in memory while Redis is unreachable (bot.rules.backlog); then quotes wait
     outage_backlog: int = Field(2000, ge=10, le=100_000)
     # server and misc
     port: int = Field(8080, ge=1, le=65535)

@@ -19,7 +19,7 @@ RULE_ID = re.compile(r"^r[0-9]{1,12}$")
 
 
 class Window(StrEnum):
-    """How far back a move is measured; the base of each is exact (see bot.windows)."""
+    """How far back a move is measured; the base of each is exact (see bot.market.windows)."""
 
     INTRADAY = "intraday"
     D1 = "1d"
@@ -38,7 +38,7 @@ class RuleKind(StrEnum):
     MOVE = "move"
     SPREAD = "spread"
     LEVEL = "level"
-    DIVERGENCE = "divergence"  # decoupling score of a tech index (bot.divergence)
+    DIVERGENCE = "divergence"  # decoupling score of a tech index (bot.divergence.metrics)
 
 
 class Family(StrEnum):
@@ -193,7 +193,7 @@ class Message:
     image: bytes | None = None
     preformatted: bool = False  # lines are an aligned table: render in monospace
     private: bool = False  # only the person who asked should see it (errors, refusals)
-    # Routing, filled in at delivery (bot.noise.gate) and honoured by the transports:
+    # Routing, filled in at delivery (bot.chat.gate) and honoured by the transports:
     tz: str | None = None  # the chat's time zone for every time shown; None = the bot's
     silent: bool = False  # deliver without a notification sound (Telegram)
     reply_to: str | None = None  # platform message id to answer (a rule's follow-up)

@@ -15,18 +15,18 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot import macro_history
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.connect import embedded_redis
-from bot.core import build_core, seed_house_rules
+from bot.divergence.snapshot import refresh_pulse
+from bot.macro import history as macro_history
+from bot.market.quote_feed import QuoteFeed
+from bot.market.validate import QuoteValidator
+from bot.market.windows import DailyCloses
 from bot.models import SUBSCRIBABLE
-from bot.snapshot import refresh_pulse
-from bot.sources.feed import QuoteFeed
-from bot.sources.replay import ReplaySource
-from bot.sources.validate import QuoteValidator
+from bot.sources.replay_quotes import ReplaySource
+from bot.state.connect import embedded_redis
 from bot.transports.console import ConsoleSender
-from bot.windows import DailyCloses
+from bot.wiring import build_core, seed_house_rules
 from jobs.digest import DigestJob
 from jobs.headlines import build_replay_job
 from jobs.macro import replay_macro_job
@@ -99,7 +99,7 @@ async def replay(
     async def deliver() -> None:
         if core.noise is not None:
             # Steps are minutes apart on the simulated clock, so a grouping window opened
-            # by this step has closed before the next one: release it now (bot.noise.gate).
+            # by this step has closed before the next one: release it now (bot.chat.gate).
             await core.noise.flush(clock.now(), early_s=core.settings.noise_group_window_s)
         await core.outbox.deliver({"console": console})
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.core import Core
 from bot.models import Message
+from bot.wiring import Core
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@
 - ``/closure open MARKET DATE [NAME…]``: the market trades that day (operators only).
 - ``/closure rm MARKET DATE``: drop an operator's or the provider's call on that day.
 
-A day set here is kept in Redis (bot.market_days), survives restarts and reaches the
+A day set here is kept in Redis (bot.market.days), survives restarts and reaches the
 leader within a minute. A non-operator's attempt changes nothing.
 """
 
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bot.calendar_report import ALIASES, closures_in, market_name, summary
-from bot.core import Core
-from bot.markets import DayOverride, Market
+from bot.market.horizons import ALIASES, closures_in, market_name, summary
+from bot.market.sessions import DayOverride, Market
 from bot.models import Message
-from bot.operators import NOT_OPERATOR
+from bot.ops.operators import NOT_OPERATOR
+from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
 USAGE = (

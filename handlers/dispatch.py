@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from bot.backlog import UNREACHABLE
-from bot.chat_timezone import chat_timezone
-from bot.core import Core
+from bot.chat.timezone import chat_timezone
 from bot.models import Message
+from bot.rules.backlog import UNREACHABLE
+from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 from handlers.registry import COMMANDS
 

@@ -1,18 +1,18 @@
 """/divergence [WINDOW] [X [B]]: how far China tech has run from the economy and US tech.
 
 Without instruments: STAR 50 and Hang Seng TECH against the Nasdaq-100. The reply is the
-aligned table of bot.snapshot with the chart (bot.chart) as its image; the numbers are
-as of the clock, so a replay or a test gets the same answer every time.
+aligned table of bot.divergence.snapshot with the chart (bot.divergence.chart) as its
+image; the numbers are as of the clock, so a replay or a test gets the same answer every time.
 """
 
 from __future__ import annotations
 
-from bot import snapshot
-from bot.core import Core
-from bot.divergence import WINDOWS
+from bot.divergence import snapshot
+from bot.divergence.metrics import WINDOWS
+from bot.divergence.watch_next import watch_line
+from bot.market.watchlist import UnknownInstrument
 from bot.models import Message
-from bot.watch import watch_line
-from bot.watchlist import UnknownInstrument
+from bot.wiring import Core
 from handlers.base import Command, UsageError
 
 USAGE = (

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.core import Core
 from bot.models import Family, Message
+from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
 INTRO = (

@@ -15,11 +15,11 @@ import re
 import unicodedata
 
 from bot import fmt
-from bot.core import Core
-from bot.headlines.rules import SEVERITIES, Classifier, Severity, load_rules
+from bot.headlines.classifier import SEVERITIES, Classifier, Severity, load_rules
 from bot.headlines.store import MAX_KEYWORDS, HeadlineStore
 from bot.headlines.text import fold
 from bot.models import Family, Message
+from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
 DEFAULT_N = 5

@@ -16,10 +16,9 @@ import math
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.chat_timezone import DEFAULT_TZ, chat_timezone, set_chat_timezone, valid_timezone
-from bot.core import Core
-from bot.macro_alerts import publish_print, value_text
-from bot.macro_calendar import (
+from bot.chat.timezone import DEFAULT_TZ, chat_timezone, set_chat_timezone, valid_timezone
+from bot.macro.alerts import publish_print, value_text
+from bot.macro.calendar import (
     Calendar,
     CalendarError,
     Entry,
@@ -28,10 +27,11 @@ from bot.macro_calendar import (
     period_text,
     seed_calendar,
 )
-from bot.macro_history import DEFINITIONS, INDICATORS, load_history
-from bot.macro_rules import add_condition, check_surprise, clear, get_filters
-from bot.macro_stats import describe_streak, streak_change
+from bot.macro.filters import add_condition, check_surprise, clear, get_filters
+from bot.macro.history import DEFINITIONS, INDICATORS, load_history
+from bot.macro.stats import describe_streak, streak_change
 from bot.models import Message
+from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
 CALENDAR_USAGE = (

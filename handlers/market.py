@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot import fmt
-from bot.core import Core
+from bot.market.watchlist import UnknownInstrument
 from bot.models import Message, Window
-from bot.watchlist import UnknownInstrument
+from bot.wiring import Core
 from handlers.base import Command, UsageError
 
 MAX_SYMBOLS = 10

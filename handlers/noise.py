@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
-from bot import fmt, keys
-from bot.core import Core
+from bot import fmt
+from bot.chat.gate import Gate
+from bot.chat.prefs import LEVELS, MAX_GROUP_S, Level
+from bot.chat.quiet import USAGE, QuietSpecError, parse_quiet, quiet_window
 from bot.models import SUBSCRIBABLE, Family, Message
-from bot.noise.gate import Gate
-from bot.noise.prefs import LEVELS, MAX_GROUP_S, Level
-from bot.noise.quiet import USAGE, QuietSpecError, parse_quiet, quiet_window
+from bot.state import keys
+from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
 QUIET_USAGE = USAGE

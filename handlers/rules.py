@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot import fmt
-from bot.alerts import describe_rule
-from bot.core import Core
 from bot.models import HOUSE, RULE_ID, Message, Rule
-from bot.rulespec import USAGE, RuleSpecError, parse_duration, parse_rule
+from bot.rules.crossing_alerts import describe_rule
+from bot.rules.grammar import USAGE, RuleSpecError, parse_duration, parse_rule
+from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
 ALERT_USAGE = "/alert add … | /alert rm ID | /alert pause ID | /alert resume ID | /alert mute ID 1h"
@@ -77,7 +77,7 @@ async def alert(core: Core, cmd: Command) -> Message:
 
 
 async def _resume_flap(core: Core, cmd: Command, rule_id: str) -> Message | None:
-    """Resume after flap protection (bot.noise.gate): a house rule paused for this chat
+    """Resume after flap protection (bot.chat.gate): a house rule paused for this chat
     only is resumed here; the chat's own rule also forgets its recent fires. None when
     the ordinary resume should answer."""
     if core.noise is None:

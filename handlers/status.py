@@ -8,11 +8,11 @@ answers from memory, and says how many alerts wait to be queued.
 from __future__ import annotations
 
 from bot import __version__, fmt
-from bot.backlog import UNREACHABLE
-from bot.calendar_report import horizon_line, provisional_line
-from bot.core import Core
-from bot.health import SourceHealth
+from bot.market.horizons import horizon_line, provisional_line
 from bot.models import Message, Quote
+from bot.ops.health import SourceHealth
+from bot.rules.backlog import UNREACHABLE
+from bot.wiring import Core
 from handlers.base import Command, UsageError
 
 

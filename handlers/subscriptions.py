@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 from bot import fmt
-from bot.core import Core
 from bot.models import SUBSCRIBABLE, Family, Message
-from bot.rulespec import RuleSpecError, parse_duration
+from bot.rules.grammar import RuleSpecError, parse_duration
+from bot.wiring import Core
 from handlers import headlines
 from handlers.base import Command, UsageError, reply
 

@@ -1,22 +1,22 @@
 """The calendars watcher: warns the operators before any market's calendar runs out, and
-keeps every day override (bot.market_days) in step with Redis.
+keeps every day override (bot.market.days) in step with Redis.
 
 Each minute it reloads the overrides (an operator's /closure on another replica reaches
 the leader's markets within a minute). Once a day it checks each market's horizon: 60, 30,
 7 and 1 day(s) before the last day any source knows, and once past it, the operators get
-one message each (at most once across restarts: bot.operators), naming the market, the
+one message each (at most once across restarts: bot.ops.operators), naming the market, the
 date and what to do; and once per market and year, a notice when provisional closures
-come within 60 days. /status says the same (bot.calendar_report).
+come within 60 days. /status says the same (bot.market.horizons).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.calendar_report import WARN_DAYS, market_name, provisional_ahead
-from bot.market_days import MarketDays
-from bot.markets import Market
-from bot.operators import Operators
+from bot.market.days import MarketDays
+from bot.market.horizons import WARN_DAYS, market_name, provisional_ahead
+from bot.market.sessions import Market
+from bot.ops.operators import Operators
 
 EVERY = timedelta(minutes=1)
 

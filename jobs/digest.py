@@ -15,10 +15,17 @@ import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from bot.core import Core
+from bot.divergence.snapshot import (
+    DEFAULT_BENCHMARK,
+    DEFAULT_TECH,
+    chart_png,
+    refresh_pulse,
+    render,
+    snapshot,
+)
+from bot.divergence.watch_next import watch_line
 from bot.models import Alert, Family
-from bot.snapshot import DEFAULT_BENCHMARK, DEFAULT_TECH, chart_png, refresh_pulse, render, snapshot
-from bot.watch import watch_line
+from bot.wiring import Core
 
 log = logging.getLogger(__name__)
 SHANGHAI = "XSHG"

@@ -23,17 +23,17 @@ from typing import Protocol
 
 import aiohttp
 
-from bot.alerting import AlertService
-from bot.core import Core
 from bot.headlines.alert import headline_alert
-from bot.headlines.rules import Classifier, load_rules
+from bot.headlines.classifier import Classifier, load_rules
 from bot.headlines.store import HeadlinePrefs, HeadlineStore, LatestItem
 from bot.headlines.story import Headline, story_keys
 from bot.headlines.text import fold
-from bot.health import HealthBoard
 from bot.models import Family
-from bot.sources.feeds import FeedBook, FeedError, FeedSource, Fetched, load_feeds
-from bot.sources.headline_replay import load_replay_feeds
+from bot.ops.health import HealthBoard
+from bot.rules.service import AlertService
+from bot.sources.headline_feeds import FeedBook, FeedError, FeedSource, Fetched, load_feeds
+from bot.sources.replay_headlines import load_replay_feeds
+from bot.wiring import Core
 
 log = logging.getLogger(__name__)
 SOON = timedelta(seconds=1)

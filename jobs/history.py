@@ -15,10 +15,10 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from bot.core import Core
+from bot.divergence.snapshot import refresh_pulse
 from bot.models import Instrument
-from bot.snapshot import refresh_pulse
 from bot.sources.base import QuoteSource, SourceError
+from bot.wiring import Core
 
 log = logging.getLogger(__name__)
 BACKFILL_DAYS = 5 * 366

@@ -8,7 +8,7 @@ admins add from chat.
 Step: reminders due now are sent once each (``SET NX`` per entry and offset, so a restart
 never repeats one; after downtime only the latest due offset is sent). Releases being
 watched are polled through the MacroSource; a print for the release's period is published
-(bot.macro_alerts); bad answers mark the source unhealthy and raise nothing; a release
+(bot.macro.alerts); bad answers mark the source unhealthy and raise nothing; a release
 still missing at its timeout gets one late notice, and `/macro set` can publish it.
 """
 
@@ -20,13 +20,13 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
-from bot import keys
-from bot.core import Core
-from bot.macro_alerts import MARKER_TTL_S, late_notice, publish_print, remind
-from bot.macro_calendar import Calendar, Entry
-from bot.macro_history import DEFINITIONS, load_history
+from bot.macro.alerts import MARKER_TTL_S, late_notice, publish_print, remind
+from bot.macro.calendar import Calendar, Entry
+from bot.macro.history import DEFINITIONS, load_history
 from bot.sources.base import SourceError
-from bot.sources.macro import MacroPrint, MacroSource
+from bot.sources.datacenter import MacroPrint, MacroSource
+from bot.state import keys
+from bot.wiring import Core
 
 log = logging.getLogger(__name__)
 
@@ -190,9 +190,9 @@ class MacroJob:
 async def replay_macro_job(core: Core, start: datetime, offsets_min: list[int]) -> MacroJob:
     """The macro watcher for `divbot replay`: history as known at `start`, and the prints
     released during the replay served by a ReplayMacroSource at their release times."""
-    from bot.macro_calendar import seed_calendar
-    from bot.macro_history import seed_if_empty
-    from bot.sources.macro_replay import ReplayMacroSource
+    from bot.macro.calendar import seed_calendar
+    from bot.macro.history import seed_if_empty
+    from bot.sources.replay_macro import ReplayMacroSource
 
     seeds = core.settings.seeds_dir
     await seed_if_empty(core.redis, seeds / "macro_history.csv", released_before=start.date())
@@ -216,9 +216,9 @@ async def replay_macro_job(core: Core, start: datetime, offsets_min: list[int]) 
 async def live_macro_job(core: Core, http: aiohttp.ClientSession) -> MacroJob:
     """The macro watcher of the live bot: Eastmoney's datacenter, the settings' schedule;
     the seed history fills an empty store with what was public before today."""
-    from bot.macro_calendar import seed_calendar
-    from bot.macro_history import seed_if_empty
-    from bot.sources.macro import EastmoneyMacroSource
+    from bot.macro.calendar import seed_calendar
+    from bot.macro.history import seed_if_empty
+    from bot.sources.datacenter import EastmoneyMacroSource
 
     settings = core.settings
     await seed_if_empty(

@@ -1,6 +1,6 @@
 """Releasing what noise control held back: closed grouping windows and ended quiet hours.
 
-Every `interval_s` of the injected clock, bot.noise.gate.Gate.flush queues one message
+Every `interval_s` of the injected clock, bot.chat.gate.Gate.flush queues one message
 per closed grouping window and one summary per chat whose quiet hours are over. The
 buffers live in Redis, so a restart loses nothing: the next run releases them.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.noise.gate import Gate
+from bot.chat.gate import Gate
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.alerting import AlertService
-from bot.backlog import UNREACHABLE
-from bot.health import HealthBoard
-from bot.markets import Market
+from bot.market.sessions import Market
 from bot.models import Instrument, Quote
-from bot.operators import Operators
+from bot.ops.health import HealthBoard
+from bot.ops.operators import Operators
+from bot.rules.backlog import UNREACHABLE
+from bot.rules.service import AlertService
 from jobs.trading_day import GRACE, TradingDayCheck
 
 log = logging.getLogger(__name__)

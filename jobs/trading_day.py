@@ -23,12 +23,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot import keys
-from bot.health import HealthBoard
-from bot.market_days import MarketDays
-from bot.markets import DayOverride, Market
+from bot.market.days import MarketDays
+from bot.market.sessions import DayOverride, Market
 from bot.models import Instrument
-from bot.operators import Operators
+from bot.ops.health import HealthBoard
+from bot.ops.operators import Operators
+from bot.state import keys
 
 log = logging.getLogger(__name__)
 GRACE = timedelta(minutes=30)

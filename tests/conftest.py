@@ -82,7 +82,7 @@ class RedisServer:
 @pytest.fixture(autouse=True)
 def no_default_grouping(monkeypatch: pytest.MonkeyPatch) -> None:
     """Most tests follow one alert from dispatch to the wire and expect it queued at once;
-    the default grouping window (a few seconds, bot.noise.gate) would hold it back. The
+    the default grouping window (a few seconds, bot.chat.gate) would hold it back. The
     noise tests (tests/noise/) set the window they test explicitly."""
     monkeypatch.setenv("NOISE_GROUP_WINDOW_S", "0")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from bot.delivery import Deliverer
+from bot.delivery.deliverer import Deliverer
 
 
 async def deliver_until(

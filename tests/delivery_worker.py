@@ -2,7 +2,7 @@
 
 It is the live bot's delivery half for one platform, built from the production parts —
 settings from the environment (REDIS_URL, REPLICA_ID, and TELEGRAM_TOKEN +
-TELEGRAM_API_BASE or SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET + SLACK_API_BASE), bot.core's
+TELEGRAM_API_BASE or SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET + SLACK_API_BASE), bot.wiring's
 outbox, python-telegram-bot's bot via bot.transports.telegram or slack-sdk's client via
 bot.transports.slack.SlackBot, bot.delivery.Deliverer — with the send limits scaled up
 (the test's fake platform is local) so a fan-out to thousands of chats takes seconds, not
@@ -17,16 +17,16 @@ import argparse
 import asyncio
 import signal
 
-from bot import ratelimit
 from bot.clock import WallClock
 from bot.config import Settings
-from bot.connect import open_redis
-from bot.core import build_core
-from bot.delivery import Deliverer
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import Deliverer
 from bot.logs import setup_logging
+from bot.state.connect import open_redis
 from bot.transports.base import Sender
 from bot.transports.slack import SlackBot
 from bot.transports.telegram import TelegramSender, build_application
+from bot.wiring import build_core
 
 # Each platform's shape with every window scaled down: Telegram's (overall, per chat, per
 # group) 20x, Slack's (per channel, overall) 10x.

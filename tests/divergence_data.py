@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot import macro_history
 from bot.config import REPO_ROOT
-from bot.divergence import months_back
-from bot.sources.replay import read_daily
+from bot.divergence.metrics import months_back
+from bot.macro import history as macro_history
+from bot.sources.replay_quotes import read_daily
 
 DAILY = REPO_ROOT / "seeds" / "history" / "daily"
 INDEXES = ("STAR50", "HSTECH", "NDX", "CSI300")

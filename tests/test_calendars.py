@@ -21,15 +21,15 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.clock import SimClock
-from bot.closures import ClosureFileError, MarketTable, extension_for, load_closure_file
 from bot.config import REPO_ROOT, Settings
-from bot.core import Core, build_core
-from bot.markets import Market, market
+from bot.market.closures import ClosureFileError, MarketTable, extension_for, load_closure_file
+from bot.market.quote_feed import QuoteFeed
+from bot.market.sessions import Market, market
+from bot.market.validate import QuoteValidator
 from bot.replay import replay
-from bot.rulespec import parse_rule
+from bot.rules.grammar import parse_rule
 from bot.sources.eastmoney import EastmoneySource
-from bot.sources.feed import QuoteFeed
-from bot.sources.validate import QuoteValidator
+from bot.wiring import Core, build_core
 from handlers.base import Command, UsageError
 from handlers.closures import closure
 from handlers.status import status
@@ -97,7 +97,7 @@ def quotes_job(core: Core, session: aiohttp.ClientSession) -> QuotesJob:
 
 
 async def star50_closes(core: Core, pairs: list[tuple[date, float]]) -> None:
-    from bot.windows import DailyCloses
+    from bot.market.windows import DailyCloses
 
     await core.store.put_closes("STAR50", pairs)
     core.service.engine.set_closes("STAR50", DailyCloses.from_pairs(pairs))

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot import chart
+from bot.divergence import chart
 
 
 def series(n: int, start: float, step: float) -> tuple[tuple[date, ...], tuple[float, ...]]:

@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.core import Core, build_core
+from bot.market.windows import DailyCloses
 from bot.models import Quote
-from bot.windows import DailyCloses
+from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import REFUSAL, handle
 

@@ -27,8 +27,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.clock import SimClock
+from bot.delivery.outbox import Outbox
 from bot.models import Alert, Family, Message
-from bot.outbox import Outbox
 from tests.conftest import RedisServer
 from tests.fakes import slack_api
 from tests.fakes.slack_api import FakeSlack, PostLimits

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from bot.clock import SimClock
-from bot.delivery import Deliverer
+from bot.delivery.deliverer import Deliverer
+from bot.delivery.outbox import Outbox
+from bot.delivery.ratelimit import Limits, RateLimiter, Window
 from bot.models import Alert, ChatRef, Family, Message
-from bot.outbox import Outbox
-from bot.ratelimit import Limits, RateLimiter, Window
 from bot.transports.base import Delivery, Outcome
 
 # The platform's limits scaled up so the tests stay short (the shape is what matters).

@@ -27,19 +27,21 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
-from bot import ratelimit
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.core import Core, build_core
-from bot.delivery import Deliverer
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import Deliverer
 from bot.models import Alert, Family, Message
 from bot.transports.slack import SlackBot
+from bot.wiring import Core, build_core
 from tests.conftest import RedisServer
 from tests.delivering import deliver_until
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, Failure, FakeSlack, PostLimits
 
 AT = datetime(2026, 1, 13, 2, 45, tzinfo=UTC)
-SCALE = 10  # every window 10x shorter than Slack's; the counts are ours (bot.ratelimit.SLACK)
+SCALE = (
+    10  # every window 10x shorter than Slack's; the counts are ours (bot.delivery.ratelimit.SLACK)
+)
 LIMITS = ratelimit.Limits(
     overall=ratelimit.Window(ratelimit.SLACK.overall.count, 1.0 / SCALE),
     per_chat=ratelimit.Window(1, 1.0 / SCALE),

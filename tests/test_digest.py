@@ -9,15 +9,15 @@ from datetime import UTC, date, datetime
 
 from redis.asyncio import Redis
 
-from bot import keys
-from bot.chart import png_size
 from bot.clock import SimClock
-from bot.codec import alert_from_json
 from bot.config import Settings
-from bot.core import build_core
-from bot.markets import market
+from bot.divergence.chart import png_size
+from bot.market.sessions import market
 from bot.models import Family
 from bot.replay import replay
+from bot.state import keys
+from bot.state.codec import alert_from_json
+from bot.wiring import build_core
 from jobs.digest import DigestJob
 from tests.divergence_data import load
 

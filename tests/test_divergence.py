@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import divergence as dv
+from bot.divergence import metrics as dv
+from bot.market.windows import DailyCloses, window_base
 from bot.models import Window
-from bot.windows import DailyCloses, window_base
 
 D = date
 

@@ -8,13 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from bot import divergence as dv
-from bot import macro_history, snapshot
-from bot.chart import png_size
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.core import Core, build_core
+from bot.divergence import metrics as dv
+from bot.divergence import snapshot
+from bot.divergence.chart import png_size
 from bot.fmt import MINUS
+from bot.macro import history as macro_history
+from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
 from tests.divergence_data import load, macro, seed_closes

@@ -8,16 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from bot.alerts import build_alert
 from bot.clock import SimClock
 from bot.config import REPO_ROOT, Settings
-from bot.core import build_core
-from bot.divergence import session_return_zscore
-from bot.engine import Engine
+from bot.divergence.metrics import session_return_zscore
+from bot.market.watchlist import Watchlist
+from bot.market.windows import DailyCloses
 from bot.models import Direction, Family, Quote, Rule, RuleKind, Window
-from bot.rulespec import RuleSpecError, parse_rule
-from bot.watchlist import Watchlist
-from bot.windows import DailyCloses
+from bot.rules.crossing_alerts import build_alert
+from bot.rules.engine import Engine
+from bot.rules.grammar import RuleSpecError, parse_rule
+from bot.wiring import build_core
 from handlers.base import Command
 from handlers.dispatch import handle
 from tests.divergence_data import seed_closes

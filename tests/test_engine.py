@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engine import Engine
-from bot.index import RuleIndex, Signal, entries_for
+from bot.market.windows import DailyCloses
 from bot.models import Direction, Quote, Rule, RuleKind, Window
-from bot.windows import DailyCloses
+from bot.rules.book import RuleIndex, Signal, entries_for
+from bot.rules.engine import Engine
 
 T0 = datetime(2026, 1, 12, 2, 0, tzinfo=UTC)
 SESSION = date(2026, 1, 12)

@@ -12,10 +12,10 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.core import build_core
-from bot.leader import NOT_LEADER, Leadership, lead, watcher_fence
+from bot.delivery.outbox import StaleLeader
 from bot.models import Alert, Family, Message
-from bot.outbox import StaleLeader
+from bot.state.leader import NOT_LEADER, Leadership, lead, watcher_fence
+from bot.wiring import build_core
 
 AT = datetime(2026, 1, 13, 2, 45, tzinfo=UTC)
 

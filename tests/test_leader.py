@@ -9,9 +9,9 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.clock import SimClock
-from bot.leader import Leadership, lead
+from bot.delivery.outbox import Outbox, StaleLeader
 from bot.models import Alert, Family, Message
-from bot.outbox import Outbox, StaleLeader
+from bot.state.leader import Leadership, lead
 
 
 def alert(alert_id: str) -> Alert:

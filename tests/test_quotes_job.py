@@ -9,8 +9,8 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.core import build_core
 from bot.models import Instrument, Quote
+from bot.wiring import build_core
 from jobs.quotes import QuotesJob
 from jobs.runner import run_replay
 

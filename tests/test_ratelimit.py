@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.ratelimit import TELEGRAM, Limits, RateLimiter, Window
+from bot.delivery.ratelimit import TELEGRAM, Limits, RateLimiter, Window
 
 # A send's trip: (seconds from start to answer, where in between the platform counts it).
 Trip = tuple[float, float]
@@ -23,7 +23,7 @@ def simulate(
     limits: Limits = TELEGRAM,
 ) -> list[tuple[float, str]]:
     """Send every chat's messages as early as the limiter allows, one in flight per chat
-    (as bot.delivery does), each taking the next of `trips` (cycled; none: instant).
+    (as bot.delivery.deliverer does), each taking the next of `trips` (cycled; none: instant).
     Return (arrival at the platform, chat), in the order sent."""
     limiter = RateLimiter(limits)
     trip = itertools.cycle(trips or [(0.0, 0.0)])

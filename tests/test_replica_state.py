@@ -1,10 +1,10 @@
 """Engine state across replicas and Redis outages, on real redis-servers.
 
 - A rule added, paused or removed through one replica reaches the leader's engine (the
-  change stream, bot.rulesync), and fires there.
+  change stream, bot.rules.sync), and fires there.
 - A replica that becomes leader after another one wrote engine state reloads first, so
   a rule the old leader fired does not fire again.
-- Quotes evaluated while Redis is down are kept (bot.backlog) and written, alerts queued,
+- Quotes evaluated while Redis is down are kept (bot.rules.backlog) and written, alerts queued,
   when it is back; past the bound no quote is evaluated; a term that ended meanwhile has
   its waiting alerts refused.
 """
@@ -19,17 +19,17 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot import keys
-from bot.backlog import OutageFull
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.connect import open_redis
-from bot.core import Core, build_core
-from bot.leader import LEADER
+from bot.market.windows import DailyCloses
 from bot.models import Alert, Family, Message, Quote, Rule
-from bot.rulespec import parse_rule
-from bot.rulesync import follow
-from bot.windows import DailyCloses
+from bot.rules.backlog import OutageFull
+from bot.rules.grammar import parse_rule
+from bot.rules.sync import follow
+from bot.state import keys
+from bot.state.connect import open_redis
+from bot.state.leader import LEADER
+from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
 from tests.conftest import RedisServer

@@ -7,10 +7,10 @@ import random
 
 from redis.asyncio import Redis
 
-from bot.engine import Engine
-from bot.index import Signal
 from bot.models import Direction, Rule, RuleKind, Window
-from bot.store import Store
+from bot.rules.book import Signal
+from bot.rules.engine import Engine
+from bot.state.store import Store
 
 N = 700  # more than Redis keeps as a listpack, so HSCAN really pages
 

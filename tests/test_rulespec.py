@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import REPO_ROOT
+from bot.market.watchlist import Watchlist
 from bot.models import Direction, RuleKind, Window
-from bot.rulespec import RuleSpecError, parse_duration, parse_rule
-from bot.watchlist import Watchlist
+from bot.rules.grammar import RuleSpecError, parse_duration, parse_rule
 
 WATCHLIST = Watchlist.load(REPO_ROOT / "seeds" / "watchlist.toml")
 

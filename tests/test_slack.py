@@ -22,12 +22,12 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.core import Core, build_core
+from bot.delivery.outbox import RETRY_DUE
 from bot.models import Alert, Button, ChatRef, Family, Message
-from bot.outbox import RETRY_DUE
 from bot.transports.base import Outcome, Sender
 from bot.transports.slack import MENTION_HINT, NOT_SERVED, SLACK, SlackBot, mount
 from bot.transports.telegram import TelegramTransport
+from bot.wiring import Core, build_core
 from handlers.dispatch import REFUSAL
 from tests.conftest import RedisServer
 from tests.fakes.slack_api import (
@@ -741,7 +741,7 @@ async def test_socket_mode_serves_the_same_commands(
 
 
 async def test_a_follow_up_goes_into_the_first_alerts_thread(harness: Harness) -> None:
-    """Noise control (bot.noise.gate): the same rule firing again in one session threads."""
+    """Noise control (bot.chat.gate): the same rule firing again in one session threads."""
     h = harness
     await h.core.store.subscribe(CHAT, Family.MOVES)
     senders: dict[str, Sender] = {"slack": h.bot.sender}

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from bot.markets import market
+from bot.market.sessions import market
+from bot.market.windows import DailyCloses, pct_change, window_base
 from bot.models import Window
-from bot.windows import DailyCloses, pct_change, window_base
 
 
 def shanghai_closes(first: str, last: str) -> DailyCloses:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.headlines.rules import Classification
+from bot.headlines.classifier import Classification
 from bot.headlines.story import Headline, story_alert_id
 from bot.models import Alert, Family, Message
 

@@ -1,6 +1,6 @@
 """Headline state in Redis: stories seen, the latest matches, feed validators, chat prefs.
 
-Keys are built in bot.keys (see its table). Seen-story keys carry a TTL longer than the
+Keys are built in bot.state.keys (see its table). Seen-story keys carry a TTL longer than the
 watcher's maximum story age, so a story that could still be polled is remembered across
 restarts, and memory stays bounded. A chat's own keywords are stored folded (width and
 case removed), exactly as they are matched.
@@ -14,9 +14,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot import keys
-from bot.headlines.rules import SEVERITIES, Classification, Severity, severity_rank
+from bot.headlines.classifier import SEVERITIES, Classification, Severity, severity_rank
 from bot.headlines.story import Headline
+from bot.state import keys
 
 LATEST_CAP = 200
 MAX_KEYWORDS = 20

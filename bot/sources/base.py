@@ -20,7 +20,7 @@ class SourceError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RawQuote:
-    """A provider's observation before validation (bot.sources.validate makes it a Quote)."""
+    """A provider's observation before validation (bot.market.validate makes it a Quote)."""
 
     instrument: str
     price: float | None

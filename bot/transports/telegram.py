@@ -56,11 +56,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import keys
 from bot.config import Settings
-from bot.core import Core
 from bot.models import ChatRef, Message
-from bot.store import Store
+from bot.state import keys
+from bot.state.store import Store
 from bot.transports.base import Delivery, Outcome
 from bot.transports.telegram_render import (
     CAPTION_LIMIT,
@@ -69,6 +68,7 @@ from bot.transports.telegram_render import (
     render_plain,
     tg_len,
 )
+from bot.wiring import Core
 from handlers.base import Command
 from handlers.dispatch import handle
 from handlers.registry import COMMANDS

@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.core import Core, build_core
 from bot.models import ChatRef, Message
 from bot.transports.base import Delivery, Outcome
+from bot.wiring import Core, build_core
 from tests.conftest import RedisServer
 from tests.fakes.feeds import FakeFeedHost
 

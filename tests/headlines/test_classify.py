@@ -9,10 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import REPO_ROOT, Settings
-from bot.headlines.rules import RulesError, load_rules, parse_rules
+from bot.headlines.classifier import RulesError, load_rules, parse_rules
 from bot.headlines.story import Headline, story_alert_id, story_keys
 from bot.headlines.text import canonical_link, fold, plain_text, title_key
-from bot.sources.feeds import FeedConfigError, load_feeds
+from bot.sources.headline_feeds import FeedConfigError, load_feeds
 
 RULES = load_rules(REPO_ROOT / "seeds" / "headline_rules.toml")
 

@@ -8,10 +8,10 @@ import io
 import pytest
 from redis.asyncio import Redis
 
-from bot.core import Core
 from bot.headlines.store import HeadlineStore
 from bot.models import Family
 from bot.transports.console import render_text
+from bot.wiring import Core
 from handlers.base import Command
 from handlers.dispatch import REFUSAL, handle
 from jobs.headlines import build_live_job

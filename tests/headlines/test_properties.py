@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from bot.config import REPO_ROOT
 from bot.headlines.alert import headline_alert
-from bot.headlines.rules import load_rules
+from bot.headlines.classifier import load_rules
 from bot.headlines.story import Headline
-from bot.sources.feeds import FeedConfig, FeedError, Parsed, parse_body
+from bot.sources.headline_feeds import FeedConfig, FeedError, Parsed, parse_body
 from tests.fakes.feeds import feed_fixture
 
 RULES = load_rules(REPO_ROOT / "seeds" / "headline_rules.toml")

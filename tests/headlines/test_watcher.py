@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from bot import keys
-from bot.core import Core, build_core
 from bot.headlines.store import HeadlineStore
 from bot.headlines.text import fold
 from bot.models import Family
-from bot.sources.feeds import FeedError, FeedSource, load_feeds
+from bot.sources.headline_feeds import FeedError, FeedSource, load_feeds
+from bot.state import keys
+from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
 from jobs.headlines import HeadlinesJob, build_live_job

@@ -9,15 +9,15 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from bot import keys
 from bot.clock import SimClock
-from bot.codec import alert_from_json
 from bot.config import Settings
-from bot.core import Core, build_core
-from bot.macro_calendar import Calendar, seed_calendar
-from bot.macro_history import seed_if_empty
+from bot.macro.calendar import Calendar, seed_calendar
+from bot.macro.history import seed_if_empty
 from bot.models import Alert, Family
-from bot.sources.macro import EastmoneyMacroSource, MacroSource
+from bot.sources.datacenter import EastmoneyMacroSource, MacroSource
+from bot.state import keys
+from bot.state.codec import alert_from_json
+from bot.wiring import Core, build_core
 from jobs.macro import MacroJob
 from tests.conftest import RedisServer
 from tests.fakes.datacenter import FakeDatacenter

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import REPO_ROOT
-from bot.macro_calendar import (
+from bot.macro.calendar import (
     Calendar,
     CalendarError,
     load_seed,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from bot.chat_timezone import chat_timezone
-from bot.core import Core
+from bot.chat.timezone import chat_timezone
+from bot.wiring import Core
 from handlers.base import Command
 from handlers.dispatch import handle
 from tests.macro.conftest import CHAT

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from bot.sources.base import SourceError
-from bot.sources.macro import EastmoneyMacroSource, MacroPrint, parse_report
+from bot.sources.datacenter import EastmoneyMacroSource, MacroPrint, parse_report
 from tests.fakes.datacenter import FakeDatacenter
 from tests.fakes.providers import Reply, fixture
 

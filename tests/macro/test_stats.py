@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from bot.config import REPO_ROOT
-from bot.macro_history import read_seed
-from bot.macro_stats import (
+from bot.macro.history import read_seed
+from bot.macro.stats import (
     Streak,
     describe_streak,
     off_target,

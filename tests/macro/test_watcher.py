@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from bot.clock import SimClock
-from bot.core import Core
-from bot.macro_alerts import publish_print
-from bot.macro_calendar import seed_calendar
-from bot.macro_history import load_history
-from bot.sources.macro import EastmoneyMacroSource
-from bot.sources.macro_replay import ReplayMacroSource
+from bot.macro.alerts import publish_print
+from bot.macro.calendar import seed_calendar
+from bot.macro.history import load_history
+from bot.sources.datacenter import EastmoneyMacroSource
+from bot.sources.replay_macro import ReplayMacroSource
+from bot.wiring import Core
 from handlers.base import Command
 from handlers.dispatch import handle
 from jobs.runner import run_replay
@@ -217,7 +217,7 @@ async def test_chat_filters_pass_only_big_surprises_or_streak_changes(
 async def test_sigma_of_past_surprises_once_there_are_enough(
     core: Core, redis_client: Redis, macro_clock: SimClock
 ) -> None:
-    from bot import keys
+    from bot.state import keys
 
     await redis_client.hset(
         keys.macro_surprises("PPI"),

@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.core import Core, build_core
 from bot.models import Alert, Family, Message
 from bot.transports.console import ConsoleSender
+from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
 from tests.conftest import RedisServer

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.noise.quiet import QuietHours, QuietSpecError, goes_through, parse_quiet, quiet_window
+from bot.chat.quiet import QuietHours, QuietSpecError, goes_through, parse_quiet, quiet_window
 
 NY, LDN, SH = "America/New_York", "Europe/London", "Asia/Shanghai"
 

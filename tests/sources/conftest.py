@@ -11,13 +11,13 @@ import aiohttp
 import pytest
 
 from bot.config import REPO_ROOT, Settings
-from bot.health import HealthBoard
-from bot.markets import market
+from bot.market.quote_feed import QuoteFeed
+from bot.market.sessions import market
+from bot.market.validate import QuoteValidator
+from bot.market.watchlist import Watchlist
+from bot.ops.health import HealthBoard
 from bot.sources.eastmoney import EastmoneySource
-from bot.sources.feed import QuoteFeed
-from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
-from bot.watchlist import Watchlist
 from tests.fakes.providers import FakeProviders
 
 # Wednesday 21 Jan 2026, 10:00 in Shanghai and Hong Kong (both trading); New York closed.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.health import HealthBoard
-from bot.sources.feed import QuoteFeed
+from bot.market.quote_feed import QuoteFeed
+from bot.ops.health import HealthBoard
 from tests.fakes.providers import CHART, ULIST, FakeProviders, Reply
 from tests.sources.conftest import NOW
 

@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.core import Core, build_core
 from bot.sources.eastmoney import EastmoneySource
 from bot.sources.yahoo import YahooSource
+from bot.wiring import Core, build_core
 from jobs.history import HistoryJob
 from tests.fakes.providers import CHART, KLINE, FakeProviders, Reply, fixture
 from tests.sources.conftest import Sleeps, make_settings

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 import aiohttp
 import pytest
 
-from bot.health import HealthBoard
+from bot.market.quote_feed import QuoteFeed
+from bot.market.validate import QuoteValidator
+from bot.market.watchlist import Watchlist
+from bot.ops.health import HealthBoard
 from bot.sources.base import SourceError
 from bot.sources.eastmoney import EastmoneySource
-from bot.sources.feed import QuoteFeed
 from bot.sources.http import JsonClient, decode_json, retry_after_s
-from bot.sources.validate import QuoteValidator
 from bot.sources.yahoo import YahooSource
-from bot.watchlist import Watchlist
 from tests.fakes.providers import CHART, ULIST, FakeProviders, Reply
 from tests.sources.conftest import NOW, Sleeps, make_settings
 

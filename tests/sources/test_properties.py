@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.markets import market
+from bot.market.sessions import market
+from bot.market.validate import BadQuote, QuoteValidator
 from bot.models import Instrument
 from bot.sources.base import RawQuote, SourceError
 from bot.sources.eastmoney import parse_klines, parse_ulist
 from bot.sources.http import decode_json
-from bot.sources.validate import BadQuote, QuoteValidator
 from bot.sources.yahoo import parse_chart_daily, parse_chart_quote
 from tests.sources.conftest import NOW, make_settings
 

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.market.watchlist import Watchlist
 from bot.sources.base import SourceError
 from bot.sources.eastmoney import EastmoneySource, parse_klines
 from bot.sources.yahoo import YahooSource, parse_chart_daily, parse_chart_quote
-from bot.watchlist import Watchlist
 from tests.fakes.providers import CHART, KLINE, ULIST, FakeProviders, Reply, fixture
 
 

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.health import HealthBoard
+from bot.market.quote_feed import QuoteFeed
+from bot.market.watchlist import Watchlist
 from bot.models import Quote
-from bot.sources.feed import QuoteFeed
-from bot.watchlist import Watchlist
+from bot.ops.health import HealthBoard
 from tests.fakes.providers import ULIST, FakeProviders, Reply, fixture
 from tests.sources.conftest import NOW
 

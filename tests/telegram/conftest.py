@@ -17,9 +17,9 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.core import Core, build_core
 from bot.logs import SECRET_BEARING_LOGGERS, quiet_secret_loggers
 from bot.transports.telegram import TelegramTransport
+from bot.wiring import Core, build_core
 from tests.conftest import RedisServer
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 

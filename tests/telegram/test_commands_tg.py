@@ -10,10 +10,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from bot import keys
-from bot.core import Core
 from bot.models import Family, Quote
+from bot.state import keys
 from bot.transports.telegram import TelegramTransport
+from bot.wiring import Core
 from handlers.dispatch import REFUSAL
 from tests.conftest import RedisServer
 from tests.fakes.telegram_api import Call, FakeTelegram, too_many_requests

@@ -26,18 +26,18 @@ from redis.asyncio import Redis
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot import ratelimit
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.connect import open_redis
-from bot.core import build_core
-from bot.delivery import Deliverer
-from bot.metrics import Metrics
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import Deliverer
+from bot.delivery.outbox import Outbox
 from bot.models import Alert, Family, Message
-from bot.outbox import Outbox
-from bot.rulespec import parse_rule
-from bot.store import Store
+from bot.ops.metrics import Metrics
+from bot.rules.grammar import parse_rule
+from bot.state.connect import open_redis
+from bot.state.store import Store
 from bot.transports.telegram import TelegramSender, build_application
+from bot.wiring import build_core
 from tests.conftest import RedisServer
 from tests.delivering import deliver_until
 from tests.fakes.telegram_api import (

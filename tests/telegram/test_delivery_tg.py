@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from bot import keys
 from bot.clock import SimClock
-from bot.core import Core
+from bot.delivery.outbox import RETRY_DUE
 from bot.models import Alert, Button, ChatRef, Family, Message
-from bot.outbox import RETRY_DUE
+from bot.state import keys
 from bot.transports.base import Outcome, Sender
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_render import MESSAGE_LIMIT
+from bot.wiring import Core
 from handlers.base import Command
 from handlers.dispatch import handle
 from tests.fakes.telegram_api import (

@@ -15,16 +15,16 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
-from bot import keys
 from bot.app import build_app
 from bot.config import Settings
-from bot.core import Core
+from bot.state import keys
 from bot.transports.telegram import (
     SECRET_HEADER,
     WEBHOOK_PATH,
     TelegramStartupError,
     TelegramTransport,
 )
+from bot.wiring import Core
 from tests.conftest import RedisServer
 from tests.fakes.providers import FakeProviders
 from tests.fakes.telegram_api import BOT_ID, TOKEN, FakeTelegram, bad_request, conflict

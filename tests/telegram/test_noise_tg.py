@@ -16,11 +16,11 @@ from typing import Literal
 import pytest
 
 from bot.clock import SimClock
-from bot.core import Core
 from bot.models import HOUSE, Alert, Family, Message
-from bot.rulespec import parse_rule
+from bot.rules.grammar import parse_rule
 from bot.transports.base import Sender
 from bot.transports.telegram import TelegramTransport
+from bot.wiring import Core
 from handlers.base import Command
 from handlers.dispatch import handle
 from jobs.noise import NoiseJob

@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from bot.leader import LEADER
+from bot.state.leader import LEADER
 from tests.conftest import RedisServer
 from tests.fakes.providers import FakeProviders
 from tests.fakes.telegram_api import TOKEN, FakeTelegram

@@ -19,11 +19,11 @@ from __future__ import annotations
 import asyncio
 import re
 
-from bot import ratelimit
-from bot.core import Core
-from bot.delivery import Deliverer
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import Deliverer
 from bot.models import Alert, Family, Message
 from bot.transports.telegram import TelegramTransport
+from bot.wiring import Core
 from tests.fakes.telegram_api import FakeTelegram
 
 SCALE = 20

@@ -1,0 +1,293 @@
+"""The outbox: every (alert, chat) delivery is written to a Redis stream before it is sent.
+
+- ``enqueue`` is one script: ``SET NX`` on an enqueue key, then ``XADD``. So it is
+  idempotent per (alert, chat) — the same crossing seen twice, or a command redis-py
+  re-sent after a dropped connection, queues once — and, given the leader's token, it is
+  fenced: a stale leader's enqueue is refused (bot.state.leader).
+- Senders read through the consumer group ``senders`` and ``XACK`` only after the
+  platform accepted the message; a ``sent`` key per (alert, chat) turns a re-read after
+  a crash into a no-op.
+- A chat that moved (Telegram group -> supergroup) has its state moved by ``on_moved``
+  and the delivery re-queued to the new chat id.
+- A retryable failure leaves the entry pending with a due time; a permanent one (chat
+  gone), or too many attempts on a delivery older than an hour, moves it to the
+  dead-letter stream shown in /status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bot.clock import Clock
+from bot.models import Alert, ChatRef, Message
+from bot.ops.metrics import Metrics
+from bot.state import keys
+from bot.state.codec import alert_from_json, alert_to_json
+from bot.state.leader import LEADER
+from bot.transports.base import Delivery, Outcome, Sender
+
+log = logging.getLogger(__name__)
+RETRY_DUE = f"{keys.OUTBOX}:due"  # zset: entry id -> epoch when it may be retried
+ATTEMPTS = f"{keys.OUTBOX}:attempts"  # hash: entry id -> attempts so far
+DEDUP_TTL_S = 7 * 86400
+_ENQUEUE = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then return 0 end
+redis.call('XADD', KEYS[3], '*', 'chat', ARGV[3], 'alert', ARGV[4], 'queued', ARGV[5])
+return 1
+"""
+
+
+@dataclass(slots=True)
+class Entry:
+    """One queued delivery: a stream entry id, its chat and the alert (raw and parsed)."""
+
+    id: str
+    chat: str
+    raw: str
+    queued: float | None = None  # epoch seconds on the enqueuer's clock
+    alert: Alert = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.alert = alert_from_json(self.raw)
+
+
+class StaleLeader(RuntimeError):
+    """This replica's leadership token is no longer current: its write was refused."""
+
+
+class Outbox:
+    def __init__(
+        self,
+        redis: Redis,
+        clock: Clock,
+        consumer: str = "main",
+        max_attempts: int = 8,
+        metrics: Metrics | None = None,
+        give_up_after_s: float = 3600.0,
+    ) -> None:
+        self.metrics = metrics
+        self.redis: Any = redis  # decode_responses=True: replies are str
+        self.clock = clock
+        self.consumer = consumer
+        self.max_attempts = max_attempts
+        self.give_up_after_s = give_up_after_s
+        # Set by build_core to AlertService.move_chat (the engine must learn the new owner).
+        self.on_moved: Callable[[str, str], Awaitable[None]] | None = None
+        # Set by build_core to the noise gate (bot.chat.gate): the message as this chat
+        # gets it (zone, silent level, topic, reply), and what to note once an entry is
+        # finished (delivered or dead-lettered).
+        self.prepare: Callable[[Entry], Awaitable[Message]] | None = None
+        self.on_finished: Callable[[Entry, Delivery], Awaitable[None]] | None = None
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(keys.OUTBOX, keys.OUTBOX_GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def enqueue(self, alert: Alert, chat: str, fence: str | None = None) -> bool:
+        """Queue one delivery; False when this (alert, chat) was queued before.
+
+        With `fence` (the leader's token), raise StaleLeader unless it is still current.
+        """
+        result = await self.redis.eval(
+            _ENQUEUE,
+            3,
+            LEADER,
+            keys.enqueued(alert.id, chat),
+            keys.OUTBOX,
+            fence or "",
+            DEDUP_TTL_S,
+            chat,
+            alert_to_json(alert),
+            f"{self.clock.now().timestamp():.3f}",
+        )
+        if result == -1:
+            raise StaleLeader(f"enqueue of alert {alert.id} refused: leadership lost")
+        return bool(result)
+
+    async def pending(self) -> int:
+        info = await self.redis.xpending(keys.OUTBOX, keys.OUTBOX_GROUP)
+        backlog = 0
+        groups = await self.redis.xinfo_groups(keys.OUTBOX)
+        for group in groups:
+            if group["name"] == keys.OUTBOX_GROUP:
+                backlog = int(group.get("lag") or 0)
+        return int(info["pending"]) + backlog
+
+    async def dead(self) -> int:
+        return int(await self.redis.xlen(keys.OUTBOX_DEAD))
+
+    # -- reading -----------------------------------------------------------------
+    def _entries(self, raw: list[tuple[str, dict[str, str]]]) -> list[Entry]:
+        out = []
+        for entry_id, fields in raw:
+            if not fields:  # trimmed or deleted under us: nothing left to send
+                continue
+            queued = float(fields["queued"]) if fields.get("queued") else None
+            out.append(Entry(entry_id, fields["chat"], fields["alert"], queued))
+        return out
+
+    async def read(self, count: int, block_ms: int | None = None) -> list[Entry]:
+        """New entries for this consumer (they stay pending until settled)."""
+        batches = await self.redis.xreadgroup(
+            keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX: ">"}, count=count, block=block_ms
+        )
+        return [e for _stream, raw in batches or [] for e in self._entries(raw)]
+
+    async def read_own(self, after: str, count: int) -> tuple[list[Entry], str | None]:
+        """Entries this consumer name read before (a previous life of this replica) and
+        never settled, with ids after `after`; and the id to continue from (None: done)."""
+        batches = await self.redis.xreadgroup(
+            keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX: after}, count=count
+        )
+        raw = [item for _stream, items in batches or [] for item in items]
+        return self._entries(raw), (raw[-1][0] if raw else None)
+
+    async def claim_abandoned(self, min_idle_ms: int, count: int = 500) -> list[Entry]:
+        """Entries a dead or stalled consumer read but never settled (XAUTOCLAIM)."""
+        _next, raw, *_deleted = await self.redis.xautoclaim(
+            keys.OUTBOX, keys.OUTBOX_GROUP, self.consumer, min_idle_ms, "0-0", count=count
+        )
+        return self._entries(raw)
+
+    async def touch(self, entry_ids: list[str]) -> None:
+        """Reset the idle time of entries this consumer still holds, so no one claims them."""
+        if entry_ids:
+            await self.redis.xclaim(
+                keys.OUTBOX, keys.OUTBOX_GROUP, self.consumer, 0, entry_ids, justid=True
+            )
+
+    # -- sending and settling ----------------------------------------------------
+    async def delivered(self, entries: list[Entry]) -> set[str]:
+        """Ids of the entries whose (alert, chat) has its `sent` marker: one round trip."""
+        if not entries:
+            return set()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry in entries:
+                pipe.exists(keys.sent(entry.alert.id, entry.chat))
+            found = await pipe.execute()
+        return {entry.id for entry, hit in zip(entries, found, strict=True) if hit}
+
+    async def send(
+        self, entry: Entry, senders: Mapping[str, Sender], *, checked: bool = False
+    ) -> Delivery:
+        """Send one entry, unless it was delivered already (a re-read after a crash).
+        `checked`: the caller looked for the `sent` marker when it read the entry."""
+        if not checked and await self.redis.exists(keys.sent(entry.alert.id, entry.chat)):
+            return Delivery(Outcome.SENT, "already delivered", duplicate=True)
+        ref = ChatRef.parse(entry.chat)
+        sender = senders.get(ref.platform)
+        if sender is None:
+            return Delivery(Outcome.RETRY, f"no {ref.platform} transport running")
+        try:
+            message = await self.prepare(entry) if self.prepare else entry.alert.message
+            return await sender.send(ref, message)
+        except Exception as exc:  # a transport bug must not lose the delivery
+            log.exception("alert %s to %s: transport raised", entry.alert.id, entry.chat)
+            return Delivery(Outcome.RETRY, f"transport error: {type(exc).__name__}")
+
+    async def settle(self, entry: Entry, result: Delivery) -> float | None:
+        """Record how a send went. Returns the retry delay in seconds, or None when the
+        entry is finished (delivered, or dead-lettered)."""
+        platform = entry.chat.split(":", 1)[0]
+        if self.metrics is not None:
+            outcome = result.outcome.value
+            if result.duplicate:
+                outcome = "duplicate"
+            elif result.uncertain:
+                outcome = "uncertain"
+            self.metrics.deliveries.labels(platform, outcome).inc()
+        if result.outcome is Outcome.SENT:
+            await self.redis.set(keys.sent(entry.alert.id, entry.chat), "1", ex=DEDUP_TTL_S)
+            await self._done(entry.id)
+            log.info("alert %s delivered to %s", entry.alert.id, entry.chat)
+            await self._finished(entry, result)
+            return None
+        if result.outcome is Outcome.MOVED and await self._moved(entry.alert, entry.chat, result):
+            await self._done(entry.id)
+            return None
+        attempts = int(await self.redis.hincrby(ATTEMPTS, entry.id, 1))
+        # A platform down for minutes (5xx, timeouts) must delay, not dead-letter: give up
+        # after max_attempts only once the delivery is also older than give_up_after_s.
+        now = self.clock.now().timestamp()
+        age_s = now - entry.queued if entry.queued is not None else float("inf")
+        if result.outcome is Outcome.GONE or (
+            attempts >= self.max_attempts and age_s >= self.give_up_after_s
+        ):
+            await self.redis.xadd(
+                keys.OUTBOX_DEAD, {"chat": entry.chat, "alert": entry.raw, "reason": result.reason}
+            )
+            await self._done(entry.id)
+            log.warning(
+                "alert %s to %s dead-lettered after %d attempts: %s",
+                entry.alert.id,
+                entry.chat,
+                attempts,
+                result.reason,
+            )
+            await self._finished(entry, result)
+            return None
+        delay = result.retry_after if result.retry_after is not None else min(300, 2**attempts)
+        log.info(
+            "alert %s to %s: retry in %.1fs (%s)", entry.alert.id, entry.chat, delay, result.reason
+        )
+        return delay
+
+    async def deliver(self, senders: Mapping[str, Sender], count: int = 100) -> int:
+        """One simple, sequential pass (replay and tests): what is due again, then what is
+        new. The live bot uses bot.delivery.Deliverer. Returns deliveries sent."""
+        now = self.clock.now().timestamp()
+        due = await self.redis.zrangebyscore(RETRY_DUE, 0, now, start=0, num=count)
+        entries: list[Entry] = []
+        if due:
+            await self.redis.zrem(RETRY_DUE, *due)
+            entries += self._entries(
+                await self.redis.xclaim(keys.OUTBOX, keys.OUTBOX_GROUP, self.consumer, 0, due)
+            )
+        entries += await self.read(count)
+        sent = 0
+        for entry in entries:
+            result = await self.send(entry, senders)
+            delay = await self.settle(entry, result)
+            if delay is not None:
+                await self.redis.zadd(RETRY_DUE, {entry.id: now + delay})
+            elif result.outcome is Outcome.SENT and not result.duplicate:
+                sent += 1
+        return sent
+
+    async def _finished(self, entry: Entry, result: Delivery) -> None:
+        if self.on_finished is None:
+            return
+        try:
+            await self.on_finished(entry, result)
+        except Exception:  # bookkeeping (history, reply ids) must not undo a settled entry
+            log.exception("alert %s to %s: after-delivery hook failed", entry.alert.id, entry.chat)
+
+    async def _moved(self, alert: Alert, chat: str, result: Delivery) -> bool:
+        """Move the chat's state to its new id and queue the delivery there."""
+        ref = ChatRef.parse(chat)
+        try:
+            new_chat = ChatRef.parse(f"{ref.platform}:{result.new_chat_id}").key
+        except ValueError:
+            return False  # no usable new id: handled below like any failed attempt
+        if self.on_moved is not None:
+            await self.on_moved(chat, new_chat)
+        await self.enqueue(alert, new_chat)
+        log.info("alert %s: chat %s moved to %s, re-queued", alert.id, chat, new_chat)
+        return True
+
+    async def _done(self, entry_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(keys.OUTBOX, keys.OUTBOX_GROUP, entry_id)
+            pipe.xdel(keys.OUTBOX, entry_id)
+            pipe.hdel(ATTEMPTS, entry_id)
+            await pipe.execute()

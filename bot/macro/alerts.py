@@ -1,0 +1,250 @@
+"""Macro messages and their delivery: reminders before a release, the print when it lands
+(actual vs consensus vs target vs previous, the surprise, the streak), the late notice.
+
+Used by the macro watcher (jobs/macro.py) and by an admin's ``/macro set``. A print is
+published once per release (``SET NX`` on ``divbot:macro:published:{entry}``), stored in
+the shared macro history, and queued for every chat subscribed to ``macro`` whose macro
+filters (bot.macro.filters) it passes and that is not muted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from bot import fmt
+from bot.macro.calendar import Entry, period_label, period_text
+from bot.macro.filters import get_filters
+from bot.macro.history import DEFINITIONS, load_history, save_prints
+from bot.macro.stats import (
+    MIN_SURPRISES,
+    StreakChange,
+    Surprise,
+    describe_streak,
+    off_target,
+    previous,
+    streak_change,
+    surprise,
+)
+from bot.models import Alert, Family, Message
+from bot.state import keys
+from bot.wiring import Core
+
+log = logging.getLogger(__name__)
+MARKER_TTL_S = 60 * 86400
+
+
+def _id(*parts: object) -> str:
+    text = "|".join(str(p) for p in parts)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]  # noqa: S324 - an id, not security
+
+
+def value_text(value: float, unit: str) -> str:
+    """−1.9% y/y, 49.3, +4.5% y/y."""
+    if unit.startswith("%"):
+        return f"{fmt.pct(value)} {unit[1:].strip()}".strip()
+    if unit == "index":
+        return f"{value:.1f}"
+    return f"{value:g} {unit}"
+
+
+def delta_text(delta: float, unit: str) -> str:
+    return fmt.signed(delta, 1, "pp" if unit.startswith("%") else " pt")
+
+
+def _target_line(value: float, entry: Entry | None, unit: str) -> str | None:
+    if entry is None or entry.target is None:
+        return None
+    gap = off_target(value, entry.target)
+    shown = entry.target_text or "the target"
+    if gap == 0:
+        return f"on target: {shown}"
+    where = "below" if gap < 0 else "above"
+    return f"{delta_text(abs(gap), unit).lstrip('+')} {where} target: {shown}"
+
+
+def _surprise_line(s: Surprise, unit: str) -> str:
+    base = f"Surprise {delta_text(s.value, unit)} vs consensus"
+    if s.z is not None:
+        return f"{base} ({fmt.signed(s.z, 1)}σ of {s.past} past surprises)"
+    return f"{base} (σ needs {MIN_SURPRISES} past surprises, have {s.past})"
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    alert: Alert
+    chats: list[str]
+    surprise: Surprise | None
+    change: StreakChange | None
+
+
+async def deliver(
+    core: Core,
+    alert: Alert,
+    indicator: str | None = None,
+    surprise_value: float | None = None,
+    change: StreakChange | None = None,
+    fence: str | None = None,
+) -> list[str]:
+    """Queue `alert` for macro subscribers: filtered by their macro rules when `indicator`.
+    `fence`: the leader's token it was raised under (default: the current one)."""
+    now = core.clock.now().timestamp()
+    queued = []
+    for chat in sorted(await core.store.subscribers(Family.MACRO)):
+        if indicator is not None:
+            rule = (await get_filters(core.redis, chat)).get(indicator)
+            if rule is not None and not rule.matches(surprise_value, change):
+                continue
+        until = await core.store.muted_until(chat)
+        if until and until > now:
+            await core.store.count("muted")
+            await core.service.note(alert, chat, "muted")
+            continue
+        if await core.service.admit(
+            alert, chat, fence if fence is not None else core.service.fence()
+        ):
+            queued.append(chat)
+    await core.store.count("alerts_fired")
+    return queued
+
+
+async def publish_print(
+    core: Core,
+    indicator: str,
+    period: date,
+    value: float,
+    *,
+    entry: Entry | None,
+    source: str,
+    at: datetime,
+    ytd: bool = False,
+) -> Published | None:
+    """Store and announce one print; None when this release was already published."""
+    key = entry.key if entry else f"{indicator}:{period_text(indicator, period)}"
+    redis: Any = core.redis  # decode_responses=True: replies are str
+    # A year-to-date GDP print does not stand in for the quarter's own: an admin can still
+    # /macro set it, so the two are published under different markers.
+    if ytd:
+        key += ":ytd"
+    marker = keys.macro_published(key)
+    if not await redis.set(marker, source, nx=True, ex=MARKER_TTL_S):
+        return None
+    stored = "GDP_YTD" if ytd else indicator
+    known = DEFINITIONS.get(stored)
+    unit = entry.unit if entry else (known.unit if known else "")
+    history = await load_history(redis, stored) if known else []
+    before = [v for d, v in history if d < period]
+    prev = previous(history, period)
+
+    change = None
+    level = known.level if known else None
+    if stored == "GDP" and entry is not None and entry.target is not None:
+        level = entry.target[0]  # "below target" means below the band's floor
+    if level is not None:
+        change = streak_change(before, value, level)
+
+    s = None
+    consensus = entry.consensus if entry is not None else None
+    if consensus is not None:
+        past_raw: dict[str, str] = await redis.hgetall(keys.macro_surprises(indicator))
+        past = [float(v) for k, v in past_raw.items() if k != period.isoformat()]
+        s = surprise(value, consensus, past)
+        await redis.hset(keys.macro_surprises(indicator), period.isoformat(), repr(s.value))
+    if known:
+        await save_prints(redis, stored, [(period, value)])
+        from bot.divergence.snapshot import (
+            refresh_pulse,  # snapshot imports this module's neighbours
+        )
+
+        await refresh_pulse(core)  # /divergence and divergence rules see the new print
+
+    name = known.name if known else indicator
+    label = period_label(indicator, period)
+    if ytd:
+        title = f"{name} {period.year} (to {label[:2]}) {value_text(value, unit)}"
+    else:
+        title = f"{name} {value_text(value, unit)}"
+    unit_word = "quarter" if known and known.quarterly else "month"
+    if change is not None and known is not None:
+        level_name = "target" if stored == "GDP" else known.level_name
+        title += ", " + describe_streak(change, level_name, unit_word)
+    fields = [
+        ("Actual", value_text(value, unit)),
+        ("Consensus", value_text(consensus, unit) if consensus is not None else "n/a"),
+        ("Previous", value_text(prev[1], unit) if prev else "n/a"),
+    ]
+    if entry is not None and entry.target_text:
+        fields.append(("Target", entry.target_text))
+    lines = [f"{name} for {label}" + (" (growth of the year so far)" if ytd else "")]
+    if s is not None:
+        lines.append(_surprise_line(s, unit))
+    target_line = _target_line(value, entry, unit)
+    if target_line:
+        lines.append(target_line)
+    if ytd:
+        lines.append(
+            "The feed gives year-to-date GDP only; /macro set GDP VALUE records the quarter."
+        )
+    message = Message(title=title, lines=lines, fields=fields, source=source, at=at)
+    # A surprise this big goes through a chat's quiet hours (bot.chat.quiet).
+    big = s is not None and s.z is not None and abs(s.z) >= core.settings.quiet_urgent_surprise_z
+    severity: Literal["info", "critical"] = "critical" if big else "info"
+    alert = Alert(_id("macro-print", key), Family.MACRO, message, at, severity=severity)
+    chats: list[str] = []
+
+    async def send(fence: str | None) -> None:
+        chats[:] = await deliver(core, alert, indicator, s.value if s else None, change, fence)
+        log.info(
+            "published %s %s = %s from %s to %d chats", indicator, label, value, source, len(chats)
+        )
+
+    # The release is claimed (the marker): if Redis fails now, keep the alert.
+    await core.service.dispatch_or_keep("macro print", alert, send)
+    return Published(alert, chats, s, change)
+
+
+async def remind(core: Core, entries: list[Entry], minutes: int, now: datetime) -> list[str]:
+    """One reminder for the entries due at the same time, `minutes` before it."""
+    tz = core.settings.timezone
+    lines = []
+    for e in entries:
+        if e.kind == "event":
+            lines.append(e.title + (f" ({e.note})" if e.note else ""))
+            continue
+        parts = [e.title]
+        if e.consensus is not None:
+            parts.append(f"consensus {value_text(e.consensus, e.unit)}")
+        known = DEFINITIONS.get(e.indicator or "")
+        if known and e.period is not None:
+            prev = previous(await load_history(core.redis, e.indicator or ""), e.period)
+            if prev:
+                when = period_label(e.indicator or "", prev[0])
+                parts.append(f"previous {value_text(prev[1], e.unit)} ({when})")
+        if e.target_text:
+            parts.append(f"target {e.target_text}")
+        if len(parts) > 1:
+            lines.append(" · ".join(parts))
+    when = fmt.when(entries[0].at, tz)
+    titles = ", ".join(e.title for e in entries)
+    message = Message(title=f"In {minutes} min: {titles}", lines=[f"Due {when}", *lines], at=now)
+    alert_id = _id("macro-remind", minutes, *(e.key for e in entries))
+    return await deliver(core, Alert(alert_id, Family.MACRO, message, now))
+
+
+async def late_notice(
+    core: Core, entry: Entry, source: str, waited_s: float, reason: str, now: datetime
+) -> list[str]:
+    tz = core.settings.timezone
+    lines = [
+        f"Scheduled {fmt.when(entry.at, tz)}; no new print from {source} after "
+        f"{fmt.duration(waited_s)}.",
+    ]
+    if reason:
+        lines.append(f"Last answer: {reason}")
+    lines.append(f"An admin can publish it by hand: /macro set {entry.indicator} VALUE")
+    message = Message(title=f"{entry.title} is late", lines=lines, at=now)
+    alert = Alert(_id("macro-late", entry.key), Family.MACRO, message, now, severity="warning")
+    return await deliver(core, alert)

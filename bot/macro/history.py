@@ -1,0 +1,115 @@
+"""Macro history: China's monthly and quarterly prints, shared by the macro watcher and
+/divergence's economy leg.
+
+One Redis hash per indicator (``divbot:macro:{INDICATOR}``: ISO period start -> value).
+Periods are the first day of the month (CPI, PPI, PMI, IP, RETAIL) or of the quarter (GDP,
+GDP_YTD). The seed file ``seeds/macro_history.csv`` (indicator,period,value,source and an
+optional ``released`` date) fills an empty store; every row names where its figure comes
+from, or says it is synthetic. ``released`` lets a replay start with only what was public
+then: prints released inside the replay window arrive as releases, not as history.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.state import keys
+
+INDICATORS = ("GDP", "CPI", "PPI", "PMI")  # what load_all returns (the /divergence contract)
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    id: str
+    name: str
+    unit: str  # "% y/y" or "index"
+    neutral: float  # what "normal" is: 0 for PPI, 2 for CPI, 50 for PMI, the target for GDP
+    quarterly: bool = False
+    level: float | None = None  # the line streaks are counted against (None: no streaks)
+    level_name: str = ""  # "zero", "50", "target"
+
+
+DEFINITIONS = {
+    "GDP": Indicator("GDP", "GDP", "% y/y", 5.0, quarterly=True, level=5.0, level_name="target"),
+    "CPI": Indicator("CPI", "CPI", "% y/y", 2.0, level=0.0, level_name="zero"),
+    "PPI": Indicator("PPI", "PPI", "% y/y", 0.0, level=0.0, level_name="zero"),
+    "PMI": Indicator("PMI", "Manufacturing PMI", "index", 50.0, level=50.0, level_name="50"),
+    # Added by the macro watcher; not part of load_all.
+    "IP": Indicator("IP", "Industrial output", "% y/y", 5.0),
+    "RETAIL": Indicator("RETAIL", "Retail sales", "% y/y", 4.0),
+    "GDP_YTD": Indicator("GDP_YTD", "GDP year-to-date", "% y/y", 5.0, quarterly=True),
+}
+
+
+def _key(indicator: str) -> str:
+    if indicator not in DEFINITIONS:
+        raise ValueError(f"unknown indicator {indicator!r}")
+    return f"{keys.NS}:macro:{indicator}"
+
+
+async def save_prints(redis: Any, indicator: str, prints: list[tuple[date, float]]) -> None:
+    if prints:
+        mapping = {d.isoformat(): repr(v) for d, v in prints if math.isfinite(v)}
+        await redis.hset(_key(indicator), mapping=mapping)
+
+
+async def load_history(redis: Any, indicator: str) -> list[tuple[date, float]]:
+    """Oldest first."""
+    raw: dict[str, str] = await redis.hgetall(_key(indicator))
+    return sorted((date.fromisoformat(k), float(v)) for k, v in raw.items())
+
+
+async def load_all(redis: Any) -> dict[str, list[tuple[date, float]]]:
+    return {ind: await load_history(redis, ind) for ind in INDICATORS}
+
+
+@dataclass(frozen=True, slots=True)
+class SeedRow:
+    indicator: str
+    period: date
+    value: float
+    source: str
+    released: date | None  # None: released long before any replay window
+
+
+def read_seed_rows(path: Path) -> list[SeedRow]:
+    rows = []
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            released = (row.get("released") or "").strip()
+            rows.append(
+                SeedRow(
+                    row["indicator"],
+                    date.fromisoformat(row["period"]),
+                    float(row["value"]),
+                    row["source"],
+                    date.fromisoformat(released) if released else None,
+                )
+            )
+    return rows
+
+
+def read_seed(
+    path: Path, released_before: date | None = None
+) -> dict[str, list[tuple[date, float]]]:
+    """Prints by indicator, oldest first; with `released_before`, only those public then."""
+    out: dict[str, list[tuple[date, float]]] = {ind: [] for ind in INDICATORS}
+    for row in read_seed_rows(path):
+        if released_before and row.released and row.released >= released_before:
+            continue
+        out.setdefault(row.indicator, []).append((row.period, row.value))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+async def seed_if_empty(redis: Any, path: Path, released_before: date | None = None) -> bool:
+    """Load the seed file into an empty store; True when it did."""
+    if await redis.exists(*(_key(i) for i in INDICATORS)):
+        return False
+    for indicator, prints in read_seed(path, released_before).items():
+        await save_prints(redis, indicator, prints)
+    return True

@@ -1,0 +1,238 @@
+"""The engine: turns each accepted quote into the rule crossings it causes.
+
+Pure and synchronous (no I/O): it holds the rule index, each instrument's daily closes
+and latest quote, and each rule's cooldown clock. The caller (bot.rules.service) loads it from
+the store, feeds it quotes and persists the state changes it reports.
+
+A quote updates every signal that involves its instrument: its move over each window
+that has rules, every spread it is a leg of, its price level. Spreads compare each leg's
+own window return on its own trading dates, using each leg's latest quote (during Asian
+hours the Nasdaq-100 leg is its last US close).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.divergence.metrics import session_return_zscore
+from bot.market.windows import Base, DailyCloses, pct_change, window_base
+from bot.models import Quote, Rule, RuleKind, Window
+from bot.rules.book import Entry, RuleIndex, Signal, entries_for
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One instrument's part in a signal value: its price, base and return."""
+
+    instrument: str
+    price: float
+    base: Base | None
+    change_pct: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """A rule's entry crossed its trigger on this quote."""
+
+    rule: Rule
+    side: int
+    value: float
+    legs: tuple[Leg, ...]
+    quote: Quote
+    suppressed: bool  # inside the rule's cooldown: recorded, not alerted
+
+
+@dataclass(slots=True)
+class TickResult:
+    crossings: list[Crossing]
+    state: list[tuple[str, int, bool]]  # (rule id, side, armed) that changed
+
+
+def signal_of(rule: Rule) -> Signal:
+    if rule.kind is RuleKind.LEVEL:
+        return Signal("level", rule.instrument, "", "")
+    window = rule.window.value if rule.window else ""
+    if rule.kind is RuleKind.SPREAD:
+        return Signal("spread", rule.instrument, rule.other or "", window)
+    if rule.kind is RuleKind.DIVERGENCE:
+        return Signal("divergence", rule.instrument, "", window)
+    return Signal("move", rule.instrument, "", window)
+
+
+class Engine:
+    """Rules, their index and the market state they are evaluated against."""
+
+    def __init__(self) -> None:
+        self.index = RuleIndex()
+        self.rules: dict[str, Rule] = {}
+        self.closes: dict[str, DailyCloses] = {}
+        self.latest: dict[str, Quote] = {}
+        self.last_fired: dict[str, float] = {}
+        self._by_instrument: dict[str, dict[Signal, int]] = {}
+        # One Signal object per distinct signal, shared by all its rules' index entries
+        # (a few hundred signals for 100,000 rules, rather than one tuple per rule).
+        self._signals: dict[Signal, Signal] = {}
+        # The economy pulse (bot.divergence.metrics) behind divergence rules; None = no signal.
+        self.pulse: float | None = None
+
+    # -- rules -----------------------------------------------------------------
+    def add_rule(self, rule: Rule, armed: dict[int, bool] | None = None) -> dict[int, bool]:
+        """Index a rule. Without a saved state, a side already past its trigger starts
+        disarmed: it fires on the next cross, not on the level it was created at."""
+        self.remove_rule(rule.id)
+        self.rules[rule.id] = rule
+        if rule.paused:
+            return {}
+        signal = self._signal(rule)
+        signed = rule.kind is not RuleKind.LEVEL
+        current = self.value(signal)
+        states: dict[int, bool] = {}
+        for entry in entries_for(
+            rule.id, rule.threshold, rule.direction.value, rule.hysteresis, signed
+        ):
+            if armed is not None and entry.side in armed:
+                is_armed = armed[entry.side]
+            else:
+                is_armed = current is None or not _past(entry, current)
+            self.index.add(signal, entry, is_armed)
+            states[entry.side] = is_armed
+        for inst in {signal.a, signal.b} - {""}:
+            counts = self._by_instrument.setdefault(inst, {})
+            counts[signal] = counts.get(signal, 0) + 1
+        return states
+
+    def load_rules(self, rules: list[Rule], states: dict[str, dict[int, bool]]) -> None:
+        """Index many new rules at once (start-up, batch by batch), with their saved armed
+        states. A rule already loaded is skipped: a scan of the store may repeat one."""
+        current: dict[Signal, float | None] = {}
+        items = []
+        for rule in rules:
+            if rule.id in self.rules:
+                continue
+            self.rules[rule.id] = rule
+            if rule.paused:
+                continue
+            signal = self._signal(rule)
+            if signal not in current:
+                current[signal] = self.value(signal)
+            saved = states.get(rule.id, {})
+            signed = rule.kind is not RuleKind.LEVEL
+            for entry in entries_for(
+                rule.id, rule.threshold, rule.direction.value, rule.hysteresis, signed
+            ):
+                value = current[signal]
+                armed = saved.get(entry.side, value is None or not _past(entry, value))
+                items.append((signal, entry, armed))
+            for inst in {signal.a, signal.b} - {""}:
+                counts = self._by_instrument.setdefault(inst, {})
+                counts[signal] = counts.get(signal, 0) + 1
+        self.index.bulk_add(items)
+
+    def _signal(self, rule: Rule) -> Signal:
+        signal = signal_of(rule)
+        return self._signals.setdefault(signal, signal)
+
+    def remove_rule(self, rule_id: str) -> Rule | None:
+        rule = self.rules.pop(rule_id, None)
+        if rule is None:
+            return None
+        for side in (1, -1):
+            self.index.remove(rule_id, side)
+        if not rule.paused:
+            signal = signal_of(rule)
+            for inst in {signal.a, signal.b} - {""}:
+                counts = self._by_instrument[inst]
+                counts[signal] -= 1
+                if counts[signal] == 0:
+                    del counts[signal]
+        return rule
+
+    # -- market state ----------------------------------------------------------
+    def set_closes(self, instrument: str, closes: DailyCloses) -> None:
+        self.closes[instrument] = closes
+
+    def put_close(self, instrument: str, session: date, close: float) -> None:
+        self.closes.setdefault(instrument, DailyCloses()).put(session, close)
+
+    def leg(self, instrument: str, window: Window | None) -> Leg | None:
+        quote = self.latest.get(instrument)
+        if quote is None:
+            return None
+        if window is None:
+            return Leg(instrument, quote.price, None, None)
+        closes = self.closes.get(instrument, DailyCloses())
+        base = window_base(closes, window, quote.session, quote.open)
+        change = pct_change(quote.price, base.value) if base else None
+        return Leg(instrument, quote.price, base, change)
+
+    def legs(self, signal: Signal) -> tuple[Leg, ...] | None:
+        window = Window(signal.window) if signal.window else None
+        first = self.leg(signal.a, window)
+        if first is None:
+            return None
+        if signal.kind != "spread":
+            return (first,)
+        second = self.leg(signal.b, window)
+        return None if second is None else (first, second)
+
+    def value(self, signal: Signal) -> float | None:
+        legs = self.legs(signal)
+        return None if legs is None else self._signal_value(signal, legs)
+
+    # -- ticks -----------------------------------------------------------------
+    def on_quote(self, quote: Quote, now: datetime) -> TickResult:
+        """Take a quote; return the crossings it causes and the state that changed."""
+        self.latest[quote.instrument] = quote
+        result = TickResult([], [])
+        for signal in list(self._by_instrument.get(quote.instrument, {})):
+            legs = self.legs(signal)
+            if legs is None:
+                continue
+            value = self._signal_value(signal, legs)
+            if value is None:
+                continue
+            fired, rearmed = self.index.cross(signal, value)
+            for entry in rearmed:
+                result.state.append((entry.rule_id, entry.side, True))
+            for entry in fired:
+                result.state.append((entry.rule_id, entry.side, False))
+                result.crossings.append(self._crossing(entry, value, legs, quote, now))
+        return result
+
+    def _signal_value(self, signal: Signal, legs: tuple[Leg, ...]) -> float | None:
+        if signal.kind != "divergence":
+            return _value(signal, legs)
+        # Decoupling score: the window return's z against its trailing year, minus pulse.
+        leg, quote = legs[0], self.latest.get(signal.a)
+        if leg.change_pct is None or quote is None or self.pulse is None:
+            return None
+        closes = self.closes.get(signal.a, DailyCloses())
+        z = session_return_zscore(closes, quote.session, signal.window, leg.change_pct)
+        return None if z is None else z - self.pulse
+
+    def _crossing(
+        self, entry: Entry, value: float, legs: tuple[Leg, ...], quote: Quote, now: datetime
+    ) -> Crossing:
+        rule = self.rules[entry.rule_id]
+        last = self.last_fired.get(rule.id)
+        stamp = now.timestamp()
+        suppressed = last is not None and stamp - last < rule.cooldown_s
+        if not suppressed:
+            self.last_fired[rule.id] = stamp
+        return Crossing(rule, entry.side, value, legs, quote, suppressed)
+
+
+def _past(entry: Entry, value: float) -> bool:
+    return value >= entry.trigger if entry.side == 1 else value <= entry.trigger
+
+
+def _value(signal: Signal, legs: tuple[Leg, ...]) -> float | None:
+    if signal.kind == "level":
+        return legs[0].price
+    if signal.kind == "move":
+        return legs[0].change_pct
+    a, b = legs
+    if a.change_pct is None or b.change_pct is None:
+        return None
+    return a.change_pct - b.change_pct

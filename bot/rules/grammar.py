@@ -1,0 +1,187 @@
+"""The rule grammar a trader types, parsed and validated; shared by /alert add and seeds.
+
+    STAR50 1d up 3              move: instrument, window, direction, threshold in %
+    STAR50 vs NDX mtd up 10     spread: A vs B, window, direction, threshold in pp
+    NDX above 26000             level: price crosses a level (or `below`)
+    divergence STAR50 [mtd] score up 3
+                                decoupling score (return z minus economy pulse) crosses 3
+    … cooldown=30m hyst=0.5     options: cooldown (s/m/h/d) and hysteresis (same unit)
+
+Anything else raises RuleSpecError with one readable line; nothing is stored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.market.watchlist import UnknownInstrument, Watchlist
+from bot.models import Direction, RuleKind, Window
+
+USAGE = (
+    "usage: /alert add SYMBOL WINDOW up|down|either PCT · "
+    "/alert add A vs B WINDOW up|down|either PP · /alert add SYMBOL above|below PRICE · "
+    "/alert add divergence SYMBOL [WINDOW] score up|down|either N "
+    "(windows: intraday 1d 5d mtd ytd; e.g. /alert add STAR50 1d up 3)"
+)
+MAX_MOVE_PCT = 100.0
+MAX_SPREAD_PP = 200.0
+MAX_SCORE = 20.0
+_DURATION = re.compile(r"^(\d{1,6})([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class RuleSpecError(ValueError):
+    """A rule the user typed that can't be stored; the message is the reply."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    kind: RuleKind
+    instrument: str
+    threshold: float
+    direction: Direction
+    window: Window | None = None
+    other: str | None = None
+    cooldown_s: int | None = None
+    hysteresis: float | None = None
+
+
+def parse_duration(text: str, *, max_s: int = 30 * 86400) -> int:
+    """'90s', '30m', '1h', '2d' -> seconds."""
+    m = _DURATION.match(text.strip().lower())
+    if not m:
+        raise RuleSpecError(f"bad duration {text!r}: use a number and s, m, h or d, e.g. 30m")
+    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if not 0 < seconds <= max_s:
+        raise RuleSpecError(f"duration {text!r} out of range: 1s to {max_s // 86400}d")
+    return seconds
+
+
+def _number(text: str, what: str, unit: str) -> float:
+    cleaned = text.strip().lower().removesuffix(unit).replace(",", "").replace("_", "")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise RuleSpecError(f"{what} must be a number, got {text!r}; {USAGE}") from None
+    if not math.isfinite(value):
+        raise RuleSpecError(f"{what} must be a finite number, got {text!r}")
+    return value
+
+
+def _window(text: str) -> Window:
+    try:
+        return Window(text.lower())
+    except ValueError:
+        valid = " ".join(w.value for w in Window)
+        raise RuleSpecError(f"unknown window {text!r}; use one of: {valid}") from None
+
+
+def _direction(text: str) -> Direction:
+    try:
+        return Direction(text.lower())
+    except ValueError:
+        raise RuleSpecError(f"direction must be up, down or either, got {text!r}") from None
+
+
+def parse_rule(args: list[str], watchlist: Watchlist) -> RuleSpec:
+    """Parse the words after `/alert add`."""
+    words = [w for w in args if w.strip()]
+    options: dict[str, str] = {}
+    while words and "=" in words[-1]:
+        key, _, option = words.pop().partition("=")
+        options[key.lower()] = option
+    if not words:
+        raise RuleSpecError(USAGE)
+
+    def inst(name: str) -> str:
+        try:
+            return watchlist.resolve(name).key
+        except UnknownInstrument as exc:
+            raise RuleSpecError(str(exc)) from None
+
+    if words[0].lower() == "divergence":
+        return _with_options(_divergence(words[1:], inst), options)
+    if words[0].lower() == "spread":
+        words = words[1:]
+        if len(words) == 5:
+            words.insert(1, "vs")
+    if len(words) == 3 and words[1].lower() in ("above", "below"):
+        level = _number(words[2], "level", "")
+        if level <= 0:
+            raise RuleSpecError(f"level must be above zero, got {words[2]!r}")
+        spec = RuleSpec(
+            RuleKind.LEVEL,
+            inst(words[0]),
+            level,
+            Direction.UP if words[1].lower() == "above" else Direction.DOWN,
+        )
+    elif len(words) == 4:
+        value = _number(words[3], "threshold", "%")
+        if not 0 < value <= MAX_MOVE_PCT:
+            raise RuleSpecError(
+                f"threshold must be between 0 and {MAX_MOVE_PCT:g}%, got {words[3]!r}"
+            )
+        spec = RuleSpec(
+            RuleKind.MOVE, inst(words[0]), value, _direction(words[2]), window=_window(words[1])
+        )
+    elif len(words) == 6 and words[1].lower() == "vs":
+        a, b = inst(words[0]), inst(words[2])
+        if a == b:
+            raise RuleSpecError(f"a spread needs two different instruments, got {a} twice")
+        value = _number(words[5], "threshold", "pp")
+        if not 0 < value <= MAX_SPREAD_PP:
+            raise RuleSpecError(
+                f"spread threshold must be between 0 and {MAX_SPREAD_PP:g}pp, got {words[5]!r}"
+            )
+        spec = RuleSpec(
+            RuleKind.SPREAD, a, value, _direction(words[4]), window=_window(words[3]), other=b
+        )
+    else:
+        raise RuleSpecError(USAGE)
+    return _with_options(spec, options)
+
+
+def _divergence(words: list[str], inst: Callable[[str], str]) -> RuleSpec:
+    """`SYMBOL [WINDOW] score up|down|either N`; the window defaults to mtd."""
+    if len(words) == 4:
+        words = [words[0], "mtd", *words[1:]]
+    if len(words) != 5 or words[2].lower() != "score":
+        raise RuleSpecError(
+            "usage: /alert add divergence SYMBOL [WINDOW] score up|down|either N "
+            "(e.g. /alert add divergence STAR50 score up 3)"
+        )
+    window = _window(words[1])
+    if window is Window.INTRADAY:
+        raise RuleSpecError("a divergence score needs a window of 1d 5d mtd or ytd")
+    value = _number(words[4], "score", "")
+    if not 0 < value <= MAX_SCORE:
+        raise RuleSpecError(f"score must be between 0 and {MAX_SCORE:g}, got {words[4]!r}")
+    return RuleSpec(RuleKind.DIVERGENCE, inst(words[0]), value, _direction(words[3]), window=window)
+
+
+def _with_options(spec: RuleSpec, options: dict[str, str]) -> RuleSpec:
+    cooldown = hysteresis = None
+    for key, value in options.items():
+        if key == "cooldown":
+            cooldown = parse_duration(value, max_s=7 * 86400)
+        elif key in ("hyst", "hysteresis"):
+            hysteresis = _number(value, "hysteresis", "")
+            if not 0 <= hysteresis <= max(spec.threshold, 1.0):
+                raise RuleSpecError(
+                    f"hysteresis must be between 0 and the threshold, got {value!r}"
+                )
+        else:
+            raise RuleSpecError(f"unknown option {key!r}; options are cooldown=30m, hyst=0.5")
+    return RuleSpec(
+        spec.kind,
+        spec.instrument,
+        spec.threshold,
+        spec.direction,
+        spec.window,
+        spec.other,
+        cooldown,
+        hysteresis,
+    )

@@ -1,0 +1,140 @@
+"""Leader election: one replica runs the watchers; any replica can deliver.
+
+A Redis key holds the leader's token ``{replica}:{fence}``; the fence is a counter that
+only grows, so a token is never reused. The leader renews the key's TTL; a leader that
+dies or stalls (GC pause, SIGSTOP) past the TTL loses it and another replica takes over.
+A stale leader that wakes up cannot do harm: writes it makes on the watchers' behalf go
+through `fenced`, a compare-and-act script that refuses them unless the key still holds
+its token.
+
+Which writes are fenced: those made inside the watcher tasks `lead` starts (they run in
+a context that knows the leadership term: `watcher_fence`). Commands run on every replica
+and are never fenced: `/macro set` on a follower must still publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+from bot.state import keys
+
+log = logging.getLogger(__name__)
+LEADER = f"{keys.NS}:leader"
+FENCE = f"{keys.NS}:leader:fence"
+# Never a real token (those are "{replica}:{n}"): a fenced write with it is always refused.
+NOT_LEADER = "-"
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class Leadership:
+    def __init__(self, redis: Any, replica: str, ttl_s: float = 15.0) -> None:
+        self.redis = redis
+        self.replica = replica
+        self.ttl_ms = int(ttl_s * 1000)
+        self.token: str | None = None
+
+    async def try_acquire(self) -> bool:
+        if self.token is not None:
+            return await self.renew()
+        fence = await self.redis.incr(FENCE)
+        token = f"{self.replica}:{fence}"
+        if await self.redis.set(LEADER, token, nx=True, px=self.ttl_ms):
+            self.token = token
+            log.info("replica %s is the leader (fence %s)", self.replica, fence)
+            return True
+        return False
+
+    async def renew(self) -> bool:
+        if self.token is None:
+            return False
+        ok = await self.redis.eval(_RENEW, 1, LEADER, self.token, self.ttl_ms)
+        if not ok:
+            log.warning("replica %s lost the leadership", self.replica)
+            self.token = None
+        return bool(ok)
+
+    async def release(self) -> None:
+        if self.token is not None:
+            await self.redis.eval(_RELEASE, 1, LEADER, self.token)
+            self.token = None
+
+    async def is_leader(self) -> bool:
+        return self.token is not None and await self.redis.get(LEADER) == self.token
+
+
+_TERM: ContextVar[Leadership | None] = ContextVar("leadership_term", default=None)
+
+
+def watcher_fence() -> str | None:
+    """The token a write must be fenced with: inside a watcher started by `lead`, the
+    leader's current token (NOT_LEADER once lost); anywhere else (commands) None."""
+    leadership = _TERM.get()
+    if leadership is None:
+        return None
+    return leadership.token or NOT_LEADER
+
+
+async def lead(
+    leadership: Leadership,
+    start: Callable[[], list[asyncio.Task[None]]],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    now: Callable[[], float] = time.monotonic,
+) -> None:
+    """Campaign forever: run the watcher tasks from `start` while leader, stop them when not.
+
+    Tasks created by `start` inherit this task's context, so their writes are fenced with
+    this term's token (`watcher_fence`). When Redis cannot be reached the leader keeps its
+    watchers until its lease would have run out, then stops them: by then another replica
+    may lead."""
+    _TERM.set(leadership)
+    tasks: list[asyncio.Task[None]] = []
+    interval = leadership.ttl_ms / 3000
+    renewed_at = now()
+    try:
+        while True:
+            try:
+                leading = await leadership.try_acquire()
+                if leading:
+                    renewed_at = now()
+            except Exception as exc:  # Redis unreachable: no answer is not a "no" yet
+                log.warning("leader election: Redis did not answer (%s)", type(exc).__name__)
+                leading = bool(tasks) and now() - renewed_at < leadership.ttl_ms / 1000
+                if not leading:
+                    leadership.token = None
+            if leading and not tasks:
+                tasks = start()
+            elif not leading and tasks:
+                log.info("replica %s stops its watchers", leadership.replica)
+                await _stop(tasks)
+                tasks = []
+            await sleep(interval)
+    finally:
+        await _stop(tasks)
+        with contextlib.suppress(Exception):
+            await leadership.release()
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
