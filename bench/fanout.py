@@ -64,9 +64,9 @@ ORDER = [(a, chat) for a in range(ALERTS) for chat in PRIVATE + GROUPS]
 N = len(ORDER)
 POLICED = FloodLimits().scaled(SCALE)
 OURS = ratelimit.Limits(
-    overall=ratelimit.Window(30, 1.0 / SCALE),
-    per_chat=ratelimit.Window(1, 1.0 / SCALE),
-    per_group=ratelimit.Window(20, 60.0 / SCALE),
+    overall=ratelimit.RateWindow(30, 1.0 / SCALE),
+    per_chat=ratelimit.RateWindow(1, 1.0 / SCALE),
+    per_group=ratelimit.RateWindow(20, 60.0 / SCALE),
 )
 AT = datetime(2026, 1, 13, 1, 30, tzinfo=UTC)
 

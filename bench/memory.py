@@ -45,9 +45,9 @@ TITLE = "Peak memory: 10,000 chats and 100,000 rules"
 N_CHATS = 10_000
 SCALE = 20
 LIMITS = ratelimit.Limits(
-    overall=ratelimit.Window(30, 1.0 / SCALE),
-    per_chat=ratelimit.Window(1, 1.0 / SCALE),
-    per_group=ratelimit.Window(20, 60.0 / SCALE),
+    overall=ratelimit.RateWindow(30, 1.0 / SCALE),
+    per_chat=ratelimit.RateWindow(1, 1.0 / SCALE),
+    per_group=ratelimit.RateWindow(20, 60.0 / SCALE),
 )
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -42,9 +42,9 @@ REQUESTS = 50
 GAP_S = 0.05  # between one reply and the next /status
 SCALE = 20
 LIMITS = ratelimit.Limits(
-    overall=ratelimit.Window(30, 1.0 / SCALE),
-    per_chat=ratelimit.Window(1, 1.0 / SCALE),
-    per_group=ratelimit.Window(20, 60.0 / SCALE),
+    overall=ratelimit.RateWindow(30, 1.0 / SCALE),
+    per_chat=ratelimit.RateWindow(1, 1.0 / SCALE),
+    per_group=ratelimit.RateWindow(20, 60.0 / SCALE),
 )
 PRIVATE = list(range(10_000_001, 10_004_001))
 GROUPS = list(range(-1_000_000_001, -1_000_001_001, -1))

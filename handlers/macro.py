@@ -1,4 +1,4 @@
-"""/calendar, /macro and /timezone: what is due, what came out, and in which time zone.
+"""/calendar and /macro: what is due and what came out, in the chat's time zone.
 
 - ``/calendar [DAYS] [INDICATOR]``: scheduled releases and events, in the chat's zone.
 - ``/calendar add INDICATOR PERIOD DATE TIME [ZONE] [consensus=X] [target=X|LOW-HIGH]``,
@@ -7,7 +7,6 @@
 - ``/macro [INDICATOR]``: latest prints and the current streak.
 - ``/macro set INDICATOR VALUE [PERIOD]`` (admins): publish a print by hand.
 - ``/macro alert INDICATOR surprise N|streak|all`` (admins), ``/macro alerts``.
-- ``/timezone [ZONE]``: show or (admins) set the chat's time zone.
 """
 
 from __future__ import annotations
@@ -16,12 +15,12 @@ import math
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.chat.timezone import DEFAULT_TZ, chat_timezone, set_chat_timezone, valid_timezone
+from bot.chat.timezone import DEFAULT_TZ, chat_timezone, valid_timezone
 from bot.macro.alerts import publish_print, value_text
 from bot.macro.calendar import (
-    Calendar,
+    CalendarEntry,
     CalendarError,
-    Entry,
+    ReleaseCalendar,
     parse_entry,
     parse_period,
     period_text,
@@ -47,8 +46,8 @@ MAX_DAYS = 366
 NOT_ADMIN = "Only a group admin can change this chat's settings (anyone can in private)."
 
 
-def calendar_of(core: Core) -> Calendar:
-    return Calendar(core.redis, seed_calendar(core.settings.seeds_dir))
+def calendar_of(core: Core) -> ReleaseCalendar:
+    return ReleaseCalendar(core.redis, seed_calendar(core.settings.seeds_dir))
 
 
 def _when(at: datetime, tz: str) -> str:
@@ -197,7 +196,7 @@ async def _calendar_add(core: Core, cmd: Command, words: list[str]) -> Message:
     await cal.put(entry)
     tz = await chat_timezone(core.redis, cmd.chat)
     return reply(
-        f"Calendar: {entry.title} at {_when(entry.at, tz)}",
+        f"ReleaseCalendar: {entry.title} at {_when(entry.at, tz)}",
         f"stored as {entry.key} (over the seed calendar); /calendar rm {entry.key} undoes it",
     )
 
@@ -281,7 +280,9 @@ async def _summary(core: Core) -> Message:
     return reply("China macro, latest prints", *lines)
 
 
-async def _pending_release(core: Core, indicator: str, period_word: str | None) -> Entry | None:
+async def _pending_release(
+    core: Core, indicator: str, period_word: str | None
+) -> CalendarEntry | None:
     entries = [e for e in await calendar_of(core).entries() if e.indicator == indicator]
     if period_word is not None:
         known = DEFINITIONS[indicator]
@@ -358,27 +359,3 @@ async def _alerts(core: Core, cmd: Command) -> Message:
     if not filters:
         return reply("This chat hears every macro print", f"narrow it: {MACRO_USAGE}")
     return reply("Macro alerts in this chat", *(f.describe() for f in filters.values()))
-
-
-# -- /timezone -----------------------------------------------------------------------
-async def timezone(core: Core, cmd: Command) -> Message:
-    if not cmd.args:
-        tz = await chat_timezone(core.redis, cmd.chat)
-        return reply(f"This chat's time zone: {tz}", "change it: /timezone Asia/Hong_Kong")
-    if not cmd.can_admin:
-        return reply(NOT_ADMIN, private=True)
-    if len(cmd.args) != 1:
-        raise UsageError("usage: /timezone ZONE, e.g. /timezone Asia/Hong_Kong")
-    try:
-        tz = await set_chat_timezone(core.redis, cmd.chat, cmd.args[0])
-    except ValueError:
-        raise UsageError(
-            f"{cmd.args[0][:64]!r} is not a time zone; use an IANA name like Asia/Hong_Kong"
-        ) from None
-    if core.noise is not None:
-        core.noise.zones.forget(cmd.chat)  # deliveries use the new zone at once
-    now = core.clock.now().astimezone(ZoneInfo(tz))
-    return reply(
-        f"Time zone set: {tz}",
-        f"it is {now:%a %d %b %H:%M} {now.tzname()} there; /calendar now shows times in it",
-    )

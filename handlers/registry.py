@@ -14,6 +14,7 @@ from handlers import (
     rules,
     status,
     subscriptions,
+    timezone,
 )
 from handlers.base import CommandSpec
 
@@ -105,7 +106,7 @@ _SPECS = [
         "timezone",
         "/timezone [ZONE]",
         "show or set this chat's time zone (default Asia/Shanghai)",
-        macro.timezone,
+        timezone.timezone,
     ),
     CommandSpec(
         "quiet",

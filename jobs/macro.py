@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import aiohttp
 
 from bot.macro.alerts import MARKER_TTL_S, late_notice, publish_print, remind
-from bot.macro.calendar import Calendar, Entry
+from bot.macro.calendar import CalendarEntry, ReleaseCalendar
 from bot.macro.history import DEFINITIONS, load_history
 from bot.sources.base import SourceError
 from bot.sources.datacenter import MacroPrint, MacroSource
@@ -37,7 +37,7 @@ class MacroJob:
     def __init__(
         self,
         core: Core,
-        calendar: Calendar,
+        calendar: ReleaseCalendar,
         source: MacroSource,
         *,
         offsets_min: list[int],
@@ -56,11 +56,11 @@ class MacroJob:
         # Releases scheduled before this (minus the timeout) are history, not work: a bot
         # started in June does not announce January's prints as late.
         self.since = since or core.clock.now()
-        self.entries: list[Entry] = []
+        self.entries: list[CalendarEntry] = []
         self.finished: set[str] = set()
         self.last_error = ""
 
-    def _watched(self, e: Entry) -> bool:
+    def _watched(self, e: CalendarEntry) -> bool:
         return (
             e.kind == "release"
             and e.indicator is not None
@@ -104,7 +104,7 @@ class MacroJob:
         await self._poll(now)
 
     async def _reminders(self, now: datetime) -> None:
-        due: dict[tuple[datetime, int], list[Entry]] = defaultdict(list)
+        due: dict[tuple[datetime, int], list[CalendarEntry]] = defaultdict(list)
         redis = self.core.redis
         for e in self.entries:
             if not e.at > now:
@@ -125,7 +125,7 @@ class MacroJob:
 
     async def _poll(self, now: datetime) -> None:
         active = [e for e in self.entries if self._watched(e) and e.at <= now]
-        by_indicator: dict[str, list[Entry]] = defaultdict(list)
+        by_indicator: dict[str, list[CalendarEntry]] = defaultdict(list)
         for e in active:
             by_indicator[e.indicator or ""].append(e)
         for indicator, entries in sorted(by_indicator.items()):
@@ -152,7 +152,7 @@ class MacroJob:
                 elif now >= e.at + self.timeout:
                     await self._late(e, now)
 
-    async def _already_known(self, indicator: str, entries: list[Entry]) -> set[str]:
+    async def _already_known(self, indicator: str, entries: list[CalendarEntry]) -> set[str]:
         """Releases whose period is already in the history (published by hand, seeded)."""
         if indicator not in DEFINITIONS:
             return set()
@@ -179,7 +179,7 @@ class MacroJob:
         if h is not None:
             await self.core.store.save_health(h)
 
-    async def _late(self, e: Entry, now: datetime) -> None:
+    async def _late(self, e: CalendarEntry, now: datetime) -> None:
         self.finished.add(e.key)
         if await self.core.redis.set(keys.macro_late(e.key), "1", nx=True, ex=MARKER_TTL_S):
             waited = (now - e.at).total_seconds()
@@ -196,7 +196,7 @@ async def replay_macro_job(core: Core, start: datetime, offsets_min: list[int]) 
 
     seeds = core.settings.seeds_dir
     await seed_if_empty(core.redis, seeds / "macro_history.csv", released_before=start.date())
-    calendar = Calendar(core.redis, seed_calendar(seeds))
+    calendar = ReleaseCalendar(core.redis, seed_calendar(seeds))
     source = ReplayMacroSource.from_seed(
         seeds / "macro_history.csv", calendar.seed, start.date(), core.clock
     )
@@ -226,7 +226,7 @@ async def live_macro_job(core: Core, http: aiohttp.ClientSession) -> MacroJob:
     )
     return MacroJob(
         core,
-        Calendar(core.redis, seed_calendar(settings.seeds_dir)),
+        ReleaseCalendar(core.redis, seed_calendar(settings.seeds_dir)),
         EastmoneyMacroSource(http, settings),
         offsets_min=settings.macro_reminder_offsets_min,
         poll_interval_s=settings.macro_poll_interval_s,

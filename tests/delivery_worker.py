@@ -32,13 +32,13 @@ from bot.wiring import build_core
 # group) 20x, Slack's (per channel, overall) 10x.
 SCALED = {
     "telegram": ratelimit.Limits(
-        overall=ratelimit.Window(30, 0.05),
-        per_chat=ratelimit.Window(1, 0.05),
-        per_group=ratelimit.Window(20, 3.0),
+        overall=ratelimit.RateWindow(30, 0.05),
+        per_chat=ratelimit.RateWindow(1, 0.05),
+        per_group=ratelimit.RateWindow(20, 3.0),
     ),
     "slack": ratelimit.Limits(
-        overall=ratelimit.Window(ratelimit.SLACK.overall.count, 0.1),
-        per_chat=ratelimit.Window(1, 0.1),
+        overall=ratelimit.RateWindow(ratelimit.SLACK.overall.count, 0.1),
+        per_chat=ratelimit.RateWindow(1, 0.1),
     ),
 }
 

@@ -13,12 +13,14 @@ from redis.asyncio import Redis
 from bot.clock import SimClock
 from bot.delivery.deliverer import Deliverer
 from bot.delivery.outbox import Outbox
-from bot.delivery.ratelimit import Limits, RateLimiter, Window
+from bot.delivery.ratelimit import Limits, RateLimiter, RateWindow
 from bot.models import Alert, ChatRef, Family, Message
 from bot.transports.base import Delivery, Outcome
 
 # The platform's limits scaled up so the tests stay short (the shape is what matters).
-FAST = Limits(overall=Window(2000, 1.0), per_chat=Window(1, 0.05), per_group=Window(5, 1.0))
+FAST = Limits(
+    overall=RateWindow(2000, 1.0), per_chat=RateWindow(1, 0.05), per_group=RateWindow(5, 1.0)
+)
 AT = datetime(2026, 1, 13, 2, 45, tzinfo=UTC)
 
 

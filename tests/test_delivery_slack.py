@@ -43,8 +43,8 @@ SCALE = (
     10  # every window 10x shorter than Slack's; the counts are ours (bot.delivery.ratelimit.SLACK)
 )
 LIMITS = ratelimit.Limits(
-    overall=ratelimit.Window(ratelimit.SLACK.overall.count, 1.0 / SCALE),
-    per_chat=ratelimit.Window(1, 1.0 / SCALE),
+    overall=ratelimit.RateWindow(ratelimit.SLACK.overall.count, 1.0 / SCALE),
+    per_chat=ratelimit.RateWindow(1, 1.0 / SCALE),
 )
 # The fake polices Slack's published limit, one post per channel per (scaled) second,
 # forgiving 3 ms of loopback jitter. Slack publishes no number for its workspace-wide cap,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from bot.market.windows import DailyCloses
 from bot.models import Direction, Quote, Rule, RuleKind, Window
-from bot.rules.book import RuleIndex, Signal, entries_for
+from bot.rules.book import RuleBook, Signal, entries_for
 from bot.rules.engine import Engine
 
 T0 = datetime(2026, 1, 12, 2, 0, tzinfo=UTC)
@@ -177,7 +177,7 @@ def linear(entries: list[tuple[str, int, float, float]], values: list[float]) ->
 def test_index_matches_a_linear_scan(
     rules: list[tuple[float, str, float]], values: list[float]
 ) -> None:
-    index = RuleIndex()
+    index = RuleBook()
     signal = Signal("move", "STAR50", "", "1d")
     flat = []
     for i, (threshold, direction, hyst) in enumerate(rules):

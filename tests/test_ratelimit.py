@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.delivery.ratelimit import TELEGRAM, Limits, RateLimiter, Window
+from bot.delivery.ratelimit import TELEGRAM, Limits, RateLimiter, RateWindow
 
 # A send's trip: (seconds from start to answer, where in between the platform counts it).
 Trip = tuple[float, float]
@@ -139,7 +139,7 @@ def test_a_send_counts_until_a_window_after_its_answer() -> None:
 
 
 def test_sends_in_flight_fill_the_overall_window() -> None:
-    limits = Limits(overall=Window(3, 1.0), per_chat=Window(1, 1.0), catch_up_s=10.0)
+    limits = Limits(overall=RateWindow(3, 1.0), per_chat=RateWindow(1, 1.0), catch_up_s=10.0)
     limiter = RateLimiter(limits)
     for i in range(3):
         limiter.start(f"c{i}", False, now=0.0)
@@ -151,7 +151,7 @@ def test_sends_in_flight_fill_the_overall_window() -> None:
 
 def test_late_sends_catch_up_then_spacing_resumes() -> None:
     # 10 a second: spaced 0.1005 s apart; catch up on at most 0.25 s of lateness.
-    limits = Limits(overall=Window(10, 1.0), per_chat=Window(1, 1.0), catch_up_s=0.25)
+    limits = Limits(overall=RateWindow(10, 1.0), per_chat=RateWindow(1, 1.0), catch_up_s=0.25)
     limiter = RateLimiter(limits)
     limiter.record("a", False, now=0.0)  # the next is due at 0.1005
     assert limiter.overall_ready_at(now=0.0) == 0.0  # one send of catch-up at least
@@ -166,11 +166,11 @@ def test_late_sends_catch_up_then_spacing_resumes() -> None:
 
 
 def test_headroom_is_a_share_of_the_window_and_at_least_min_headroom() -> None:
-    limits = Limits(overall=Window(30, 0.05), per_chat=Window(1, 0.05), per_group=None)
+    limits = Limits(overall=RateWindow(30, 0.05), per_chat=RateWindow(1, 0.05), per_group=None)
     limiter = RateLimiter(limits)
     limiter.record("c", False, now=0.0)
     assert limiter.chat_ready_at("c", False, now=0.0) == pytest.approx(0.051)  # 1 ms
-    long = Limits(overall=Window(30, 1.0), per_chat=Window(1, 10.0))
+    long = Limits(overall=RateWindow(30, 1.0), per_chat=RateWindow(1, 10.0))
     limiter = RateLimiter(long)
     limiter.record("c", False, now=0.0)
     assert limiter.chat_ready_at("c", False, now=0.0) == pytest.approx(10.05)  # 0.5%

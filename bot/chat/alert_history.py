@@ -32,7 +32,7 @@ return 1
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class HistoryEntry:
     alert_id: str
     at: datetime
     family: Family
@@ -55,7 +55,7 @@ class Entry:
         )
 
     @classmethod
-    def from_json(cls, raw: str) -> Entry:
+    def from_json(cls, raw: str) -> HistoryEntry:
         d = json.loads(raw)
         return cls(
             alert_id=str(d["id"]),
@@ -68,13 +68,13 @@ class Entry:
         )
 
 
-class History:
+class AlertHistory:
     def __init__(self, redis: Any, cap: int) -> None:
         self.redis = redis
         self.cap = cap
 
     async def record(self, chat: str, alert: Alert, status: str, detail: str = "") -> None:
-        entry = Entry(
+        entry = HistoryEntry(
             alert.id, alert.at, alert.family, alert.message.title, status, detail, alert.rule_id
         )
         await self.redis.eval(
@@ -93,12 +93,12 @@ class History:
         raw = await self.redis.hget(keys.chat_history_items(chat), alert_id)
         if raw is None or await self.redis.zscore(keys.chat_history(chat), alert_id) is None:
             return False
-        old = Entry.from_json(raw)
-        new = Entry(old.alert_id, old.at, old.family, old.title, status, detail, old.rule_id)
+        old = HistoryEntry.from_json(raw)
+        new = HistoryEntry(old.alert_id, old.at, old.family, old.title, status, detail, old.rule_id)
         await self.redis.hset(keys.chat_history_items(chat), alert_id, new.to_json())
         return True
 
-    async def latest(self, chat: str, n: int, family: Family | None = None) -> list[Entry]:
+    async def latest(self, chat: str, n: int, family: Family | None = None) -> list[HistoryEntry]:
         """The newest `n` entries (of one family, when given), newest first."""
         ids = await self.redis.zrevrange(keys.chat_history(chat), 0, self.cap - 1)
         if not ids:
@@ -108,7 +108,7 @@ class History:
         for raw in raws:
             if raw is None:
                 continue
-            entry = Entry.from_json(raw)
+            entry = HistoryEntry.from_json(raw)
             if family is None or entry.family is family:
                 out.append(entry)
                 if len(out) >= n:

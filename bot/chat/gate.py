@@ -37,12 +37,12 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.chat.alert_history import History
+from bot.chat.alert_history import AlertHistory
 from bot.chat.prefs import Level, Prefs, ZoneCache
 from bot.chat.quiet import goes_through, quiet_window
 from bot.clock import Clock
 from bot.config import Settings
-from bot.delivery.outbox import DEDUP_TTL_S, Entry, Outbox, StaleLeader
+from bot.delivery.outbox import DEDUP_TTL_S, Outbox, OutboxEntry, StaleLeader
 from bot.models import Alert, Button, Family, Message
 from bot.state import keys
 from bot.state.codec import alert_from_json, alert_to_json
@@ -86,7 +86,7 @@ class Gate:
         self.clock = clock
         self.settings = settings
         self.prefs = Prefs(redis, settings.noise_group_window_s)
-        self.history = History(redis, settings.history_cap)
+        self.history = AlertHistory(redis, settings.history_cap)
         self.zones = ZoneCache(redis, clock)
         # Set by build_core: pause a chat's own rule (AlertService.set_paused by id).
         self.pause_rule: Callable[[str], Awaitable[None]] | None = None
@@ -322,7 +322,7 @@ class Gate:
         )
 
     # -- send time (outbox hooks) ---------------------------------------------------------
-    async def prepare(self, entry: Entry) -> Message:
+    async def prepare(self, entry: OutboxEntry) -> Message:
         """The message as this chat should get it: its zone, level, topic and thread."""
         alert, chat = entry.alert, entry.chat
         level: Level = await self.prefs.level(chat, alert.family)
@@ -342,7 +342,7 @@ class Gate:
             thread=thread,
         )
 
-    async def settled(self, entry: Entry, result: Delivery) -> None:
+    async def settled(self, entry: OutboxEntry, result: Delivery) -> None:
         """A delivery finished: delivered (SENT) or given up (dead-lettered)."""
         alert, chat = entry.alert, entry.chat
         if result.outcome is Outcome.SENT:

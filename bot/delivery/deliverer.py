@@ -35,7 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 
-from bot.delivery.outbox import Entry, Outbox
+from bot.delivery.outbox import Outbox, OutboxEntry
 from bot.delivery.ratelimit import RateLimiter
 from bot.models import ChatRef
 from bot.transports.base import Delivery, Outcome, Sender
@@ -70,7 +70,7 @@ class Deliverer:
         self.backlog = backlog
         self.abandoned_after_s = abandoned_after_s
         self.now = now
-        self.queues: dict[str, deque[Entry]] = {}
+        self.queues: dict[str, deque[OutboxEntry]] = {}
         # One heap per platform: when a platform's overall limit is reached, its chats wait
         # where they are (no re-keying thousands of chats per send).
         self._heaps: dict[str, list[tuple[float, int, str]]] = {}
@@ -81,7 +81,7 @@ class Deliverer:
         self._last_touch = 0.0
         self._last_claim = -1e9
         self._held: set[str] = set()
-        # Entry id -> how its send went, when Redis could not record it: settle, don't resend.
+        # OutboxEntry id -> how its send went, when Redis could not record it: settle, don't resend.
         self._unsettled: dict[str, Delivery] = {}
         self._own_cursor: str | None = "0"  # reading our own pending entries; None: done
         self._redis_failures = 0
@@ -104,7 +104,7 @@ class Deliverer:
         heap = self._heaps.setdefault(ref.platform, [])
         heapq.heappush(heap, (max(ready, not_before), next(self._seq), chat))
 
-    def _take(self, entries: list[Entry]) -> None:
+    def _take(self, entries: list[OutboxEntry]) -> None:
         for entry in entries:
             queue = self.queues.get(entry.chat)
             if queue is None:
@@ -120,7 +120,7 @@ class Deliverer:
         room = self.backlog - self.held
         if room <= 0 or (self._held and room < self.backlog // 10):
             return 0  # read in batches, not one round trip per send
-        taken: list[Entry] = []
+        taken: list[OutboxEntry] = []
         if self.now() - self._last_claim >= self.abandoned_after_s / 6:
             self._last_claim = self.now()
             claimed = await self.outbox.claim_abandoned(int(self.abandoned_after_s * 1000), room)
@@ -169,7 +169,7 @@ class Deliverer:
         self._redis_failures = 0
 
     # -- sending ---------------------------------------------------------------------
-    async def _send(self, entry: Entry) -> None:
+    async def _send(self, entry: OutboxEntry) -> None:
         result = self._unsettled.pop(entry.id, None)
         try:
             if result is None:
@@ -188,7 +188,7 @@ class Deliverer:
             return
         await self._settled(entry, result)
 
-    async def _settled(self, entry: Entry, result: Delivery) -> None:
+    async def _settled(self, entry: OutboxEntry, result: Delivery) -> None:
         chat = entry.chat
         try:
             delay = await self.outbox.settle(entry, result)

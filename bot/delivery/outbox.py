@@ -45,7 +45,7 @@ return 1
 
 
 @dataclass(slots=True)
-class Entry:
+class OutboxEntry:
     """One queued delivery: a stream entry id, its chat and the alert (raw and parsed)."""
 
     id: str
@@ -83,8 +83,8 @@ class Outbox:
         # Set by build_core to the noise gate (bot.chat.gate): the message as this chat
         # gets it (zone, silent level, topic, reply), and what to note once an entry is
         # finished (delivered or dead-lettered).
-        self.prepare: Callable[[Entry], Awaitable[Message]] | None = None
-        self.on_finished: Callable[[Entry, Delivery], Awaitable[None]] | None = None
+        self.prepare: Callable[[OutboxEntry], Awaitable[Message]] | None = None
+        self.on_finished: Callable[[OutboxEntry, Delivery], Awaitable[None]] | None = None
 
     async def ensure_group(self) -> None:
         try:
@@ -127,23 +127,23 @@ class Outbox:
         return int(await self.redis.xlen(keys.OUTBOX_DEAD))
 
     # -- reading -----------------------------------------------------------------
-    def _entries(self, raw: list[tuple[str, dict[str, str]]]) -> list[Entry]:
+    def _entries(self, raw: list[tuple[str, dict[str, str]]]) -> list[OutboxEntry]:
         out = []
         for entry_id, fields in raw:
             if not fields:  # trimmed or deleted under us: nothing left to send
                 continue
             queued = float(fields["queued"]) if fields.get("queued") else None
-            out.append(Entry(entry_id, fields["chat"], fields["alert"], queued))
+            out.append(OutboxEntry(entry_id, fields["chat"], fields["alert"], queued))
         return out
 
-    async def read(self, count: int, block_ms: int | None = None) -> list[Entry]:
+    async def read(self, count: int, block_ms: int | None = None) -> list[OutboxEntry]:
         """New entries for this consumer (they stay pending until settled)."""
         batches = await self.redis.xreadgroup(
             keys.OUTBOX_GROUP, self.consumer, {keys.OUTBOX: ">"}, count=count, block=block_ms
         )
         return [e for _stream, raw in batches or [] for e in self._entries(raw)]
 
-    async def read_own(self, after: str, count: int) -> tuple[list[Entry], str | None]:
+    async def read_own(self, after: str, count: int) -> tuple[list[OutboxEntry], str | None]:
         """Entries this consumer name read before (a previous life of this replica) and
         never settled, with ids after `after`; and the id to continue from (None: done)."""
         batches = await self.redis.xreadgroup(
@@ -152,7 +152,7 @@ class Outbox:
         raw = [item for _stream, items in batches or [] for item in items]
         return self._entries(raw), (raw[-1][0] if raw else None)
 
-    async def claim_abandoned(self, min_idle_ms: int, count: int = 500) -> list[Entry]:
+    async def claim_abandoned(self, min_idle_ms: int, count: int = 500) -> list[OutboxEntry]:
         """Entries a dead or stalled consumer read but never settled (XAUTOCLAIM)."""
         _next, raw, *_deleted = await self.redis.xautoclaim(
             keys.OUTBOX, keys.OUTBOX_GROUP, self.consumer, min_idle_ms, "0-0", count=count
@@ -167,7 +167,7 @@ class Outbox:
             )
 
     # -- sending and settling ----------------------------------------------------
-    async def delivered(self, entries: list[Entry]) -> set[str]:
+    async def delivered(self, entries: list[OutboxEntry]) -> set[str]:
         """Ids of the entries whose (alert, chat) has its `sent` marker: one round trip."""
         if not entries:
             return set()
@@ -178,7 +178,7 @@ class Outbox:
         return {entry.id for entry, hit in zip(entries, found, strict=True) if hit}
 
     async def send(
-        self, entry: Entry, senders: Mapping[str, Sender], *, checked: bool = False
+        self, entry: OutboxEntry, senders: Mapping[str, Sender], *, checked: bool = False
     ) -> Delivery:
         """Send one entry, unless it was delivered already (a re-read after a crash).
         `checked`: the caller looked for the `sent` marker when it read the entry."""
@@ -195,7 +195,7 @@ class Outbox:
             log.exception("alert %s to %s: transport raised", entry.alert.id, entry.chat)
             return Delivery(Outcome.RETRY, f"transport error: {type(exc).__name__}")
 
-    async def settle(self, entry: Entry, result: Delivery) -> float | None:
+    async def settle(self, entry: OutboxEntry, result: Delivery) -> float | None:
         """Record how a send went. Returns the retry delay in seconds, or None when the
         entry is finished (delivered, or dead-lettered)."""
         platform = entry.chat.split(":", 1)[0]
@@ -247,7 +247,7 @@ class Outbox:
         new. The live bot uses bot.delivery.Deliverer. Returns deliveries sent."""
         now = self.clock.now().timestamp()
         due = await self.redis.zrangebyscore(RETRY_DUE, 0, now, start=0, num=count)
-        entries: list[Entry] = []
+        entries: list[OutboxEntry] = []
         if due:
             await self.redis.zrem(RETRY_DUE, *due)
             entries += self._entries(
@@ -264,7 +264,7 @@ class Outbox:
                 sent += 1
         return sent
 
-    async def _finished(self, entry: Entry, result: Delivery) -> None:
+    async def _finished(self, entry: OutboxEntry, result: Delivery) -> None:
         if self.on_finished is None:
             return
         try:

@@ -30,16 +30,16 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
-class Window:
+class RateWindow:
     count: int
     seconds: float
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    overall: Window
-    per_chat: Window
-    per_group: Window | None = None
+    overall: RateWindow
+    per_chat: RateWindow
+    per_group: RateWindow | None = None
     headroom: float = 0.005  # each window counted this much longer (a share of it) …
     min_headroom_s: float = 0.001  # … and at least this much
     # Overall spacing: sends running late (a busy event loop, a slow answer) may catch up
@@ -47,8 +47,10 @@ class Limits:
     catch_up_s: float = 0.1
 
 
-TELEGRAM = Limits(overall=Window(30, 1.0), per_chat=Window(1, 1.0), per_group=Window(20, 60.0))
-SLACK = Limits(overall=Window(50, 1.0), per_chat=Window(1, 1.0))
+TELEGRAM = Limits(
+    overall=RateWindow(30, 1.0), per_chat=RateWindow(1, 1.0), per_group=RateWindow(20, 60.0)
+)
+SLACK = Limits(overall=RateWindow(50, 1.0), per_chat=RateWindow(1, 1.0))
 
 
 @dataclass(slots=True)
@@ -56,7 +58,7 @@ class _Log:
     """The sends one window counts: `in_flight` ones (started, no answer yet) and the
     times finished ones were answered, oldest first; `spaced`: also W/N apart."""
 
-    window: Window
+    window: RateWindow
     headroom_s: float = 0.0
     spaced: bool = False
     catch_up_s: float = 0.0
@@ -122,7 +124,7 @@ class RateLimiter:
     def __len__(self) -> int:
         return len(self._chats)
 
-    def _log(self, window: Window, spaced: bool = False) -> _Log:
+    def _log(self, window: RateWindow, spaced: bool = False) -> _Log:
         limits = self.limits
         headroom_s = max(window.seconds * limits.headroom, limits.min_headroom_s)
         return _Log(window, headroom_s, spaced, limits.catch_up_s if spaced else 0.0)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot import fmt
 from bot.headlines.store import LATEST_CAP, HeadlineStore
-from bot.macro.calendar import Calendar, seed_calendar
+from bot.macro.calendar import ReleaseCalendar, seed_calendar
 from bot.wiring import Core
 
 MAX_TITLE = 72
@@ -28,7 +28,7 @@ async def watch_line(core: Core, as_of: datetime) -> str | None:
             local = published.astimezone(ZoneInfo(core.settings.timezone))
             parts.append(f"{local:%d %b}: {_short(item.headline.title)}")
             break
-    calendar = Calendar(core.redis, seed_calendar(core.settings.seeds_dir))
+    calendar = ReleaseCalendar(core.redis, seed_calendar(core.settings.seeds_dir))
     upcoming = [e for e in await calendar.entries() if e.at > as_of]
     if upcoming:
         nxt = upcoming[0]

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from bot import fmt
-from bot.macro.calendar import Entry, period_label, period_text
+from bot.macro.calendar import CalendarEntry, period_label, period_text
 from bot.macro.filters import get_filters
 from bot.macro.history import DEFINITIONS, load_history, save_prints
 from bot.macro.stats import (
@@ -55,7 +55,7 @@ def delta_text(delta: float, unit: str) -> str:
     return fmt.signed(delta, 1, "pp" if unit.startswith("%") else " pt")
 
 
-def _target_line(value: float, entry: Entry | None, unit: str) -> str | None:
+def _target_line(value: float, entry: CalendarEntry | None, unit: str) -> str | None:
     if entry is None or entry.target is None:
         return None
     gap = off_target(value, entry.target)
@@ -117,7 +117,7 @@ async def publish_print(
     period: date,
     value: float,
     *,
-    entry: Entry | None,
+    entry: CalendarEntry | None,
     source: str,
     at: datetime,
     ytd: bool = False,
@@ -206,7 +206,9 @@ async def publish_print(
     return Published(alert, chats, s, change)
 
 
-async def remind(core: Core, entries: list[Entry], minutes: int, now: datetime) -> list[str]:
+async def remind(
+    core: Core, entries: list[CalendarEntry], minutes: int, now: datetime
+) -> list[str]:
     """One reminder for the entries due at the same time, `minutes` before it."""
     tz = core.settings.timezone
     lines = []
@@ -235,7 +237,7 @@ async def remind(core: Core, entries: list[Entry], minutes: int, now: datetime) 
 
 
 async def late_notice(
-    core: Core, entry: Entry, source: str, waited_s: float, reason: str, now: datetime
+    core: Core, entry: CalendarEntry, source: str, waited_s: float, reason: str, now: datetime
 ) -> list[str]:
     tz = core.settings.timezone
     lines = [

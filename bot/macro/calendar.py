@@ -40,7 +40,7 @@ class CalendarError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class CalendarEntry:
     """One scheduled release or event. `at` is UTC; `tz` is the zone it was set in."""
 
     key: str  # "CPI:2025-12" or "event:npc-2026": what /calendar add overrides
@@ -138,7 +138,9 @@ def _text(name: str, value: object, limit: int = 200) -> str:
     return value.strip()
 
 
-def parse_entry(kind: str, raw: dict[str, Any], origin: Literal["seed", "chat"] = "seed") -> Entry:
+def parse_entry(
+    kind: str, raw: dict[str, Any], origin: Literal["seed", "chat"] = "seed"
+) -> CalendarEntry:
     if kind not in FIELDS:
         raise CalendarError(f"unknown entry kind {kind!r}")
     unknown = set(raw) - FIELDS[kind]
@@ -154,7 +156,7 @@ def parse_entry(kind: str, raw: dict[str, Any], origin: Literal["seed", "chat"] 
         title = _text("title", raw.get("title", ""), 120)
         if not title:
             raise CalendarError("an event needs a title")
-        return Entry(f"event:{ident}", "event", title, at, tz.key, note=note, origin=origin)
+        return CalendarEntry(f"event:{ident}", "event", title, at, tz.key, note=note, origin=origin)
     indicator = raw.get("indicator")
     if not isinstance(indicator, str) or not INDICATOR_ID.match(indicator):
         raise CalendarError("indicator must be an id like CPI, PPI, GDP, PMI, IP, RETAIL")
@@ -176,7 +178,7 @@ def parse_entry(kind: str, raw: dict[str, Any], origin: Literal["seed", "chat"] 
             point = _number("target", value)
             target = (point, point)
     name = known.name if known else indicator.replace("_", " ")
-    return Entry(
+    return CalendarEntry(
         key=f"{indicator}:{canonical}",
         kind="release",
         title=f"{name} {label}",
@@ -194,9 +196,9 @@ def parse_entry(kind: str, raw: dict[str, Any], origin: Literal["seed", "chat"] 
     )
 
 
-def parse_calendar(doc: dict[str, Any]) -> list[Entry]:
+def parse_calendar(doc: dict[str, Any]) -> list[CalendarEntry]:
     """Every entry of a calendar document, validated; the first bad one raises."""
-    entries: dict[str, Entry] = {}
+    entries: dict[str, CalendarEntry] = {}
     for kind in ("release", "event"):
         tables = doc.get(kind, [])
         if not isinstance(tables, list):
@@ -214,19 +216,19 @@ def parse_calendar(doc: dict[str, Any]) -> list[Entry]:
     return sorted(entries.values(), key=lambda e: (e.at, e.key))
 
 
-def load_seed(path: Path) -> list[Entry]:
+def load_seed(path: Path) -> list[CalendarEntry]:
     with path.open("rb") as fh:
         return parse_calendar(tomllib.load(fh))
 
 
-class Calendar:
+class ReleaseCalendar:
     """The seed calendar with the chat's additions and corrections laid over it."""
 
-    def __init__(self, redis: Any, seed: list[Entry]) -> None:
+    def __init__(self, redis: Any, seed: list[CalendarEntry]) -> None:
         self.redis = redis
         self.seed = seed
 
-    async def overrides(self) -> dict[str, Entry]:
+    async def overrides(self) -> dict[str, CalendarEntry]:
         raw: dict[str, str] = await self.redis.hgetall(keys.CALENDAR_OVERRIDES)
         out = {}
         for key, text in raw.items():
@@ -234,12 +236,12 @@ class Calendar:
             out[key] = parse_entry(doc.pop("kind"), doc, origin="chat")
         return out
 
-    async def entries(self) -> list[Entry]:
+    async def entries(self) -> list[CalendarEntry]:
         merged = {e.key: e for e in self.seed}
         merged.update(await self.overrides())
         return sorted(merged.values(), key=lambda e: (e.at, e.key))
 
-    async def put(self, entry: Entry) -> None:
+    async def put(self, entry: CalendarEntry) -> None:
         doc = {"kind": entry.kind, **entry.raw()}
         await self.redis.hset(keys.CALENDAR_OVERRIDES, entry.key, json.dumps(doc))
 
@@ -260,10 +262,10 @@ def period_label(indicator: str, period: date) -> str:
 
 
 SEED_FILE = "calendar_2026.toml"
-_seed_cache: dict[tuple[Path, float], list[Entry]] = {}
+_seed_cache: dict[tuple[Path, float], list[CalendarEntry]] = {}
 
 
-def seed_calendar(seeds_dir: Path) -> list[Entry]:
+def seed_calendar(seeds_dir: Path) -> list[CalendarEntry]:
     """The seed calendar of a seeds folder, parsed once per file version."""
     path = seeds_dir / SEED_FILE
     stamp = (path, path.stat().st_mtime)

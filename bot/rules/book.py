@@ -36,7 +36,7 @@ class _Book:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class BookEntry:
     rule_id: str
     side: int  # +1 up, -1 down
     trigger: float
@@ -47,17 +47,17 @@ class Entry:
         return self.trigger - self.side * self.hysteresis
 
 
-class RuleIndex:
+class RuleBook:
     """Entries by (signal, side), each either armed or waiting to re-arm."""
 
     def __init__(self) -> None:
         self._books: dict[tuple[Signal, int], _Book] = {}
-        self._where: dict[tuple[str, int], tuple[Signal, Entry, bool]] = {}
+        self._where: dict[tuple[str, int], tuple[Signal, BookEntry, bool]] = {}
 
     def __len__(self) -> int:
         return len(self._where)
 
-    def add(self, signal: Signal, entry: Entry, armed: bool) -> None:
+    def add(self, signal: Signal, entry: BookEntry, armed: bool) -> None:
         self.remove(entry.rule_id, entry.side)
         book = self._books.setdefault((signal, entry.side), _Book())
         if armed:
@@ -66,7 +66,7 @@ class RuleIndex:
             book.disarmed.add((entry.rearm, entry.rule_id))
         self._where[(entry.rule_id, entry.side)] = (signal, entry, armed)
 
-    def bulk_add(self, items: list[tuple[Signal, Entry, bool]]) -> None:
+    def bulk_add(self, items: list[tuple[Signal, BookEntry, bool]]) -> None:
         """Load many entries at once (a start-up): one sorted merge per book, not n inserts.
         Entries must not be in the index already."""
         grouped: dict[tuple[Signal, int], tuple[list[tuple[float, str]], list[tuple[float, str]]]]
@@ -101,10 +101,10 @@ class RuleIndex:
     def signals(self) -> set[Signal]:
         return {signal for signal, _ in self._books}
 
-    def cross(self, signal: Signal, value: float) -> tuple[list[Entry], list[Entry]]:
+    def cross(self, signal: Signal, value: float) -> tuple[list[BookEntry], list[BookEntry]]:
         """Apply a new value: return (entries that fired, entries that re-armed)."""
-        fired: list[Entry] = []
-        rearmed: list[Entry] = []
+        fired: list[BookEntry] = []
+        rearmed: list[BookEntry] = []
         for side in (1, -1):
             book = self._books.get((signal, side))
             if book is None:
@@ -134,11 +134,11 @@ class RuleIndex:
 
 def entries_for(
     rule_id: str, trigger: float, direction: str, hysteresis: float, signed: bool
-) -> list[Entry]:
+) -> list[BookEntry]:
     """A rule's index entries. `signed` thresholds (moves, spreads) mirror for `down`."""
     out = []
     if direction in ("up", "either"):
-        out.append(Entry(rule_id, 1, trigger, hysteresis))
+        out.append(BookEntry(rule_id, 1, trigger, hysteresis))
     if direction in ("down", "either"):
-        out.append(Entry(rule_id, -1, -trigger if signed else trigger, hysteresis))
+        out.append(BookEntry(rule_id, -1, -trigger if signed else trigger, hysteresis))
     return out

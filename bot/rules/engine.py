@@ -18,7 +18,7 @@ from datetime import date, datetime
 from bot.divergence.metrics import session_return_zscore
 from bot.market.windows import Base, DailyCloses, pct_change, window_base
 from bot.models import Quote, Rule, RuleKind, Window
-from bot.rules.book import Entry, RuleIndex, Signal, entries_for
+from bot.rules.book import BookEntry, RuleBook, Signal, entries_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ class Engine:
     """Rules, their index and the market state they are evaluated against."""
 
     def __init__(self) -> None:
-        self.index = RuleIndex()
+        self.index = RuleBook()
         self.rules: dict[str, Rule] = {}
         self.closes: dict[str, DailyCloses] = {}
         self.latest: dict[str, Quote] = {}
@@ -212,7 +212,7 @@ class Engine:
         return None if z is None else z - self.pulse
 
     def _crossing(
-        self, entry: Entry, value: float, legs: tuple[Leg, ...], quote: Quote, now: datetime
+        self, entry: BookEntry, value: float, legs: tuple[Leg, ...], quote: Quote, now: datetime
     ) -> Crossing:
         rule = self.rules[entry.rule_id]
         last = self.last_fired.get(rule.id)
@@ -223,7 +223,7 @@ class Engine:
         return Crossing(rule, entry.side, value, legs, quote, suppressed)
 
 
-def _past(entry: Entry, value: float) -> bool:
+def _past(entry: BookEntry, value: float) -> bool:
     return value >= entry.trigger if entry.side == 1 else value <= entry.trigger
 
 

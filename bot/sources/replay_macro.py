@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.macro.calendar import Entry, period_text
+from bot.macro.calendar import CalendarEntry, period_text
 from bot.macro.history import read_seed_rows
 from bot.sources.datacenter import MacroPrint
 
@@ -29,7 +29,7 @@ class ReplayMacroSource:
 
     @classmethod
     def from_seed(
-        cls, path: Path, calendar: list[Entry], start: date, clock: Clock
+        cls, path: Path, calendar: list[CalendarEntry], start: date, clock: Clock
     ) -> ReplayMacroSource:
         at_by_key = {e.key: e.at for e in calendar if e.kind == "release"}
         prints = []

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.macro.calendar import Calendar, seed_calendar
+from bot.macro.calendar import ReleaseCalendar, seed_calendar
 from bot.macro.history import seed_if_empty
 from bot.models import Alert, Family
 from bot.sources.datacenter import EastmoneyMacroSource, MacroSource
@@ -73,7 +73,7 @@ def make_job(
     s = core.settings
     return MacroJob(
         core,
-        Calendar(core.redis, seed_calendar(s.seeds_dir)),
+        ReleaseCalendar(core.redis, seed_calendar(s.seeds_dir)),
         source,
         offsets_min=list(offsets),
         poll_interval_s=s.macro_poll_interval_s,

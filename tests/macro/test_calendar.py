@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 
 from bot.config import REPO_ROOT
 from bot.macro.calendar import (
-    Calendar,
     CalendarError,
+    ReleaseCalendar,
     load_seed,
     local_to_utc,
     parse_calendar,
@@ -115,14 +115,14 @@ def test_a_bad_entry_in_a_file_names_its_position_and_duplicates_are_refused() -
 
 async def test_chat_entries_lie_over_the_seed_and_survive_a_reload(redis_client: Redis) -> None:
     seed = load_seed(SEED)
-    calendar = Calendar(redis_client, seed)
+    calendar = ReleaseCalendar(redis_client, seed)
     moved = parse_entry(
         "release",
         {"indicator": "GDP", "period": "2025-Q4", "at": "2026-01-20T10:00", "target": 5.0},
         origin="chat",
     )
     await calendar.put(moved)
-    again = {e.key: e for e in await Calendar(redis_client, seed).entries()}
+    again = {e.key: e for e in await ReleaseCalendar(redis_client, seed).entries()}
     assert again["GDP:2025-Q4"].at == datetime(2026, 1, 20, 2, 0, tzinfo=UTC)
     assert again["GDP:2025-Q4"].origin == "chat"
     assert len(again) == len(seed)

@@ -92,17 +92,17 @@ async def test_admin_moves_a_release_keeping_its_consensus(core: Core) -> None:
     moved = await handle(
         core, cmd("calendar", "add", "CPI", "2025-12", "2026-01-10", "09:30", "consensus=0.9")
     )
-    assert moved.title == "Calendar: CPI Dec 2025 at Sat 10 Jan 09:30 CST"
+    assert moved.title == "ReleaseCalendar: CPI Dec 2025 at Sat 10 Jan 09:30 CST"
     listed = await handle(core, cmd("calendar", "3", "CPI"))
     assert listed.lines == ["Sat 10 Jan 09:30 CST  CPI Dec 2025 · cons +0.9% y/y · added in chat"]
     us = await handle(
         core, cmd("calendar", "add", "US_CPI", "2026-01", "2026-02-11", "08:30", "America/New_York")
     )
-    assert us.title == "Calendar: US CPI Jan 2026 at Wed 11 Feb 21:30 CST"
+    assert us.title == "ReleaseCalendar: US CPI Jan 2026 at Wed 11 Feb 21:30 CST"
     event = await handle(
         core, cmd("calendar", "add", "event", "pboc-lpr", "2026-01-20", "09:00", "LPR", "fixing")
     )
-    assert event.title == "Calendar: LPR fixing at Tue 20 Jan 09:00 CST"
+    assert event.title == "ReleaseCalendar: LPR fixing at Tue 20 Jan 09:00 CST"
     assert (await handle(core, cmd("calendar", "rm", "event:pboc-lpr"))).title.startswith("Removed")
 
 

@@ -52,9 +52,9 @@ from tests.telegram.conftest import tg_settings
 AT = datetime(2026, 1, 13, 2, 45, tzinfo=UTC)
 SCALE = 20  # every window 20x shorter than Telegram's; the counts are Telegram's
 LIMITS = ratelimit.Limits(
-    overall=ratelimit.Window(30, 1.0 / SCALE),
-    per_chat=ratelimit.Window(1, 1.0 / SCALE),
-    per_group=ratelimit.Window(20, 60.0 / SCALE),
+    overall=ratelimit.RateWindow(30, 1.0 / SCALE),
+    per_chat=ratelimit.RateWindow(1, 1.0 / SCALE),
+    per_group=ratelimit.RateWindow(20, 60.0 / SCALE),
 )
 # The fake polices the same scaled limits, forgiving 3 ms of loopback jitter.
 POLICED = FloodLimits().scaled(SCALE, slack_s=0.003)

@@ -28,9 +28,9 @@ from tests.fakes.telegram_api import FakeTelegram
 
 SCALE = 20
 LIMITS = ratelimit.Limits(
-    overall=ratelimit.Window(30, 1.0 / SCALE),
-    per_chat=ratelimit.Window(1, 1.0 / SCALE),
-    per_group=ratelimit.Window(20, 60.0 / SCALE),
+    overall=ratelimit.RateWindow(30, 1.0 / SCALE),
+    per_chat=ratelimit.RateWindow(1, 1.0 / SCALE),
+    per_group=ratelimit.RateWindow(20, 60.0 / SCALE),
 )
 PRIVATE = list(range(10_000_001, 10_004_001))  # 4,000 synthetic private chats
 GROUPS = list(range(-1_000_000_001, -1_000_001_001, -1))  # 1,000 synthetic groups

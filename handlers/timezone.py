@@ -1,0 +1,36 @@
+"""/timezone: show or (admins) set the chat's time zone, which every time shown in the chat
+uses (alert footers, command replies, quiet hours, /calendar, /history)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.chat.timezone import chat_timezone, set_chat_timezone
+from bot.models import Message
+from bot.wiring import Core
+from handlers.base import Command, UsageError, reply
+
+NOT_ADMIN = "Only a group admin can change this chat's settings (anyone can in private)."
+
+
+async def timezone(core: Core, cmd: Command) -> Message:
+    if not cmd.args:
+        tz = await chat_timezone(core.redis, cmd.chat)
+        return reply(f"This chat's time zone: {tz}", "change it: /timezone Asia/Hong_Kong")
+    if not cmd.can_admin:
+        return reply(NOT_ADMIN, private=True)
+    if len(cmd.args) != 1:
+        raise UsageError("usage: /timezone ZONE, e.g. /timezone Asia/Hong_Kong")
+    try:
+        tz = await set_chat_timezone(core.redis, cmd.chat, cmd.args[0])
+    except ValueError:
+        raise UsageError(
+            f"{cmd.args[0][:64]!r} is not a time zone; use an IANA name like Asia/Hong_Kong"
+        ) from None
+    if core.noise is not None:
+        core.noise.zones.forget(cmd.chat)  # deliveries use the new zone at once
+    now = core.clock.now().astimezone(ZoneInfo(tz))
+    return reply(
+        f"Time zone set: {tz}",
+        f"it is {now:%a %d %b %H:%M} {now.tzname()} there; /calendar now shows times in it",
+    )
