@@ -94,7 +94,7 @@ async def load(core: Core, rules: Iterable[Rule]) -> float:
     for inst in core.watchlist:
         await core.store.put_closes(inst.key, closes)
     start = time.perf_counter()
-    await core.service.load()
+    await core.rules.load()
     return time.perf_counter() - start
 
 

@@ -80,7 +80,6 @@ async def child() -> dict[str, float]:
         deliverer = Deliverer(
             core.outbox, {"telegram": sender}, {"telegram": ratelimit.RateLimiter(LIMITS)}
         )
-        assert core.noise is not None
         noise = asyncio.create_task(run_forever(NoiseJob(core.noise), core.clock))
         task = asyncio.create_task(deliverer.run(idle_block_ms=100))
         deadline = time.monotonic() + 300

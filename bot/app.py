@@ -63,8 +63,18 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
         redis = open_redis(settings)
         timeout = aiohttp.ClientTimeout(total=settings.http_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http:
+            # Only the leader runs the watchers; their enqueues are fenced with its token.
+            leadership = Leadership(redis, settings.replica_id, settings.leader_ttl_s)
+            app[LEADERSHIP] = leadership
             # Each replica reads the outbox as its own consumer (REPLICA_ID).
-            core = await build_core(settings, redis, clock, consumer=settings.replica_id)
+            core = await build_core(
+                settings,
+                redis,
+                clock,
+                consumer=settings.replica_id,
+                fence=watcher_fence,
+                leading=lambda: leadership.token is not None,
+            )
             await seed_house_rules(core, clock.now())
             await macro_history.seed_if_empty(redis, settings.seeds_dir / "macro_history.csv")
             await refresh_pulse(core)  # divergence rules need the economy pulse
@@ -146,10 +156,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             # Only the leader polls; created inside lead(), so their alerts are fenced.
             return [asyncio.create_task(watch(), name="watchers")]
 
-        leadership = Leadership(core.redis, settings.replica_id, settings.leader_ttl_s)
-        app[LEADERSHIP] = leadership
-        core.service.fence = watcher_fence
-        core.service.leading = lambda: leadership.token is not None
+        leadership = app[LEADERSHIP]
         # Every replica delivers.
         deliverer = Deliverer(core.outbox, app[SENDERS], limiters)
         delivery = asyncio.create_task(deliverer.run(), name="delivery")
@@ -157,14 +164,12 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             asyncio.create_task(lead(leadership, start_watchers), name="leader"),
             delivery,
             # Every replica: rules changed by commands on other replicas reach this engine.
-            asyncio.create_task(follow(core.service, core.service.changes), name="rules"),
+            asyncio.create_task(follow(core.rules, core.rules.changes), name="rules"),
             # Every replica: what waited for Redis (bot.rules.backlog) is written when it answers.
             asyncio.create_task(core.service.keep_writing(), name="backlog"),
         ]
-        if core.noise is not None:  # every replica releases held alerts (a lock per chat)
-            running.append(
-                asyncio.create_task(run_forever(NoiseJob(core.noise), clock), name="noise")
-            )
+        # Every replica releases held alerts (a lock per chat).
+        running.append(asyncio.create_task(run_forever(NoiseJob(core.noise), clock), name="noise"))
         yield
         deliverer.stop()  # SIGTERM: sends in flight settle; the rest stay queued in Redis
         with contextlib.suppress(TimeoutError):

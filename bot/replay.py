@@ -65,9 +65,8 @@ async def replay(
     await refresh_pulse(core)
     for family in SUBSCRIBABLE:
         await core.store.subscribe(DEMO_CHAT, family)
-    if core.noise is not None:
-        # The demo prints every alert on its own line, as it fired: no grouping.
-        await core.noise.prefs.set_group_window(DEMO_CHAT, 0)
+    # The demo prints every alert on its own line, as it fired: no grouping.
+    await core.noise.prefs.set_group_window(DEMO_CHAT, 0)
     feed = QuoteFeed(
         [source], QuoteValidator(core.markets.__getitem__, settings), core.health, core.watchlist
     )
@@ -97,10 +96,9 @@ async def replay(
     print("", file=out)
 
     async def deliver() -> None:
-        if core.noise is not None:
-            # Steps are minutes apart on the simulated clock, so a grouping window opened
-            # by this step has closed before the next one: release it now (bot.chat.gate).
-            await core.noise.flush(clock.now(), early_s=core.settings.noise_group_window_s)
+        # Steps are minutes apart on the simulated clock, so a grouping window opened
+        # by this step has closed before the next one: release it now (bot.chat.gate).
+        await core.noise.flush(clock.now(), early_s=core.settings.noise_group_window_s)
         await core.outbox.deliver({"console": console})
 
     # The digest is the /divergence table after each Shanghai close (no image on a console).

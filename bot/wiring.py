@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from redis.asyncio import Redis
 
+from bot.chat.alert_history import AlertHistory
 from bot.chat.gate import Gate
+from bot.chat.prefs import Prefs, ZoneCache
+from bot.chat.routing import SendRouting
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery.outbox import Outbox
@@ -26,7 +30,9 @@ from bot.ops.health import HealthBoard
 from bot.ops.metrics import Metrics
 from bot.ops.operators import Operators
 from bot.rules.grammar import parse_rule
+from bot.rules.live import LiveRules
 from bot.rules.service import AlertService
+from bot.state.rule_changes import RuleChanges
 from bot.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,34 +46,46 @@ class Core:
     store: Store
     outbox: Outbox
     service: AlertService
+    rules: LiveRules  # the engine and the rule book, kept in step
     watchlist: Watchlist
     markets: dict[str, Market]
     health: HealthBoard
     metrics: Metrics
     days: MarketDays  # days declared open/closed against the calendar (operators, provider)
     operators: Operators
+    noise: Gate  # quiet hours, levels, grouping, topics, flaps, history
     divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
-    noise: Gate | None = None  # quiet hours, levels, grouping, topics, flaps, history
 
 
 async def build_core(
-    settings: Settings, redis: Redis, clock: Clock, consumer: str = "main"
+    settings: Settings,
+    redis: Redis,
+    clock: Clock,
+    consumer: str = "main",
+    fence: Callable[[], str | None] = lambda: None,
+    leading: Callable[[], bool] = lambda: False,
 ) -> Core:
+    """Build every component, each handed what it uses. The one way an alert travels:
+    quotes -> AlertService (engine) -> Gate (noise) -> Outbox (Redis stream) -> delivery
+    loop -> SendRouting (zone, topic, reply; history) -> transport. `fence` and `leading`
+    come from leader election (bot.state.leader) in the live app; replay and tests lead
+    alone."""
     watchlist = Watchlist.load(settings.seeds_dir / "watchlist.toml")
     markets = {code: market(code, settings.seeds_dir) for code in {i.calendar for i in watchlist}}
     days = MarketDays(redis, markets)
     await days.load()
     store = Store(redis)
     metrics = Metrics()
-    outbox = Outbox(redis, clock, consumer=consumer, metrics=metrics)
+    rules = LiveRules(store, RuleChanges(redis, consumer), watchlist, settings, leading)
+    prefs = Prefs(redis, settings.noise_group_window_s)
+    history = AlertHistory(redis, settings.history_cap)
+    zones = ZoneCache(redis, clock)
+    routing = SendRouting(redis, prefs, history, zones, on_moved=rules.move_chat)
+    outbox = Outbox(redis, clock, consumer=consumer, metrics=metrics, routing=routing)
     await outbox.ensure_group()
-    service = AlertService(store, outbox, watchlist, settings, clock)
-    outbox.on_moved = service.move_chat
-    gate = Gate(redis, outbox, clock, settings)
-    service.gate = gate
-    gate.pause_rule = service.pause_by_id
-    outbox.prepare, outbox.on_finished = gate.prepare, gate.settled
-    await service.load()
+    gate = Gate(redis, outbox, clock, settings, prefs, history, zones, rules.pause_by_id)
+    service = AlertService(store, outbox, gate, rules, watchlist, settings, clock, fence)
+    await rules.load()
     return Core(
         settings,
         clock,
@@ -75,13 +93,14 @@ async def build_core(
         store,
         outbox,
         service,
+        rules,
         watchlist,
         markets,
         HealthBoard(),
         metrics,
         days,
         Operators(settings, redis, clock, service.admit),
-        noise=gate,
+        gate,
     )
 
 

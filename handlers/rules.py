@@ -80,8 +80,6 @@ async def _resume_flap(core: Core, cmd: Command, rule_id: str) -> Message | None
     """Resume after flap protection (bot.chat.gate): a house rule paused for this chat
     only is resumed here; the chat's own rule also forgets its recent fires. None when
     the ordinary resume should answer."""
-    if core.noise is None:
-        return None
     rule = await core.store.get_rule(rule_id)
     if rule is None or rule.owner not in (cmd.chat, HOUSE):
         return None

@@ -40,7 +40,7 @@ async def subscribe(core: Core, cmd: Command) -> Message:
     for family in families:
         await core.store.subscribe(cmd.chat, family)
     extra = []
-    if cmd.platform == "telegram" and core.noise is not None:
+    if cmd.platform == "telegram":
         # Run inside a forum topic, the families' alerts go to that topic; run in the
         # main chat, they come back to it.
         await core.noise.prefs.set_topics(cmd.chat, families, topic)

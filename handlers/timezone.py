@@ -27,8 +27,7 @@ async def timezone(core: Core, cmd: Command) -> Message:
         raise UsageError(
             f"{cmd.args[0][:64]!r} is not a time zone; use an IANA name like Asia/Hong_Kong"
         ) from None
-    if core.noise is not None:
-        core.noise.zones.forget(cmd.chat)  # deliveries use the new zone at once
+    core.noise.zones.forget(cmd.chat)  # deliveries use the new zone at once
     now = core.clock.now().astimezone(ZoneInfo(tz))
     return reply(
         f"Time zone set: {tz}",

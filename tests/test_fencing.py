@@ -27,8 +27,7 @@ def alert(alert_id: str) -> Alert:
 async def test_a_stalled_leaders_watcher_is_refused_and_commands_are_not(
     redis_client: Redis, settings: Settings, clock: SimClock
 ) -> None:
-    core = await build_core(settings, redis_client, clock)
-    core.service.fence = watcher_fence
+    core = await build_core(settings, redis_client, clock, fence=watcher_fence)
     for i in range(3):
         await core.store.subscribe(f"telegram:{i}", Family.MOVES)
     outcomes: asyncio.Queue[str] = asyncio.Queue()
@@ -75,8 +74,7 @@ async def test_a_stalled_leaders_watcher_is_refused_and_commands_are_not(
 async def test_a_leader_that_lost_its_token_fences_with_a_token_that_never_matches(
     redis_client: Redis, settings: Settings, clock: SimClock
 ) -> None:
-    core = await build_core(settings, redis_client, clock)
-    core.service.fence = watcher_fence
+    core = await build_core(settings, redis_client, clock, fence=watcher_fence)
     await core.store.subscribe("telegram:1", Family.MOVES)
     seen: list[str | None] = []
     go, done = asyncio.Event(), asyncio.Event()

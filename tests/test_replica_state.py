@@ -75,10 +75,11 @@ async def two_replicas(
     redis_client: Redis, settings: Settings, clock: SimClock
 ) -> AsyncIterator[tuple[Core, Core]]:
     await redis_client.flushall()
-    leader = await with_close(await build_core(settings, redis_client, clock, consumer="a"))
+    leader = await with_close(
+        await build_core(settings, redis_client, clock, consumer="a", leading=lambda: True)
+    )
     follower = await with_close(await build_core(settings, redis_client, clock, consumer="b"))
-    leader.service.leading = lambda: True
-    following = asyncio.create_task(follow(leader.service, leader.service.changes, 50))
+    following = asyncio.create_task(follow(leader.rules, leader.rules.changes, 50))
     yield leader, follower
     following.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -204,10 +205,10 @@ async def test_alerts_of_a_term_that_ended_during_the_outage_are_refused(
     own_redis: tuple[RedisServer, Redis, Settings], clock: SimClock
 ) -> None:
     server, redis, settings = own_redis
-    core = await with_close(await build_core(settings, redis, clock))
+    # evaluating as the leader of term a:1
+    core = await with_close(await build_core(settings, redis, clock, fence=lambda: "a:1"))
     await star50_up_3(core)
     await redis.set(LEADER, "a:1")
-    core.service.fence = lambda: "a:1"  # evaluating as the leader of term a:1
     server.stop(kill=True)
     assert await core.service.on_quotes([star50(103.5)], AT)
     server.start()

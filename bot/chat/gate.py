@@ -1,5 +1,4 @@
-"""The noise gate: the stage between the alerting service and the outbox, and the routing
-applied to each delivery at send time.
+"""The noise gate: the stage between the alerting service and the outbox.
 
 At dispatch, for one (alert, chat), in this order:
 
@@ -20,10 +19,7 @@ id, and only then trims what it read: a crash in between re-queues the same id, 
 the outbox's enqueue key turns into a no-op. So held and grouped alerts are in Redis from
 dispatch until the platform accepts them (at least once, as the outbox promises).
 
-At send time (`prepare`, an outbox hook) a delivery gets the chat's time zone, its
-family's silent level, its forum topic, and — for a rule that already fired this
-session — the id of the first alert's message to reply to. After it (`settled`) the
-first message id is stored and the history updated.
+What happens to a delivery at send time is bot.chat.routing's.
 """
 
 from __future__ import annotations
@@ -31,23 +27,21 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.chat.alert_history import AlertHistory
-from bot.chat.prefs import Level, Prefs, ZoneCache
+from bot.chat.prefs import Prefs, ZoneCache
 from bot.chat.quiet import goes_through, quiet_window
 from bot.clock import Clock
 from bot.config import Settings
-from bot.delivery.outbox import DEDUP_TTL_S, Outbox, OutboxEntry, StaleLeader
+from bot.delivery.outbox import DEDUP_TTL_S, Outbox, StaleLeader
 from bot.models import Alert, Button, Family, Message
 from bot.state import keys
 from bot.state.codec import alert_from_json, alert_to_json
 from bot.state.leader import LEADER
-from bot.transports.base import Delivery, Outcome
 
 log = logging.getLogger(__name__)
 FIRST_MESSAGE_TTL_S = 2 * 86400  # a session is over well within two days
@@ -80,16 +74,26 @@ def _digest(*parts: str) -> str:
 
 
 class Gate:
-    def __init__(self, redis: Any, outbox: Outbox, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        redis: Any,
+        outbox: Outbox,
+        clock: Clock,
+        settings: Settings,
+        prefs: Prefs,
+        history: AlertHistory,
+        zones: ZoneCache,
+        pause_rule: Callable[[str], Awaitable[None]],
+    ) -> None:
         self.redis = redis
         self.outbox = outbox
         self.clock = clock
         self.settings = settings
-        self.prefs = Prefs(redis, settings.noise_group_window_s)
-        self.history = AlertHistory(redis, settings.history_cap)
-        self.zones = ZoneCache(redis, clock)
-        # Set by build_core: pause a chat's own rule (AlertService.set_paused by id).
-        self.pause_rule: Callable[[str], Awaitable[None]] | None = None
+        self.prefs = prefs
+        self.history = history
+        self.zones = zones
+        # Pause a chat's own rule at the engine (bot.rules.live.LiveRules.pause_by_id).
+        self.pause_rule = pause_rule
 
     # -- dispatch time ------------------------------------------------------------------
     async def admit(self, alert: Alert, chat: str, fence: str | None = None) -> bool:
@@ -171,7 +175,7 @@ class Gate:
         limit = self.settings.flap_max_fires
         if int(count) <= limit:
             return False
-        if alert.owner == chat and self.pause_rule is not None:
+        if alert.owner == chat:
             await self.pause_rule(rule_id)  # the chat's own rule: paused at the engine
         else:
             await self.redis.set(keys.flap_paused(chat, rule_id), "1")
@@ -320,52 +324,6 @@ class Gate:
         await self.redis.set(
             keys.noise_members(carrier_id), ",".join(a.id for a in alerts), ex=MEMBERS_TTL_S
         )
-
-    # -- send time (outbox hooks) ---------------------------------------------------------
-    async def prepare(self, entry: OutboxEntry) -> Message:
-        """The message as this chat should get it: its zone, level, topic and thread."""
-        alert, chat = entry.alert, entry.chat
-        level: Level = await self.prefs.level(chat, alert.family)
-        reply_to = None
-        if alert.rule_id and alert.session:
-            reply_to = await self.redis.get(
-                keys.first_message(chat, alert.rule_id, alert.session.isoformat())
-            )
-        thread = None
-        if chat.startswith("telegram:"):
-            thread = await self.prefs.topic(chat, alert.family)
-        return replace(
-            alert.message,
-            tz=await self.zones.get(chat),
-            silent=level == "silent",
-            reply_to=reply_to,
-            thread=thread,
-        )
-
-    async def settled(self, entry: OutboxEntry, result: Delivery) -> None:
-        """A delivery finished: delivered (SENT) or given up (dead-lettered)."""
-        alert, chat = entry.alert, entry.chat
-        if result.outcome is Outcome.SENT:
-            if result.duplicate:
-                return
-            if alert.rule_id and alert.session and result.message_id:
-                await self.redis.set(
-                    keys.first_message(chat, alert.rule_id, alert.session.isoformat()),
-                    result.message_id,
-                    nx=True,
-                    ex=FIRST_MESSAGE_TTL_S,
-                )
-            status, detail = "delivered", ""
-        else:
-            status, detail = "failed", result.reason[:200]
-        if await self.history.update(chat, alert.id, status, detail):
-            return
-        raw = await self.redis.get(keys.noise_members(alert.id))
-        if not raw:
-            return
-        how = "in the quiet-hours summary" if alert.id.startswith("qs") else "in a group"
-        for member in raw.split(","):
-            await self.history.update(chat, member, status, f"{how}; {detail}".strip("; "))
 
 
 def _rank(severity: str) -> int:

@@ -7,7 +7,7 @@
 - Senders read through the consumer group ``senders`` and ``XACK`` only after the
   platform accepted the message; a ``sent`` key per (alert, chat) turns a re-read after
   a crash into a no-op.
-- A chat that moved (Telegram group -> supergroup) has its state moved by ``on_moved``
+- A chat that moved (Telegram group -> supergroup) has its state moved by the routing
   and the delivery re-queued to the new chat id.
 - A retryable failure leaves the entry pending with a due time; a permanent one (chat
   gone), or too many attempts on a delivery older than an hour, moves it to the
@@ -17,9 +17,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -62,6 +62,35 @@ class StaleLeader(RuntimeError):
     """This replica's leadership token is no longer current: its write was refused."""
 
 
+class Routing(Protocol):
+    """What the delivery loop asks about each entry (bot.chat.routing.SendRouting)."""
+
+    async def prepare(self, entry: OutboxEntry) -> Message:
+        """The message as this chat gets it (zone, silent level, topic, reply)."""
+        ...
+
+    async def settled(self, entry: OutboxEntry, result: Delivery) -> None:
+        """An entry is finished: delivered, or dead-lettered."""
+        ...
+
+    async def moved(self, old: str, new: str) -> None:
+        """The chat has a new id: its state follows it."""
+        ...
+
+
+class PlainRouting:
+    """Routing that changes nothing: the message as queued, no bookkeeping."""
+
+    async def prepare(self, entry: OutboxEntry) -> Message:
+        return entry.alert.message
+
+    async def settled(self, entry: OutboxEntry, result: Delivery) -> None:
+        return None
+
+    async def moved(self, old: str, new: str) -> None:
+        return None
+
+
 class Outbox:
     def __init__(
         self,
@@ -71,6 +100,7 @@ class Outbox:
         max_attempts: int = 8,
         metrics: Metrics | None = None,
         give_up_after_s: float = 3600.0,
+        routing: Routing | None = None,
     ) -> None:
         self.metrics = metrics
         self.redis: Any = redis  # decode_responses=True: replies are str
@@ -78,13 +108,7 @@ class Outbox:
         self.consumer = consumer
         self.max_attempts = max_attempts
         self.give_up_after_s = give_up_after_s
-        # Set by build_core to AlertService.move_chat (the engine must learn the new owner).
-        self.on_moved: Callable[[str, str], Awaitable[None]] | None = None
-        # Set by build_core to the noise gate (bot.chat.gate): the message as this chat
-        # gets it (zone, silent level, topic, reply), and what to note once an entry is
-        # finished (delivered or dead-lettered).
-        self.prepare: Callable[[OutboxEntry], Awaitable[Message]] | None = None
-        self.on_finished: Callable[[OutboxEntry, Delivery], Awaitable[None]] | None = None
+        self.routing: Routing = routing or PlainRouting()
 
     async def ensure_group(self) -> None:
         try:
@@ -189,7 +213,7 @@ class Outbox:
         if sender is None:
             return Delivery(Outcome.RETRY, f"no {ref.platform} transport running")
         try:
-            message = await self.prepare(entry) if self.prepare else entry.alert.message
+            message = await self.routing.prepare(entry)
             return await sender.send(ref, message)
         except Exception as exc:  # a transport bug must not lose the delivery
             log.exception("alert %s to %s: transport raised", entry.alert.id, entry.chat)
@@ -265,10 +289,8 @@ class Outbox:
         return sent
 
     async def _finished(self, entry: OutboxEntry, result: Delivery) -> None:
-        if self.on_finished is None:
-            return
         try:
-            await self.on_finished(entry, result)
+            await self.routing.settled(entry, result)
         except Exception:  # bookkeeping (history, reply ids) must not undo a settled entry
             log.exception("alert %s to %s: after-delivery hook failed", entry.alert.id, entry.chat)
 
@@ -279,8 +301,7 @@ class Outbox:
             new_chat = ChatRef.parse(f"{ref.platform}:{result.new_chat_id}").key
         except ValueError:
             return False  # no usable new id: handled below like any failed attempt
-        if self.on_moved is not None:
-            await self.on_moved(chat, new_chat)
+        await self.routing.moved(chat, new_chat)
         await self.enqueue(alert, new_chat)
         log.info("alert %s: chat %s moved to %s, re-queued", alert.id, chat, new_chat)
         return True

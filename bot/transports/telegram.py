@@ -542,7 +542,7 @@ class TelegramTransport:
     async def _migrated(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         msg = update.message
         if msg is not None and msg.migrate_to_chat_id:
-            await self.core.service.move_chat(
+            await self.core.rules.move_chat(
                 f"telegram:{msg.chat.id}", f"telegram:{msg.migrate_to_chat_id}"
             )
 
