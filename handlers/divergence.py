@@ -51,6 +51,8 @@ def parse(core: Core, args: tuple[str, ...]) -> tuple[str, list[tuple[str, str]]
 async def divergence(core: Core, cmd: Command) -> Message:
     window, pairs = parse(core, cmd.args)
     snap = await snapshot.snapshot(core, window, pairs)
-    message = snapshot.render(core, snap, await watch_line(core, core.clock.now()))
+    message = snapshot.render(
+        core, snap, await watch_line(core.redis, core.settings, core.clock.now())
+    )
     message.image = await snapshot.chart_png(core, snap)
     return message

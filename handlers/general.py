@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.models import Family, Message
 from bot.wiring import Core
-from handlers.base import Command, UsageError, reply
+from handlers.base import Command, reply
 
 INTRO = (
     "I watch China tech (STAR 50, Hang Seng TECH) against the Nasdaq-100 and the economy, "
@@ -30,21 +30,3 @@ async def start(core: Core, cmd: Command) -> Message:
         )
     lines.append("Try /quote, /alert add STAR50 1d up 3, or /help.")
     return reply("Divergence Bot", *lines)
-
-
-async def help_(core: Core, cmd: Command) -> Message:
-    from handlers.registry import COMMANDS  # the registry imports this module
-
-    if cmd.args:
-        name = cmd.args[0].lower().lstrip("/")
-        spec = COMMANDS.get(name)
-        if spec is None:
-            raise UsageError(f"no command /{name}; /help lists them all")
-        lines = [f"usage: {spec.usage}"]
-        if spec.details:
-            lines.append(spec.details)
-        if spec.changes_chat or spec.subcommands_that_change:
-            lines.append("Changing this chat's settings needs a group admin (or a private chat).")
-        return reply(f"/{spec.name}: {spec.summary}", *lines)
-    lines = [f"{spec.usage} — {spec.summary}" for spec in COMMANDS.values()]
-    return Message(title="Commands", lines=lines)

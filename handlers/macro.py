@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.chat.timezone import DEFAULT_TZ, chat_timezone, valid_timezone
+from bot.divergence.snapshot import refresh_pulse
 from bot.macro.alerts import publish_print, value_text
 from bot.macro.calendar import (
     CalendarEntry,
@@ -322,6 +323,7 @@ async def _set(core: Core, cmd: Command, words: list[str]) -> Message:
     )
     if published is None:
         raise UsageError(f"{entry.title} was already published; nothing changed")
+    await refresh_pulse(core)  # /divergence and divergence rules see the new print
     return reply(
         f"Published {entry.title}: {value_text(value, entry.unit)}",
         f"sent to {len(published.chats)} subscribed chat(s)",

@@ -3,6 +3,8 @@ manifest. Adding a command is one entry here and one handler module."""
 
 from __future__ import annotations
 
+from bot.models import Message
+from bot.wiring import Core
 from handlers import (
     closures,
     divergence,
@@ -16,11 +18,30 @@ from handlers import (
     subscriptions,
     timezone,
 )
-from handlers.base import CommandSpec
+from handlers.base import Command, CommandSpec, UsageError, reply
+
+
+# /help reads the registry, so it lives here (a handler module importing the registry
+# would be a circle).
+async def help_(core: Core, cmd: Command) -> Message:
+    if cmd.args:
+        name = cmd.args[0].lower().lstrip("/")
+        spec = COMMANDS.get(name)
+        if spec is None:
+            raise UsageError(f"no command /{name}; /help lists them all")
+        lines = [f"usage: {spec.usage}"]
+        if spec.details:
+            lines.append(spec.details)
+        if spec.changes_chat or spec.subcommands_that_change:
+            lines.append("Changing this chat's settings needs a group admin (or a private chat).")
+        return reply(f"/{spec.name}: {spec.summary}", *lines)
+    lines = [f"{spec.usage} — {spec.summary}" for spec in COMMANDS.values()]
+    return Message(title="Commands", lines=lines)
+
 
 _SPECS = [
     CommandSpec("start", "/start", "introduce the bot and subscribe this chat", general.start),
-    CommandSpec("help", "/help [command]", "list commands, or explain one", general.help_),
+    CommandSpec("help", "/help [command]", "list commands, or explain one", help_),
     CommandSpec(
         "quote",
         "/quote [SYMBOL…]",

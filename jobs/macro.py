@@ -20,11 +20,13 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
+from bot.divergence.snapshot import refresh_pulse
 from bot.macro.alerts import MARKER_TTL_S, late_notice, publish_print, remind
-from bot.macro.calendar import CalendarEntry, ReleaseCalendar
-from bot.macro.history import DEFINITIONS, load_history
+from bot.macro.calendar import CalendarEntry, ReleaseCalendar, seed_calendar
+from bot.macro.history import DEFINITIONS, load_history, seed_if_empty
 from bot.sources.base import SourceError
-from bot.sources.datacenter import MacroPrint, MacroSource
+from bot.sources.datacenter import EastmoneyMacroSource, MacroPrint, MacroSource
+from bot.sources.replay_macro import ReplayMacroSource
 from bot.state import keys
 from bot.wiring import Core
 
@@ -138,7 +140,7 @@ class MacroJob:
             for e in pending:
                 found = next((p for p in prints if p.period == e.period), None)
                 if found is not None:
-                    await publish_print(
+                    published = await publish_print(
                         self.core,
                         indicator,
                         found.period,
@@ -148,6 +150,9 @@ class MacroJob:
                         at=now,
                         ytd=found.ytd,
                     )
+                    if published is not None:
+                        # /divergence and divergence rules see the new print.
+                        await refresh_pulse(self.core)
                     self.finished.add(e.key)
                 elif now >= e.at + self.timeout:
                     await self._late(e, now)
@@ -190,10 +195,6 @@ class MacroJob:
 async def replay_macro_job(core: Core, start: datetime, offsets_min: list[int]) -> MacroJob:
     """The macro watcher for `divbot replay`: history as known at `start`, and the prints
     released during the replay served by a ReplayMacroSource at their release times."""
-    from bot.macro.calendar import seed_calendar
-    from bot.macro.history import seed_if_empty
-    from bot.sources.replay_macro import ReplayMacroSource
-
     seeds = core.settings.seeds_dir
     await seed_if_empty(core.redis, seeds / "macro_history.csv", released_before=start.date())
     calendar = ReleaseCalendar(core.redis, seed_calendar(seeds))
@@ -216,10 +217,6 @@ async def replay_macro_job(core: Core, start: datetime, offsets_min: list[int]) 
 async def live_macro_job(core: Core, http: aiohttp.ClientSession) -> MacroJob:
     """The macro watcher of the live bot: Eastmoney's datacenter, the settings' schedule;
     the seed history fills an empty store with what was public before today."""
-    from bot.macro.calendar import seed_calendar
-    from bot.macro.history import seed_if_empty
-    from bot.sources.datacenter import EastmoneyMacroSource
-
     settings = core.settings
     await seed_if_empty(
         core.redis, settings.seeds_dir / "macro_history.csv", core.clock.now().date()

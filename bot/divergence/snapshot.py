@@ -20,10 +20,12 @@ import bisect
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot import fmt
+from bot.clock import Clock
+from bot.config import Settings
 from bot.divergence import chart
 from bot.divergence.metrics import (
     MIN_PRINTS,
@@ -42,11 +44,41 @@ from bot.divergence.metrics import (
 )
 from bot.macro import history as macro_history
 from bot.market.sessions import Market
+from bot.market.watchlist import Watchlist
 from bot.market.windows import DailyCloses
 from bot.models import Message
+from bot.state.store import Store
 
-if TYPE_CHECKING:
-    from bot.wiring import Core
+
+class PulseHolder(Protocol):
+    pulse: float | None  # the engine's economy pulse (bot.rules.engine.Engine)
+
+
+class HasEngine(Protocol):
+    @property
+    def engine(self) -> PulseHolder: ...
+
+
+class Sources(Protocol):
+    """What the snapshot reads, as the wiring (bot.wiring.Sources) provides it."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def redis(self) -> Any: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def watchlist(self) -> Watchlist: ...
+    @property
+    def markets(self) -> dict[str, Market]: ...
+    @property
+    def divergence(self) -> DivergenceCache: ...
+    @property
+    def service(self) -> HasEngine: ...
+
 
 CACHE_TTL_S = 60.0
 MAX_ENTRIES = 64
@@ -137,7 +169,7 @@ class DivergenceCache:
     def _fresh(self, stamp: datetime, now: datetime) -> bool:
         return timedelta(0) <= now - stamp < self.ttl
 
-    async def closes(self, core: Core, instrument: str) -> DailyCloses:
+    async def closes(self, core: Sources, instrument: str) -> DailyCloses:
         """An instrument's closes; concurrent misses share one Redis read."""
         now = core.clock.now()
         hit = self._closes.get(instrument)
@@ -152,7 +184,7 @@ class DivergenceCache:
         self._closes[instrument] = (now, closes)
         return closes
 
-    async def macro(self, core: Core) -> dict[str, list[tuple[date, float]]]:
+    async def macro(self, core: Sources) -> dict[str, list[tuple[date, float]]]:
         now = core.clock.now()
         if self._macro is not None and self._fresh(self._macro[0], now):
             return self._macro[1]
@@ -160,7 +192,7 @@ class DivergenceCache:
         self._macro = (now, history)
         return history
 
-    def lag(self, core: Core, x: str, b: str, around: date) -> int:
+    def lag(self, core: Sources, x: str, b: str, around: date) -> int:
         xc, bc = core.watchlist[x].calendar, core.watchlist[b].calendar
         if (xc, bc) not in self._lags:
             self._lags[(xc, bc)] = session_lag(core.markets[xc], core.markets[bc], around)
@@ -194,7 +226,7 @@ class DivergenceCache:
 # -- computing ----------------------------------------------------------------------
 
 
-def as_of_date(core: Core, at: datetime) -> date:
+def as_of_date(core: Sources, at: datetime) -> date:
     return at.astimezone(ZoneInfo(core.settings.timezone)).date()
 
 
@@ -204,7 +236,7 @@ def neutral_levels() -> dict[str, float]:
     return {k: macro_history.DEFINITIONS[k].neutral for k in order}
 
 
-async def snapshot(core: Core, window: str, pairs: list[tuple[str, str]]) -> Snapshot:
+async def snapshot(core: Sources, window: str, pairs: list[tuple[str, str]]) -> Snapshot:
     """The divergence snapshot as of the clock (cached; see the module docstring)."""
     if window not in WINDOWS:
         raise ValueError(f"unknown window {window!r}")
@@ -230,7 +262,7 @@ async def snapshot(core: Core, window: str, pairs: list[tuple[str, str]]) -> Sna
 
 
 def compute(
-    core: Core,
+    core: Sources,
     window: str,
     pairs: list[tuple[str, str]],
     closes: dict[str, DailyCloses],
@@ -321,7 +353,7 @@ def history_note(pulse: Pulse) -> str | None:
     return "; ".join(gaps) + tail
 
 
-def render(core: Core, snap: Snapshot, watch: str | None = None) -> Message:
+def render(core: Sources, snap: Snapshot, watch: str | None = None) -> Message:
     """The compact aligned table: one row per tech index, economy, regime, what to watch,
     notes."""
     names = core.watchlist
@@ -373,7 +405,7 @@ def render(core: Core, snap: Snapshot, watch: str | None = None) -> Message:
     )
 
 
-def regime_line(core: Core, snap: Snapshot) -> str:
+def regime_line(core: Sources, snap: Snapshot) -> str:
     first = snap.rows[0] if snap.rows else None
     name = core.watchlist[first.x].name if first else "tech"
     z_ret = first.leg.z_return if first is not None and first.leg is not None else None
@@ -391,7 +423,7 @@ def regime_line(core: Core, snap: Snapshot) -> str:
 # -- the chart ----------------------------------------------------------------------
 
 
-async def chart_png(core: Core, snap: Snapshot) -> bytes | None:
+async def chart_png(core: Sources, snap: Snapshot) -> bytes | None:
     """The snapshot's chart (cached with it); None when no row has data. Concurrent
     requests for the same snapshot share one render."""
     legs = [row for row in snap.rows if row.leg is not None]
@@ -428,7 +460,7 @@ async def chart_png(core: Core, snap: Snapshot) -> bytes | None:
     return png
 
 
-async def refresh_pulse(core: Core) -> Pulse:
+async def refresh_pulse(core: Sources) -> Pulse:
     """Recompute the economy pulse as of the clock and hand it to the engine, whose
     divergence rules need it (at start-up, after each close, after a new macro print)."""
     core.divergence.invalidate_macro()

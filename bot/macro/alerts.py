@@ -13,9 +13,11 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from bot import fmt
+from bot.clock import Clock
+from bot.config import Settings
 from bot.macro.calendar import CalendarEntry, period_label, period_text
 from bot.macro.filters import get_filters
 from bot.macro.history import DEFINITIONS, load_history, save_prints
@@ -30,11 +32,27 @@ from bot.macro.stats import (
     surprise,
 )
 from bot.models import Alert, Family, Message
+from bot.rules.service import AlertService
 from bot.state import keys
-from bot.wiring import Core
+from bot.state.store import Store
 
 log = logging.getLogger(__name__)
 MARKER_TTL_S = 60 * 86400
+
+
+class Core(Protocol):
+    """What macro alerts use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def redis(self) -> Any: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def service(self) -> AlertService: ...
 
 
 def _id(*parts: object) -> str:
@@ -154,12 +172,8 @@ async def publish_print(
         s = surprise(value, consensus, past)
         await redis.hset(keys.macro_surprises(indicator), period.isoformat(), repr(s.value))
     if known:
+        # The caller refreshes the economy pulse (bot.divergence.snapshot.refresh_pulse).
         await save_prints(redis, stored, [(period, value)])
-        from bot.divergence.snapshot import (
-            refresh_pulse,  # snapshot imports this module's neighbours
-        )
-
-        await refresh_pulse(core)  # /divergence and divergence rules see the new print
 
     name = known.name if known else indicator
     label = period_label(indicator, period)
