@@ -22,6 +22,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery.outbox import Outbox
 from bot.divergence.snapshot import DivergenceCache
+from bot.headlines.store import HeadlineStore
+from bot.macro.calendar import ReleaseCalendar, seed_calendar
 from bot.market.days import MarketDays
 from bot.market.sessions import Market, market
 from bot.market.watchlist import Watchlist
@@ -54,6 +56,8 @@ class Core:
     days: MarketDays  # days declared open/closed against the calendar (operators, provider)
     operators: Operators
     noise: Gate  # quiet hours, levels, grouping, topics, flaps, history
+    headlines: HeadlineStore  # stories seen, latest matches, feed validators, chat filters
+    releases: ReleaseCalendar  # the macro release calendar (seed + /calendar add)
     divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
 
 
@@ -101,6 +105,8 @@ async def build_core(
         days,
         Operators(settings, redis, clock, service.admit),
         gate,
+        HeadlineStore(redis, settings.headline_seen_ttl_s),
+        ReleaseCalendar(redis, seed_calendar(settings.seeds_dir)),
     )
 
 

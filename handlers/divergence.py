@@ -52,7 +52,9 @@ async def divergence(core: Core, cmd: Command) -> Message:
     window, pairs = parse(core, cmd.args)
     snap = await snapshot.snapshot(core, window, pairs)
     message = snapshot.render(
-        core, snap, await watch_line(core.redis, core.settings, core.clock.now())
+        core,
+        snap,
+        await watch_line(core.headlines, core.releases, core.settings.timezone, core.clock.now()),
     )
     message.image = await snapshot.chart_png(core, snap)
     return message

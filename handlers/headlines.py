@@ -33,7 +33,7 @@ def classifier(core: Core) -> Classifier:
 
 
 def _store(core: Core) -> HeadlineStore:
-    return HeadlineStore(core.redis, core.settings.headline_seen_ttl_s)
+    return core.headlines
 
 
 def _category_names(rules: Classifier) -> str:

@@ -25,7 +25,6 @@ from bot.macro.calendar import (
     parse_entry,
     parse_period,
     period_text,
-    seed_calendar,
 )
 from bot.macro.filters import add_condition, check_surprise, clear, get_filters
 from bot.macro.history import DEFINITIONS, INDICATORS, load_history
@@ -48,7 +47,7 @@ NOT_ADMIN = "Only a group admin can change this chat's settings (anyone can in p
 
 
 def calendar_of(core: Core) -> ReleaseCalendar:
-    return ReleaseCalendar(core.redis, seed_calendar(core.settings.seeds_dir))
+    return core.releases
 
 
 def _when(at: datetime, tz: str) -> str:

@@ -19,21 +19,20 @@ async def quote(core: Core, cmd: Command) -> Message:
         instruments = [core.watchlist.resolve(n) for n in names]
     except UnknownInstrument as exc:
         raise UsageError(str(exc)) from None
-    engine = core.service.engine
     now = core.clock.now()
     header = f"{'':<10}{'last':>11}{'1d':>8}{'mtd':>8}{'ytd':>8}  market"
     lines = [header]
     stamp = None
     for inst in instruments:
         state = "open" if core.markets[inst.calendar].is_trading(now) else "closed"
-        q = engine.latest.get(inst.key)
+        q = core.service.latest_quote(inst.key)
         if q is None:
             lines.append(f"{inst.name:<10}{'no quote yet':>35}  {state}")
             continue
         stamp = max(stamp, q.at) if stamp else q.at
         moves = []
         for window in (Window.D1, Window.MTD, Window.YTD):
-            leg = engine.leg(inst.key, window)
+            leg = core.service.leg(inst.key, window)
             change = leg.change_pct if leg else None
             moves.append(fmt.pct(change) if change is not None else "n/a")
         lines.append(

@@ -22,7 +22,7 @@ def rule_text(core: Core, rule: Rule) -> str:
 def rule_state(core: Core, rule: Rule) -> str:
     if rule.paused:
         return "paused"
-    armed = [core.service.engine.index.is_armed(rule.id, side) for side in (1, -1)]
+    armed = [core.service.is_armed(rule.id, side) for side in (1, -1)]
     return "armed" if any(a for a in armed if a) else "waiting to re-arm"
 
 

@@ -30,7 +30,7 @@ async def _health(core: Core) -> list[SourceHealth]:
 
 
 async def _quotes(core: Core) -> dict[str, Quote]:
-    latest = dict(core.service.engine.latest)
+    latest = core.service.latest_quotes()
     for key, q in (await core.store.load_quotes(core.watchlist.keys())).items():
         if key not in latest or q.at > latest[key].at:
             latest[key] = q
@@ -45,7 +45,7 @@ async def status(core: Core, cmd: Command) -> Message:
     try:
         healths, latest, reachable = await _health(core), await _quotes(core), True
     except UNREACHABLE:
-        healths, latest, reachable = core.health.all(), dict(core.service.engine.latest), False
+        healths, latest, reachable = core.health.all(), core.service.latest_quotes(), False
     for h in healths:
         seen = (
             f"last ok {fmt.duration((now - h.last_ok).total_seconds())} ago"
@@ -84,5 +84,5 @@ async def status(core: Core, cmd: Command) -> Message:
         lines.append("BAD redis: unreachable; deliveries resume when it answers")
     if waiting:
         lines.append(f"alerts waiting for Redis to be queued: {waiting}")
-    lines.append(f"rules: {len(core.service.engine.rules)} · version {__version__}")
+    lines.append(f"rules: {core.service.rule_count()} · version {__version__}")
     return Message(title="Status", lines=lines, preformatted=True, at=now)

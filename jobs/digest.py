@@ -79,7 +79,13 @@ class DigestJob:
         await refresh_pulse(core)
         pairs = [(x, DEFAULT_BENCHMARK) for x in DEFAULT_TECH]
         snap = await snapshot(core, self.window, pairs)
-        message = render(core, snap, await watch_line(core.redis, core.settings, core.clock.now()))
+        message = render(
+            core,
+            snap,
+            await watch_line(
+                core.headlines, core.releases, core.settings.timezone, core.clock.now()
+            ),
+        )
         if self.with_chart:
             message = replace(message, image=await chart_png(core, snap))
         alert = Alert(id=digest_id(day), family=Family.DIGEST, message=message, at=now, owner=None)

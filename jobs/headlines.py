@@ -173,7 +173,7 @@ def build_live_job(core: Core, http: aiohttp.ClientSession) -> HeadlinesJob:
     """The watcher over seeds/feeds.toml, each base URL overridable by FEED_BASE_OVERRIDES."""
     settings = core.settings
     book: FeedBook = load_feeds(settings.seeds_dir / "feeds.toml", settings.feed_base_overrides)
-    store = HeadlineStore(core.redis, settings.headline_seen_ttl_s)
+    store = core.headlines
     feeds = [
         FeedSource(cfg, http, store, timeout_s=settings.http_timeout_s, max_bytes=book.max_bytes)
         for cfg in book.feeds
@@ -199,7 +199,7 @@ def build_replay_job(core: Core, path: Path | None = None) -> HeadlinesJob:
     return HeadlinesJob(
         feeds,
         load_rules(settings.seeds_dir / "headline_rules.toml"),
-        HeadlineStore(core.redis, settings.headline_seen_ttl_s),
+        core.headlines,
         core.service,
         core.health,
         max_age=book.max_age,

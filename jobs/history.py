@@ -98,7 +98,7 @@ class HistoryJob:
                 self.core.health.bad(health, problem, now)
                 continue
             await store.put_closes(inst.key, rows)
-            self.core.service.engine.set_closes(inst.key, await store.load_closes(inst.key))
+            self.core.service.set_closes(inst.key, await store.load_closes(inst.key))
             self.core.divergence.invalidate(inst.key)
             self.core.health.ok(health, now)
             log.info("history %s: %d closes from %s", inst.key, len(rows), source.name)

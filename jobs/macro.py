@@ -22,7 +22,7 @@ import aiohttp
 
 from bot.divergence.snapshot import refresh_pulse
 from bot.macro.alerts import MARKER_TTL_S, late_notice, publish_print, remind
-from bot.macro.calendar import CalendarEntry, ReleaseCalendar, seed_calendar
+from bot.macro.calendar import CalendarEntry, ReleaseCalendar
 from bot.macro.history import DEFINITIONS, load_history, seed_if_empty
 from bot.sources.base import SourceError
 from bot.sources.datacenter import EastmoneyMacroSource, MacroPrint, MacroSource
@@ -197,7 +197,7 @@ async def replay_macro_job(core: Core, start: datetime, offsets_min: list[int]) 
     released during the replay served by a ReplayMacroSource at their release times."""
     seeds = core.settings.seeds_dir
     await seed_if_empty(core.redis, seeds / "macro_history.csv", released_before=start.date())
-    calendar = ReleaseCalendar(core.redis, seed_calendar(seeds))
+    calendar = core.releases
     source = ReplayMacroSource.from_seed(
         seeds / "macro_history.csv", calendar.seed, start.date(), core.clock
     )
@@ -223,7 +223,7 @@ async def live_macro_job(core: Core, http: aiohttp.ClientSession) -> MacroJob:
     )
     return MacroJob(
         core,
-        ReleaseCalendar(core.redis, seed_calendar(settings.seeds_dir)),
+        core.releases,
         EastmoneyMacroSource(http, settings),
         offsets_min=settings.macro_reminder_offsets_min,
         poll_interval_s=settings.macro_poll_interval_s,

@@ -115,17 +115,15 @@ class QuotesJob:
         self.last_run = now
         if not due:
             return
-        engine = self.service.engine
         prev_close = {}
         for inst in due:
             market = self.markets[inst.calendar]
             session = market.session_at(now) or market.last_session_before(now)
-            closes = engine.closes.get(inst.key)
-            if session is not None and closes is not None:
-                found = closes.last_before(session.day)
+            if session is not None:
+                found = self.service.previous_close(inst.key, session.day)
                 if found is not None:
-                    prev_close[inst.key] = found[1]
-        quotes = await self.feed.poll(due, now, dict(engine.latest), prev_close)
+                    prev_close[inst.key] = found
+        quotes = await self.feed.poll(due, now, self.service.latest_quotes(), prev_close)
         quotes = [replace(q, closing=True) if q.instrument in closing else q for q in quotes]
         if self.day_check is not None:
             await self.day_check.after_poll(now, self.feed.last_trade_at)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 
 from bot.chat.gate import Gate
@@ -23,10 +23,11 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery.outbox import Outbox
 from bot.market.watchlist import Watchlist
-from bot.models import HOUSE, Alert, Quote, Rule
+from bot.market.windows import DailyCloses
+from bot.models import HOUSE, Alert, Quote, Rule, Window
 from bot.rules.backlog import UNREACHABLE, Backlog, Step, Waiting
 from bot.rules.crossing_alerts import build_alert
-from bot.rules.engine import Engine
+from bot.rules.engine import Engine, Leg
 from bot.rules.grammar import RuleSpec
 from bot.rules.live import LiveRules
 from bot.state import keys
@@ -64,6 +65,33 @@ class AlertService:
     @property
     def engine(self) -> Engine:
         return self.rules.engine
+
+    # -- what the engine knows, for watchers and commands --------------------------------
+    def latest_quotes(self) -> dict[str, Quote]:
+        """The last accepted quote of each instrument (a copy)."""
+        return dict(self.engine.latest)
+
+    def latest_quote(self, instrument: str) -> Quote | None:
+        return self.engine.latest.get(instrument)
+
+    def previous_close(self, instrument: str, session: date) -> float | None:
+        """The instrument's last daily close before `session`, as the engine has it."""
+        closes = self.engine.closes.get(instrument)
+        found = closes.last_before(session) if closes is not None else None
+        return found[1] if found is not None else None
+
+    def leg(self, instrument: str, window: Window) -> Leg | None:
+        """The instrument's move over `window` from its latest quote (None: no base)."""
+        return self.engine.leg(instrument, window)
+
+    def set_closes(self, instrument: str, closes: DailyCloses) -> None:
+        self.engine.set_closes(instrument, closes)
+
+    def is_armed(self, rule_id: str, side: int) -> bool | None:
+        return self.engine.index.is_armed(rule_id, side)
+
+    def rule_count(self) -> int:
+        return len(self.engine.rules)
 
     # -- rules (the live rule book does the work) ---------------------------------------
     async def add_rule(self, owner: str, spec: RuleSpec, now: datetime) -> tuple[Rule, bool]:

@@ -4,13 +4,14 @@ first, Yahoo's chart as fallback, bad answers stored nowhere and shown as unheal
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from redis.asyncio import Redis
 
 from bot.clock import SimClock
-from bot.config import Settings
+from bot.config import REPO_ROOT, Settings
 from bot.sources.eastmoney import EastmoneySource
 from bot.sources.yahoo import YahooSource
 from bot.wiring import Core, build_core
@@ -41,6 +42,8 @@ band = [8000, 60000]
 
 async def make_core(tmp_path: Path, fake: FakeProviders, redis: Redis) -> tuple[Core, Settings]:
     (tmp_path / "watchlist.toml").write_text(WATCHLIST)
+    # the bot reads the release calendar at start-up: the shipped one
+    shutil.copy(REPO_ROOT / "seeds" / "calendar_2026.toml", tmp_path)
     settings = make_settings(fake.url, seeds_dir=tmp_path)
     return await build_core(settings, redis, SimClock(NOW)), settings
 
