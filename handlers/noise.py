@@ -14,7 +14,6 @@ from bot.chat.gate import Gate
 from bot.chat.prefs import LEVELS, MAX_GROUP_S, Level
 from bot.chat.quiet import USAGE, QuietSpecError, parse_quiet, quiet_window
 from bot.models import SUBSCRIBABLE, Family, Message
-from bot.state import keys
 from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
@@ -55,7 +54,7 @@ async def quiet(core: Core, cmd: Command) -> Message:
         had = await gate.prefs.quiet(cmd.chat)
         await gate.prefs.set_quiet(cmd.chat, None)
         # Anything held goes out now, as the summary, on the next flush.
-        await core.redis.zadd(keys.HELD_DUE, {cmd.chat: core.clock.now().timestamp()}, xx=True)
+        await gate.release_held_now(cmd.chat)
         return reply("Quiet hours off" if had else "This chat had no quiet hours")
     try:
         spec = parse_quiet(list(cmd.args))
@@ -79,7 +78,7 @@ async def _show_quiet(core: Core, gate: Gate, chat: str) -> Message:
     window = quiet_window(spec, core.clock.now(), tz)
     if window is not None:
         lines.append(f"quiet now, until {fmt.when(window[1], tz)}")
-    held = int(await core.redis.llen(keys.chat_held(chat)))
+    held = await gate.held_count(chat)
     if held:
         lines.append(f"{held} alert{'s' if held != 1 else ''} held for the summary")
     return reply(f"Quiet hours: {spec.describe()}", *lines)

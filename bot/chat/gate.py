@@ -213,6 +213,13 @@ class Gate:
     async def flap_paused_here(self, chat: str, rule_id: str) -> bool:
         return bool(await self.redis.exists(keys.flap_paused(chat, rule_id)))
 
+    async def release_held_now(self, chat: str) -> None:
+        """Quiet hours ended early (/quiet off): what is held goes out on the next flush."""
+        await self.redis.zadd(keys.HELD_DUE, {chat: self.clock.now().timestamp()}, xx=True)
+
+    async def held_count(self, chat: str) -> int:
+        return int(await self.redis.llen(keys.chat_held(chat)))
+
     # -- releasing buffers ----------------------------------------------------------------
     async def flush(self, now: datetime, early_s: float = 0.0) -> int:
         """Queue every group whose window closed (or closes within `early_s`) and every
