@@ -23,7 +23,11 @@ def rule_state(core: Core, rule: Rule) -> str:
     if rule.paused:
         return "paused"
     armed = [core.service.is_armed(rule.id, side) for side in (1, -1)]
-    return "armed" if any(a for a in armed if a) else "waiting to re-arm"
+    if any(a for a in armed if a):
+        return "armed"
+    if core.service.is_pending(rule.id):
+        return "waiting for a first quote"
+    return "waiting to re-arm"
 
 
 async def list_alerts(core: Core, cmd: Command) -> Message:
@@ -100,11 +104,15 @@ async def _add(core: Core, cmd: Command, words: list[str]) -> Message:
     if await core.store.count_rules(cmd.chat) >= limit:
         raise UsageError(f"this chat has {limit} rules, the most allowed; /alert rm one first")
     rule, armed = await core.service.add_rule(cmd.chat, spec, core.clock.now())
-    note = (
-        "armed: it fires when the move crosses the threshold"
-        if armed
-        else "already past the threshold now: it fires on the next cross, after it re-arms"
-    )
+    if armed is None:
+        note = (
+            "no quote yet: the first one arms it, or, if the market is already past the "
+            "threshold then, it fires only on a later cross"
+        )
+    elif armed:
+        note = "armed: it fires when the move crosses the threshold"
+    else:
+        note = "already past the threshold now: it fires on the next cross, after it re-arms"
     return reply(
         f"Added rule {rule.id}: {rule_text(core, rule)}",
         note,

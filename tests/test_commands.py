@@ -49,7 +49,7 @@ async def test_add_list_pause_remove(
     added = await handle(core, cmd("alert", "add", "STAR50", "1d", "up", "3"))
     assert added.title == "Added rule r1: STAR 50 1d up 3%"
     listed = await handle(core, cmd("alerts"))
-    assert listed.lines == ["r1    STAR 50 1d up 3% · armed"]
+    assert listed.lines == ["r1    STAR 50 1d up 3% · waiting for a first quote"]
     paused = await handle(core, cmd("alert", "pause", "r1"))
     assert paused.title == "Rule r1 paused"
     removed = await handle(core, cmd("alert", "rm", "r1"))
@@ -128,6 +128,9 @@ async def test_rules_and_armed_state_survive_a_restart(
     core.service.engine.set_closes("STAR50", DailyCloses.from_pairs(closes))
     await handle(core, cmd("alert", "add", "STAR50", "1d", "up", "3"))
     at = datetime(2026, 1, 12, 2, 0, tzinfo=UTC)
+    # the first quote arms it (a rule fires on a cross it saw, never on a first level)
+    first = datetime(2026, 1, 12, 1, 55, tzinfo=UTC)
+    await core.service.on_quotes([Quote("STAR50", 100.5, first, date(2026, 1, 12), "test")], first)
     fired = await core.service.on_quotes(
         [Quote("STAR50", 103.5, at, date(2026, 1, 12), "test")], at
     )

@@ -121,6 +121,10 @@ def test_alert_text() -> None:
     engine.set_closes("STAR50", star_history())
     engine.pulse = 0.0
     engine.add_rule(divergence_rule(1.0))
+    found = engine.closes["STAR50"].last_before(date(2026, 1, 1))
+    assert found is not None
+    flat_mtd = found[1]  # the month's base: a zero return, a score far below 1
+    engine.on_quote(Quote("STAR50", flat_mtd, T0, SESSION, "test"), T0)  # arms it
     at = T0 + timedelta(minutes=5)
     crossings = engine.on_quote(Quote("STAR50", 1600.0, at, SESSION, "test"), at).crossings
     alert = build_alert(crossings[0], WATCHLIST)
@@ -145,4 +149,4 @@ async def test_alert_add_divergence(redis_client: Redis, settings: Settings) -> 
     [rule] = await core.store.rules_of("telegram:-1001")
     assert rule.kind is RuleKind.DIVERGENCE
     listed = await handle(core, Command("telegram", "telegram:-1001", "u1", "alerts"))
-    assert listed.lines == ["r1    STAR 50 decoupling score mtd up 3 · armed"]
+    assert listed.lines == ["r1    STAR 50 decoupling score mtd up 3 · waiting for a first quote"]

@@ -37,8 +37,12 @@ def move_rule(
 
 
 def engine_with(*rules: Rule, prev_close: float = 100.0) -> Engine:
+    """An engine that has seen STAR 50 flat on the day, so its rules start armed (a rule
+    with no value yet is pending: its first value decides, and fires nothing)."""
     engine = Engine()
     engine.set_closes("STAR50", DailyCloses.from_pairs([(date(2026, 1, 9), prev_close)]))
+    flat = T0 - timedelta(minutes=1)
+    engine.on_quote(Quote("STAR50", prev_close, flat, SESSION, "test", open=100.0), flat)
     for rule in rules:
         engine.add_rule(rule)
     return engine
@@ -116,6 +120,8 @@ def test_spread_uses_each_legs_own_window_base() -> None:
     engine.add_rule(rule)
     ndx = Quote("NDX", 202.0, T0 - timedelta(hours=10), date(2026, 1, 9), "test")
     assert engine.on_quote(ndx, T0).crossings == []  # STAR50 leg unknown yet
+    first = Quote("STAR50", 105.0, T0 - timedelta(minutes=5), SESSION, "test")
+    assert engine.on_quote(first, T0).crossings == []  # +4pp: the first value arms it
     star = Quote("STAR50", 111.5, T0, SESSION, "test")
     crossings = engine.on_quote(star, T0).crossings
     assert [c.rule.id for c in crossings] == ["r1"]

@@ -45,8 +45,13 @@ def star50(price: float, minutes: int = 0) -> Quote:
 
 
 async def with_close(core: Core) -> Core:
+    """Closes, and a first flat quote: STAR 50 unchanged on the day, so a rule added next
+    starts armed (a rule with no value yet is pending and its first value fires nothing)."""
     await core.store.put_closes("STAR50", PREV)
     core.service.engine.set_closes("STAR50", DailyCloses.from_pairs(PREV))
+    flat = Quote("STAR50", PREV[-1][1], AT - timedelta(minutes=1), SESSION, "test")
+    await core.store.save_quote(flat)
+    core.service.engine.on_quote(flat, flat.at)
     return core
 
 

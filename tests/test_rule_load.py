@@ -76,5 +76,7 @@ def test_a_repeated_rule_is_indexed_once() -> None:
     engine.load_rules([rule], {})
     engine.load_rules([rule], {})  # the scan returned it again
     assert len(engine.index) == 1
-    fired, _ = engine.index.cross(Signal("move", "STAR50", "", "1d"), 2.5)
+    signal = Signal("move", "STAR50", "", "1d")
+    engine.index.initialize(signal, 0.5)  # the first value arms it
+    fired, _ = engine.index.cross(signal, 2.5)
     assert [e.rule_id for e in fired] == ["r1"]

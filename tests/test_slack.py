@@ -222,9 +222,12 @@ async def test_every_command_happy_path(harness: Harness) -> None:
     added = await h.command("alert add STAR50 1d up 3")
     assert header(added) == "Added rule r1: STAR 50 1d up 3%"
     assert [r.id for r in await store.rules_of(CHAT)] == ["r1"]
-    assert "r1    STAR 50 1d up 3% · armed" in section_texts(await h.command("alerts"))[0]
+    assert (
+        "r1    STAR 50 1d up 3% · waiting for a first quote"
+        in section_texts(await h.command("alerts"))[0]
+    )
     assert header(await h.command("alert pause r1")) == "Rule r1 paused"
-    assert header(await h.command("alert resume r1")) == "Rule r1 armed"
+    assert header(await h.command("alert resume r1")) == "Rule r1 waiting for a first quote"
     assert header(await h.command("alert mute r1 2h")) == "Rule r1 muted here for 2h"
     assert await store.rule_muted_until(CHAT, "r1") is not None
     assert header(await h.command("alert rm r1")) == "Removed rule r1"

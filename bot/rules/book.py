@@ -10,6 +10,10 @@ Semantics ("fire on the cross, not on the level"):
 - up side, trigger t, hysteresis h: fires when armed and value >= t; then disarmed;
   re-armed once value <= t - h.
 - down side mirrors it: fires when armed and value <= t; re-arms once value >= t + h.
+- a side created (or loaded) before its signal had any value is *pending*: the first
+  value only decides its state (armed if not yet past the trigger, else disarmed) and
+  fires nothing. A rule created past its trigger fires on the next cross, never on the
+  level it was created at, whether or not a quote had arrived yet.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class Signal(NamedTuple):
 class _Book:
     armed: SortedList = field(default_factory=SortedList)  # (trigger, rule_id)
     disarmed: SortedList = field(default_factory=SortedList)  # (rearm, rule_id)
+    pending: dict[str, BookEntry] = field(default_factory=dict)  # rule_id -> entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,28 +57,33 @@ class RuleBook:
 
     def __init__(self) -> None:
         self._books: dict[tuple[Signal, int], _Book] = {}
-        self._where: dict[tuple[str, int], tuple[Signal, BookEntry, bool]] = {}
+        self._where: dict[tuple[str, int], tuple[Signal, BookEntry, bool | None]] = {}
 
     def __len__(self) -> int:
         return len(self._where)
 
-    def add(self, signal: Signal, entry: BookEntry, armed: bool) -> None:
+    def add(self, signal: Signal, entry: BookEntry, armed: bool | None) -> None:
+        """Index an entry armed, disarmed, or pending (None: its first value decides)."""
         self.remove(entry.rule_id, entry.side)
         book = self._books.setdefault((signal, entry.side), _Book())
-        if armed:
+        if armed is None:
+            book.pending[entry.rule_id] = entry
+        elif armed:
             book.armed.add((entry.trigger, entry.rule_id))
         else:
             book.disarmed.add((entry.rearm, entry.rule_id))
         self._where[(entry.rule_id, entry.side)] = (signal, entry, armed)
 
-    def bulk_add(self, items: list[tuple[Signal, BookEntry, bool]]) -> None:
+    def bulk_add(self, items: list[tuple[Signal, BookEntry, bool | None]]) -> None:
         """Load many entries at once (a start-up): one sorted merge per book, not n inserts.
         Entries must not be in the index already."""
         grouped: dict[tuple[Signal, int], tuple[list[tuple[float, str]], list[tuple[float, str]]]]
         grouped = {}
         for signal, entry, armed in items:
             arm, dis = grouped.setdefault((signal, entry.side), ([], []))
-            if armed:
+            if armed is None:
+                self._books.setdefault((signal, entry.side), _Book()).pending[entry.rule_id] = entry
+            elif armed:
                 arm.append((entry.trigger, entry.rule_id))
             else:
                 dis.append((entry.rearm, entry.rule_id))
@@ -89,14 +99,41 @@ class RuleBook:
             return
         signal, entry, armed = found
         book = self._books[(signal, side)]
-        if armed:
+        if armed is None:
+            book.pending.pop(rule_id, None)
+        elif armed:
             book.armed.discard((entry.trigger, rule_id))
         else:
             book.disarmed.discard((entry.rearm, rule_id))
 
     def is_armed(self, rule_id: str, side: int) -> bool | None:
+        """True/False; None when the side is unknown or pending (no value seen yet)."""
         found = self._where.get((rule_id, side))
         return None if found is None else found[2]
+
+    def is_pending(self, rule_id: str, side: int) -> bool:
+        found = self._where.get((rule_id, side))
+        return found is not None and found[2] is None
+
+    def initialize(self, signal: Signal, value: float) -> list[tuple[BookEntry, bool]]:
+        """A signal's value is known: settle its pending entries (armed unless already
+        past the trigger). Nothing fires. Returns each entry with its new state."""
+        settled: list[tuple[BookEntry, bool]] = []
+        for side in (1, -1):
+            book = self._books.get((signal, side))
+            if book is None or not book.pending:
+                continue
+            for entry in book.pending.values():
+                past = value >= entry.trigger if side == 1 else value <= entry.trigger
+                armed = not past
+                if armed:
+                    book.armed.add((entry.trigger, entry.rule_id))
+                else:
+                    book.disarmed.add((entry.rearm, entry.rule_id))
+                self._where[(entry.rule_id, side)] = (signal, entry, armed)
+                settled.append((entry, armed))
+            book.pending.clear()
+        return settled
 
     def signals(self) -> set[Signal]:
         return {signal for signal, _ in self._books}

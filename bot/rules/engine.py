@@ -77,9 +77,10 @@ class Engine:
         self.pulse: float | None = None
 
     # -- rules -----------------------------------------------------------------
-    def add_rule(self, rule: Rule, armed: dict[int, bool] | None = None) -> dict[int, bool]:
+    def add_rule(self, rule: Rule, armed: dict[int, bool] | None = None) -> dict[int, bool | None]:
         """Index a rule. Without a saved state, a side already past its trigger starts
-        disarmed: it fires on the next cross, not on the level it was created at."""
+        disarmed: it fires on the next cross, not on the level it was created at; with
+        no value yet, the side is pending (None) and the first value decides."""
         self.remove_rule(rule.id)
         self.rules[rule.id] = rule
         if rule.paused:
@@ -87,14 +88,15 @@ class Engine:
         signal = self._signal(rule)
         signed = rule.kind is not RuleKind.LEVEL
         current = self.value(signal)
-        states: dict[int, bool] = {}
+        states: dict[int, bool | None] = {}
         for entry in entries_for(
             rule.id, rule.threshold, rule.direction.value, rule.hysteresis, signed
         ):
+            is_armed: bool | None
             if armed is not None and entry.side in armed:
                 is_armed = armed[entry.side]
             else:
-                is_armed = current is None or not _past(entry, current)
+                is_armed = None if current is None else not _past(entry, current)
             self.index.add(signal, entry, is_armed)
             states[entry.side] = is_armed
         for inst in {signal.a, signal.b} - {""}:
@@ -122,8 +124,10 @@ class Engine:
                 rule.id, rule.threshold, rule.direction.value, rule.hysteresis, signed
             ):
                 value = current[signal]
-                armed = saved.get(entry.side, value is None or not _past(entry, value))
-                items.append((signal, entry, armed))
+                armed: bool | None = saved.get(entry.side)
+                if armed is None and value is not None:
+                    armed = not _past(entry, value)
+                items.append((signal, entry, armed))  # None: pending, the first value decides
             for inst in {signal.a, signal.b} - {""}:
                 counts = self._by_instrument.setdefault(inst, {})
                 counts[signal] = counts.get(signal, 0) + 1
@@ -192,6 +196,8 @@ class Engine:
             value = self._signal_value(signal, legs)
             if value is None:
                 continue
+            for entry, armed in self.index.initialize(signal, value):
+                result.state.append((entry.rule_id, entry.side, armed))
             fired, rearmed = self.index.cross(signal, value)
             for entry in rearmed:
                 result.state.append((entry.rule_id, entry.side, True))

@@ -86,7 +86,7 @@ class LiveRules:
         # only the leader writes it back (over what the command's replica guessed).
         states = self.engine.add_rule(rule)
         if self.leading():
-            await self.store.save_states([(rule.id, side, armed) for side, armed in states.items()])
+            await self.store.save_states(_known(rule.id, states))
 
     # -- rules -----------------------------------------------------------------
     def make_rule(self, rule_id: str, owner: str, spec: RuleSpec, now: datetime) -> Rule:
@@ -112,13 +112,16 @@ class LiveRules:
             created_at=now.timestamp(),
         )
 
-    async def add_rule(self, owner: str, spec: RuleSpec, now: datetime) -> tuple[Rule, bool]:
-        """Store and index a rule; the flag says whether it is armed now."""
+    async def add_rule(self, owner: str, spec: RuleSpec, now: datetime) -> tuple[Rule, bool | None]:
+        """Store and index a rule; the flag says whether it is armed now (None: no value
+        yet, the first quote decides without firing)."""
         rule = self.make_rule(await self.store.new_rule_id(), owner, spec, now)
         await self.store.save_rule(rule)
         states = self.engine.add_rule(rule)
-        await self.store.save_states([(rule.id, side, armed) for side, armed in states.items()])
+        await self.store.save_states(_known(rule.id, states))
         await self.changes.note([rule.id])
+        if any(armed is None for armed in states.values()):
+            return rule, None
         return rule, all(states.values())
 
     async def remove_rule(self, rule: Rule) -> None:
@@ -130,7 +133,7 @@ class LiveRules:
         updated = replace(rule, paused=paused)
         await self.store.save_rule(updated)
         states = self.engine.add_rule(updated)
-        await self.store.save_states([(rule.id, s, a) for s, a in states.items()])
+        await self.store.save_states(_known(rule.id, states))
         await self.changes.note([rule.id])
         return updated
 
@@ -148,3 +151,8 @@ class LiveRules:
                 self.engine.rules[rule.id] = replace(self.engine.rules[rule.id], owner=new)
         await self.changes.note([rule.id for rule in moved])
         log.info("chat %s moved to %s", old, new)
+
+
+def _known(rule_id: str, states: dict[int, bool | None]) -> list[tuple[str, int, bool]]:
+    """The sides whose state is known, to save (a pending side has none yet)."""
+    return [(rule_id, side, armed) for side, armed in states.items() if armed is not None]

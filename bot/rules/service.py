@@ -90,11 +90,15 @@ class AlertService:
     def is_armed(self, rule_id: str, side: int) -> bool | None:
         return self.engine.index.is_armed(rule_id, side)
 
+    def is_pending(self, rule_id: str) -> bool:
+        """No value seen yet for the rule's signal: its first value decides its state."""
+        return any(self.engine.index.is_pending(rule_id, side) for side in (1, -1))
+
     def rule_count(self) -> int:
         return len(self.engine.rules)
 
     # -- rules (the live rule book does the work) ---------------------------------------
-    async def add_rule(self, owner: str, spec: RuleSpec, now: datetime) -> tuple[Rule, bool]:
+    async def add_rule(self, owner: str, spec: RuleSpec, now: datetime) -> tuple[Rule, bool | None]:
         return await self.rules.add_rule(owner, spec, now)
 
     async def remove_rule(self, rule: Rule) -> None:

@@ -75,9 +75,11 @@ async def test_alert_lifecycle_in_a_group_by_an_admin(
     assert added.chat_id == GROUP
     assert [r.id for r in await core.store.rules_of(chat)] == ["r1"]
     listed = text_of(await ask(fake_tg, "/alerts", **group))
-    assert "r1    STAR 50 1d up 3% · armed" in listed
+    assert "r1    STAR 50 1d up 3% · waiting for a first quote" in listed
     assert text_of(await ask(fake_tg, "/alert pause r1", **group)).startswith("<b>Rule r1 paused")
-    assert text_of(await ask(fake_tg, "/alert resume r1", **group)).startswith("<b>Rule r1 armed")
+    assert text_of(await ask(fake_tg, "/alert resume r1", **group)).startswith(
+        "<b>Rule r1 waiting for a first quote"
+    )
     muted = text_of(await ask(fake_tg, "/alert mute r1 2h", **group))
     assert muted.startswith("<b>Rule r1 muted here for 2h")
     assert await core.store.rule_muted_until(chat, "r1") is not None
