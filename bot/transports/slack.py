@@ -4,7 +4,8 @@ Owns the Slack side of the bot and nothing else:
 
 - ``SlackBot`` wraps a slack-bolt ``AsyncApp``. It turns ``/divergence [args]`` and
   ``/divbot <command> <args>`` into the platform-neutral ``Command`` and alert buttons
-  (``mute:<rule>:<seconds>``, ``rm:<rule>``) into ``/alert mute|rm`` commands, all through
+  (``mute:<rule>:<seconds>``, ``rm:<rule>``, decoded by ``handlers.buttons``) into
+  ``/alert mute|rm`` commands, all through
   ``handlers.dispatch.handle``. Every request is acked at once; the reply follows through
   the request's ``response_url`` (errors and refusals as ephemeral messages).
 - HTTP mode: ``POST /slack/events`` on the bot's own aiohttp server. The signature is
@@ -42,11 +43,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.models import CHAT_KEY, RULE_ID, ChatRef, Family, Message
+from bot.models import CHAT_KEY, ChatRef, Family, Message
 from bot.sources.http import retry_after_s
 from bot.transports.base import Delivery, Outcome, Sender
 from bot.transports.slack_render import ACTION_PREFIX, SlackMessage, render
 from bot.wiring import Core
+from handlers import buttons
 from handlers.base import Command, reply
 from handlers.dispatch import handle
 
@@ -90,25 +92,9 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def duration_word(seconds: int) -> str:
-    """3600 -> '1h': the largest unit that divides evenly, as /alert mute accepts it."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def button_command(value: str) -> tuple[str, ...] | None:
-    """An alert button's action as /alert arguments, or None when it is not one of ours."""
-    parts = value.split(":")
-    if len(parts) == 3 and parts[0] == "mute" and RULE_ID.match(parts[1]):
-        seconds = int(parts[2]) if parts[2].isdigit() and len(parts[2]) < 9 else 0
-        return ("mute", parts[1], duration_word(seconds)) if 0 < seconds <= 7 * 86400 else None
-    if len(parts) == 2 and parts[0] == "rm" and RULE_ID.match(parts[1]):
-        return ("rm", parts[1])
-    if len(parts) == 2 and parts[0] == "resume" and RULE_ID.match(parts[1]):
-        return ("resume", parts[1])
-    return None
+    """An alert button's action as /alert arguments (handlers.buttons, as on Telegram)."""
+    return buttons.decode(value)
 
 
 # -- who may change a channel ------------------------------------------------------------

@@ -69,6 +69,7 @@ from bot.transports.telegram_render import (
     tg_len,
 )
 from bot.wiring import Core
+from handlers import buttons
 from handlers.base import Command
 from handlers.dispatch import handle
 from handlers.registry import COMMANDS
@@ -87,9 +88,6 @@ POLL_TIMEOUT_S = 25
 REPLY_TRIES = 3  # a command reply refused with 429 is sent again after retry_after...
 REPLY_MAX_WAIT_S = 10.0  # ...when the wait is this short
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?$")
-_BUTTON = re.compile(
-    r"^(?:mute:(r[0-9]{1,12}):([0-9]{1,7})|rm:(r[0-9]{1,12})|resume:(r[0-9]{1,12}))$"
-)
 _SECRET_OK = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
 AppType = Application[Any, Any, Any, Any, Any, Any]
@@ -114,23 +112,9 @@ def parse_command(text: str, username: str) -> tuple[str, tuple[str, ...]] | Non
     return match.group(1).lower(), tuple(words[1:])
 
 
-def _duration_word(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def button_args(data: str | None) -> tuple[str, ...] | None:
-    """An alert button's action as /alert arguments: 'mute:r3:3600' -> ('mute','r3','1h')."""
-    match = _BUTTON.match(data or "")
-    if match is None:
-        return None
-    if match.group(3):
-        return ("rm", match.group(3))
-    if match.group(4):
-        return ("resume", match.group(4))
-    return ("mute", match.group(1), _duration_word(int(match.group(2))))
+    """An alert button's action as /alert arguments (handlers.buttons, as on Slack)."""
+    return buttons.decode(data)
 
 
 def webhook_secret(settings: Settings) -> str:
