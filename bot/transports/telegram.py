@@ -5,6 +5,7 @@ Owns the PTB `Application` (started by hand inside bot.app's lifecycle, never
 who may administer a chat (`getChatMember`, cached in Redis), the alert buttons, and
 `TelegramSender`, which sends for the outbox and classifies every failure into an
 Outcome. Commands themselves run through handlers.dispatch.handle, as on every platform.
+`TelegramPlugin` is the bot.transports.base.Transport the live app plugs in.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import telegram_is_group
 from bot.models import ChatRef, Message
 from bot.state import keys
 from bot.state.store import Store
@@ -533,3 +536,68 @@ class TelegramTransport:
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram update %s failed", update_id, exc_info=context.error)
+
+
+# -- the plug-in (bot.transports.base.Transport) -----------------------------------------
+class TelegramPlugin:
+    """Telegram as a `Transport`: a thin adapter over `TelegramTransport`, which it builds
+    and starts with the core (so behaviour is TelegramTransport's own)."""
+
+    platform = "telegram"
+    limits = ratelimit.TELEGRAM
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.running: TelegramTransport | None = None
+        self._sender: TelegramSender | None = None
+
+    @classmethod
+    def configured(cls, settings: Settings) -> TelegramPlugin | None:
+        return cls(settings) if settings.telegram_token is not None else None
+
+    def sender(self) -> TelegramSender:
+        if self._sender is None:
+            raise RuntimeError("telegram: not started")
+        return self._sender
+
+    def mount(self, app: web.Application) -> None:
+        if self.settings.telegram_webhook_url is not None:
+            app.router.add_post(WEBHOOK_PATH, self._webhook)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        if self.running is None:
+            return web.Response(status=503)
+        return await self.running.webhook(request)
+
+    async def start(self, core: Core) -> None:
+        transport = TelegramTransport(self.settings, core)
+        await transport.start()
+        self.running, self._sender = transport, transport.sender()
+
+    async def stop(self) -> None:
+        if self.running is not None:
+            await self.running.stop()
+            self.running = None
+
+    def is_group(self, chat: ChatRef) -> bool:
+        return telegram_is_group(chat)
+
+    async def can_admin(self, chat: ChatRef, user: str) -> bool:
+        """A private chat is its user's own; in a group, an owner or administrator
+        (getChatMember, cached a minute), as for commands typed there."""
+        if self.running is None or not chat.chat_id.lstrip("-").isdigit() or not user.isdigit():
+            return False
+        if not self.is_group(chat):
+            return chat.chat_id == user
+        group = Chat(id=int(chat.chat_id), type=Chat.SUPERGROUP)
+        return await self.running.can_admin(group, User(int(user), "", is_bot=False), None)
+
+    async def ready(self) -> bool:
+        """getMe answers."""
+        if self.running is None:
+            return False
+        try:
+            await self.running.bot.get_me()
+        except TelegramError:
+            return False
+        return True
