@@ -35,6 +35,7 @@ from bot.transports.console import ConsoleSender
 from bot.transports.plugins import plug_in
 from bot.transports.slack import SlackPlugin
 from bot.transports.telegram import TelegramPlugin, TelegramStartupError
+from bot.transports.webhook.transport import WebhookTransport
 from bot.wiring import Core, build_core, seed_house_rules
 from jobs.calendars import CalendarsJob
 from jobs.digest import DigestJob
@@ -78,6 +79,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     transports = [
         TelegramPlugin.configured(settings),  # /telegram/webhook or long polling
         SlackPlugin.configured(settings),  # /slack/events and/or Socket Mode
+        WebhookTransport.configured(settings),  # outgoing webhooks (WEBHOOKS)
     ]
     plugged = plug_in(
         app, transports, lambda a: a[CORE], lambda a: a[SENDERS], lambda a: a[READY_CHECKS]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from aiohttp import web
 
 from bot.delivery.ratelimit import Limits
-from bot.models import ChatRef, Message
+from bot.models import Alert, ChatRef, Message
 
 if TYPE_CHECKING:
     from bot.wiring import Core
@@ -48,6 +48,22 @@ class Sender(Protocol):
     platform: str
 
     async def send(self, chat: ChatRef, message: Message) -> Delivery: ...
+
+
+@runtime_checkable
+class AlertSender(Protocol):
+    """A sender that also wants the alert behind the message (its id, family, severity,
+    rule): the webhook transport puts them in its JSON. The outbox calls `send_alert`
+    on such a sender, `send` on the others (`send_entry`)."""
+
+    async def send_alert(self, chat: ChatRef, message: Message, alert: Alert) -> Delivery: ...
+
+
+async def send_entry(sender: Sender, chat: ChatRef, message: Message, alert: Alert) -> Delivery:
+    """Hand one outbox delivery to its sender, with the alert when the sender wants it."""
+    if isinstance(sender, AlertSender):
+        return await sender.send_alert(chat, message, alert)
+    return await sender.send(chat, message)
 
 
 @runtime_checkable
