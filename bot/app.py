@@ -2,7 +2,8 @@
 
 Cleanup contexts open and close, in order: Redis, the shared HTTP client session, the
 core (store, engine, outbox), and the background tasks (watchers and the delivery
-loop). Chat transports plug in here as their issues land. `divbot run` serves `$PORT`.
+loop). Chat transports plug in between the core and the tasks (bot.transports.plugins):
+one line each in `build_app`. `divbot run` serves `$PORT`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from aiohttp import web
 
 from bot.clock import Clock, WallClock
 from bot.config import Settings
-from bot.delivery import ratelimit
 from bot.delivery.deliverer import Deliverer
 from bot.divergence.snapshot import refresh_pulse
 from bot.macro import history as macro_history
@@ -32,8 +32,10 @@ from bot.state.connect import open_redis
 from bot.state.leader import Leadership, lead, watcher_fence
 from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
-from bot.transports.slack import mount as mount_slack
-from bot.transports.telegram import WEBHOOK_PATH, TelegramStartupError, TelegramTransport
+from bot.transports.plugins import plug_in
+from bot.transports.slack import SlackPlugin
+from bot.transports.telegram import TelegramPlugin, TelegramStartupError
+from bot.transports.webhook.transport import WebhookTransport
 from bot.wiring import Core, build_core, seed_house_rules
 from jobs.calendars import CalendarsJob
 from jobs.digest import DigestJob
@@ -51,7 +53,6 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 SENDERS = web.AppKey("senders", dict[str, Sender])
 # Chat platforms register a reachability check here (e.g. Telegram getMe, Slack auth.test).
 READY_CHECKS = web.AppKey("ready_checks", dict[str, Callable[[], Awaitable[bool]]])
-TELEGRAM = web.AppKey("telegram", TelegramTransport)
 LEADERSHIP = web.AppKey("leadership", Leadership)
 
 
@@ -84,20 +85,15 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             yield
         await redis.aclose()
 
-    async def telegram(app: web.Application) -> AsyncIterator[None]:
-        if settings.telegram_token is None:
-            yield
-            return
-        transport = TelegramTransport(settings, app[CORE])
-        await transport.start()
-        app[TELEGRAM] = transport
-        app[SENDERS]["telegram"] = transport.sender()
-        yield
-        app[SENDERS].pop("telegram", None)
-        await transport.stop()
-
-    async def telegram_webhook(request: web.Request) -> web.Response:
-        return await request.app[TELEGRAM].webhook(request)
+    # Each configured chat platform: routes now, started between the core and the tasks.
+    transports = [
+        TelegramPlugin.configured(settings),  # /telegram/webhook or long polling
+        SlackPlugin.configured(settings),  # /slack/events and/or Socket Mode
+        WebhookTransport.configured(settings),  # outgoing webhooks (WEBHOOKS)
+    ]
+    plugged = plug_in(
+        app, transports, lambda a: a[CORE], lambda a: a[SENDERS], lambda a: a[READY_CHECKS]
+    )
 
     async def tasks(app: web.Application) -> AsyncIterator[None]:
         core, http = app[CORE], app[HTTP]
@@ -126,10 +122,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             operators=core.operators,
         )
         macro_job = await live_macro_job(core, http)
-        limiters = {
-            "telegram": ratelimit.RateLimiter(ratelimit.TELEGRAM),
-            "slack": ratelimit.RateLimiter(ratelimit.SLACK),
-        }
+        limiters = plugged.limiters()
         watchers: list[Job] = [
             job,
             CalendarsJob(core.markets, core.days, core.operators),
@@ -158,7 +151,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
 
         leadership = app[LEADERSHIP]
         # Every replica delivers.
-        deliverer = Deliverer(core.outbox, app[SENDERS], limiters)
+        deliverer = Deliverer(core.outbox, app[SENDERS], limiters, plugged.is_group)
         delivery = asyncio.create_task(deliverer.run(), name="delivery")
         running = [
             asyncio.create_task(lead(leadership, start_watchers), name="leader"),
@@ -182,14 +175,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
                 await task
 
     app[READY_CHECKS] = {}
-    app.cleanup_ctx.extend([resources, telegram, tasks])
-    if settings.slack_bot_token:  # Slack: /slack/events and/or Socket Mode
-        mount_slack(app, settings, lambda a: a[CORE], lambda a: a[SENDERS])
+    app.cleanup_ctx.extend([resources, plugged.lifecycle, tasks])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    if settings.telegram_token is not None and settings.telegram_webhook_url is not None:
-        app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     return app
 
 

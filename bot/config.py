@@ -14,10 +14,19 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.models import CHAT_KEY
+from bot.models import CHAT_KEY, Family
+from bot.transports.webhook import config as webhook_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SECRET_FIELDS = frozenset(
@@ -27,6 +36,9 @@ SECRET_FIELDS = frozenset(
         "slack_bot_token",
         "slack_signing_secret",
         "slack_app_token",
+        "webhooks",  # endpoint URLs may carry a credential (Discord's do)
+        "webhook_secret",
+        "webhook_secrets",
     }
 )
 
@@ -59,6 +71,13 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_base: AnyHttpUrl = AnyHttpUrl("https://slack.com/api/")
     slack_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # outgoing webhooks (bot/transports/webhook): "name=URL[;format=discord][;families=…],…"
+    webhooks: SecretStr | None = None
+    webhook_secret: SecretStr | None = None  # signs every POST (X-Divbot-Signature)
+    webhook_secrets: SecretStr | None = Field(None, validate_default=True)  # "name=key,…"
+    webhook_families: Annotated[list[Family], NoDecode] = Field(
+        default_factory=lambda: list(webhook_config.DEFAULT_FAMILIES)
+    )
     allowed_chats: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # the people running the bot ("telegram:12345,slack:U0ABCDEF") and where they are told
     operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -132,6 +151,40 @@ class Settings(BaseSettings):
                     raise ValueError(
                         "comma-separated chat keys, e.g. telegram:-1001234567890,slack:C0123ABCD"
                     )
+        return value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhooks(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            webhook_config.parse_webhooks(value.get_secret_value())
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            webhook_config.check_secret(value.get_secret_value())
+        return value
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _webhook_secrets(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        own = webhook_config.parse_secrets(value.get_secret_value() if value else "")
+        if "webhooks" in info.data and "webhook_secret" in info.data:  # both valid
+            hooks, shared = info.data["webhooks"], info.data["webhook_secret"]
+            webhook_config.check_signed(
+                webhook_config.parse_webhooks(hooks.get_secret_value() if hooks else ""),
+                shared.get_secret_value() if shared else None,
+                own,
+            )
+        return value
+
+    @field_validator("webhook_families", mode="before")
+    @classmethod
+    def _webhook_families(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return list(webhook_config.parse_families(value))
         return value
 
     @field_validator("feed_base_overrides", mode="before")

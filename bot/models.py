@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Literal
 
 INSTRUMENT_KEY = re.compile(r"^[A-Z0-9]{2,12}$")
-CHAT_KEY = re.compile(r"^(telegram|slack|console):-?[A-Za-z0-9_]{1,64}$")
+CHAT_KEY = re.compile(r"^(telegram|slack|console|webhook):-?[A-Za-z0-9_]{1,64}$")
 RULE_ID = re.compile(r"^r[0-9]{1,12}$")
 
 
@@ -86,9 +86,10 @@ class Quote:
 
 @dataclass(frozen=True, slots=True)
 class ChatRef:
-    """A place alerts go: a Telegram chat, a Slack channel, or the console."""
+    """A place alerts go: a Telegram chat, a Slack channel, the console, or an outgoing
+    webhook endpoint (webhook:<name>, bot.transports.webhook)."""
 
-    platform: Literal["telegram", "slack", "console"]
+    platform: Literal["telegram", "slack", "console", "webhook"]
     chat_id: str
 
     @property

@@ -30,7 +30,7 @@ from bot.ops.metrics import Metrics
 from bot.state import keys
 from bot.state.codec import alert_from_json, alert_to_json
 from bot.state.leader import LEADER
-from bot.transports.base import Delivery, Outcome, Sender
+from bot.transports.base import Delivery, Outcome, Sender, send_entry
 
 log = logging.getLogger(__name__)
 RETRY_DUE = f"{keys.OUTBOX}:due"  # zset: entry id -> epoch when it may be retried
@@ -214,7 +214,7 @@ class Outbox:
             return Delivery(Outcome.RETRY, f"no {ref.platform} transport running")
         try:
             message = await self.routing.prepare(entry)
-            return await sender.send(ref, message)
+            return await send_entry(sender, ref, message, entry.alert)
         except Exception as exc:  # a transport bug must not lose the delivery
             log.exception("alert %s to %s: transport raised", entry.alert.id, entry.chat)
             return Delivery(Outcome.RETRY, f"transport error: {type(exc).__name__}")

@@ -1,13 +1,23 @@
-"""The console transport: prints alerts as a trader would read them, for replay and demo."""
+"""The console transport: prints alerts as a trader would read them, for replay and demo.
+
+`ConsoleSender` is what `divbot replay` delivers to; `ConsoleTransport` is the same as a
+bot.transports.base.Transport plug-in.
+"""
 
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+from aiohttp import web
 
 from bot import fmt
+from bot.delivery.ratelimit import Limits
 from bot.models import ChatRef, Message
 from bot.transports.base import Delivery, Outcome
+
+if TYPE_CHECKING:
+    from bot.wiring import Core
 
 INDENT = " " * 22
 
@@ -37,3 +47,35 @@ class ConsoleSender:
         print(render_text(message, message.tz or self.tz), file=self.out, flush=True)
         self.printed += 1
         return Delivery(Outcome.SENT)
+
+
+class ConsoleTransport:
+    """The console as a `Transport` (bot.transports.base): no routes, no limits, nothing to
+    open; nobody types commands here, so nobody administers it."""
+
+    platform = "console"
+    limits: Limits | None = None
+
+    def __init__(self, out: TextIO | None = None, tz: str = "Asia/Shanghai") -> None:
+        self._sender = ConsoleSender(out, tz)
+
+    def sender(self) -> ConsoleSender:
+        return self._sender
+
+    def mount(self, app: web.Application) -> None:
+        return None
+
+    async def start(self, core: Core) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def is_group(self, chat: ChatRef) -> bool:
+        return False
+
+    async def can_admin(self, chat: ChatRef, user: str) -> bool:
+        return False
+
+    async def ready(self) -> bool:
+        return True

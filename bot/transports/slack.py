@@ -4,7 +4,8 @@ Owns the Slack side of the bot and nothing else:
 
 - ``SlackBot`` wraps a slack-bolt ``AsyncApp``. It turns ``/divergence [args]`` and
   ``/divbot <command> <args>`` into the platform-neutral ``Command`` and alert buttons
-  (``mute:<rule>:<seconds>``, ``rm:<rule>``) into ``/alert mute|rm`` commands, all through
+  (``mute:<rule>:<seconds>``, ``rm:<rule>``, decoded by ``handlers.buttons``) into
+  ``/alert mute|rm`` commands, all through
   ``handlers.dispatch.handle``. Every request is acked at once; the reply follows through
   the request's ``response_url`` (errors and refusals as ephemeral messages).
 - HTTP mode: ``POST /slack/events`` on the bot's own aiohttp server. The signature is
@@ -17,6 +18,8 @@ Owns the Slack side of the bot and nothing else:
 - ``SlackSender``: the outbox's sender for ``slack:<channel>`` chats, classifying Slack's
   answers into SENT / RETRY (429 with Retry-After, 5xx, network) / GONE (channel gone:
   its subscriptions are switched off).
+- ``SlackPlugin``: the bot.transports.base.Transport the live app plugs in (``mount`` below
+  does the same for an app of one's own).
 """
 
 from __future__ import annotations
@@ -42,11 +45,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.models import CHAT_KEY, RULE_ID, ChatRef, Family, Message
+from bot.delivery import ratelimit
+from bot.models import CHAT_KEY, ChatRef, Family, Message
 from bot.sources.http import retry_after_s
 from bot.transports.base import Delivery, Outcome, Sender
 from bot.transports.slack_render import ACTION_PREFIX, SlackMessage, render
 from bot.wiring import Core
+from handlers import buttons
 from handlers.base import Command, reply
 from handlers.dispatch import handle
 
@@ -90,25 +95,9 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def duration_word(seconds: int) -> str:
-    """3600 -> '1h': the largest unit that divides evenly, as /alert mute accepts it."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def button_command(value: str) -> tuple[str, ...] | None:
-    """An alert button's action as /alert arguments, or None when it is not one of ours."""
-    parts = value.split(":")
-    if len(parts) == 3 and parts[0] == "mute" and RULE_ID.match(parts[1]):
-        seconds = int(parts[2]) if parts[2].isdigit() and len(parts[2]) < 9 else 0
-        return ("mute", parts[1], duration_word(seconds)) if 0 < seconds <= 7 * 86400 else None
-    if len(parts) == 2 and parts[0] == "rm" and RULE_ID.match(parts[1]):
-        return ("rm", parts[1])
-    if len(parts) == 2 and parts[0] == "resume" and RULE_ID.match(parts[1]):
-        return ("resume", parts[1])
-    return None
+    """An alert button's action as /alert arguments (handlers.buttons, as on Telegram)."""
+    return buttons.decode(value)
 
 
 # -- who may change a channel ------------------------------------------------------------
@@ -407,3 +396,66 @@ def mount(
         await bot.close()
 
     app.cleanup_ctx.append(lifecycle)
+
+
+# -- the plug-in (bot.transports.base.Transport) -------------------------------------------
+class SlackPlugin:
+    """Slack as a `Transport`: a thin adapter over `SlackBot`, which it builds and starts
+    with the core (so behaviour is SlackBot's own, as `mount` above wires it)."""
+
+    platform = "slack"
+    limits = ratelimit.SLACK
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.running: SlackBot | None = None
+
+    @classmethod
+    def configured(cls, settings: Settings) -> SlackPlugin | None:
+        return cls(settings) if settings.slack_bot_token else None
+
+    def sender(self) -> SlackSender:
+        if self.running is None:
+            raise RuntimeError("slack: not started")
+        return self.running.sender
+
+    def mount(self, app: web.Application) -> None:
+        if self.settings.slack_signing_secret:  # HTTP mode; Socket Mode needs no route
+            app.router.add_post("/slack/events", self._events)
+
+    async def _events(self, request: web.Request) -> web.Response:
+        if self.running is None:
+            return web.Response(status=503)
+        return await self.running.handle_http(request)
+
+    async def start(self, core: Core) -> None:
+        bot = SlackBot(self.settings, core)
+        await bot.start()
+        self.running = bot
+
+    async def stop(self) -> None:
+        if self.running is not None:
+            await self.running.close()
+            self.running = None
+
+    def is_group(self, chat: ChatRef) -> bool:
+        """A channel; a direct message with the bot (D…) is private. Slack paces both
+        alike (no per-group limit), so this only answers the question."""
+        return not chat.chat_id.startswith("D")
+
+    async def can_admin(self, chat: ChatRef, user: str) -> bool:
+        """As for a command: in a DM the user's own chat, else SLACK_ADMINS or a
+        workspace admin/owner (users.info, cached)."""
+        if self.running is None:
+            return False
+        return not self.is_group(chat) or await self.running.admins.is_admin(user)
+
+    async def ready(self) -> bool:
+        """auth.test answers ok."""
+        if self.running is None:
+            return False
+        try:
+            resp = await self.running.client.auth_test()
+        except (SlackClientError, aiohttp.ClientError, TimeoutError):
+            return False
+        return bool(resp.get("ok"))

@@ -5,6 +5,7 @@ Owns the PTB `Application` (started by hand inside bot.app's lifecycle, never
 who may administer a chat (`getChatMember`, cached in Redis), the alert buttons, and
 `TelegramSender`, which sends for the outbox and classifies every failure into an
 Outcome. Commands themselves run through handlers.dispatch.handle, as on every platform.
+`TelegramPlugin` is the bot.transports.base.Transport the live app plugs in.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import telegram_is_group
 from bot.models import ChatRef, Message
 from bot.state import keys
 from bot.state.store import Store
@@ -69,6 +72,7 @@ from bot.transports.telegram_render import (
     tg_len,
 )
 from bot.wiring import Core
+from handlers import buttons
 from handlers.base import Command
 from handlers.dispatch import handle
 from handlers.registry import COMMANDS
@@ -87,9 +91,6 @@ POLL_TIMEOUT_S = 25
 REPLY_TRIES = 3  # a command reply refused with 429 is sent again after retry_after...
 REPLY_MAX_WAIT_S = 10.0  # ...when the wait is this short
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?$")
-_BUTTON = re.compile(
-    r"^(?:mute:(r[0-9]{1,12}):([0-9]{1,7})|rm:(r[0-9]{1,12})|resume:(r[0-9]{1,12}))$"
-)
 _SECRET_OK = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
 AppType = Application[Any, Any, Any, Any, Any, Any]
@@ -114,23 +115,9 @@ def parse_command(text: str, username: str) -> tuple[str, tuple[str, ...]] | Non
     return match.group(1).lower(), tuple(words[1:])
 
 
-def _duration_word(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def button_args(data: str | None) -> tuple[str, ...] | None:
-    """An alert button's action as /alert arguments: 'mute:r3:3600' -> ('mute','r3','1h')."""
-    match = _BUTTON.match(data or "")
-    if match is None:
-        return None
-    if match.group(3):
-        return ("rm", match.group(3))
-    if match.group(4):
-        return ("resume", match.group(4))
-    return ("mute", match.group(1), _duration_word(int(match.group(2))))
+    """An alert button's action as /alert arguments (handlers.buttons, as on Slack)."""
+    return buttons.decode(data)
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -549,3 +536,68 @@ class TelegramTransport:
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram update %s failed", update_id, exc_info=context.error)
+
+
+# -- the plug-in (bot.transports.base.Transport) -----------------------------------------
+class TelegramPlugin:
+    """Telegram as a `Transport`: a thin adapter over `TelegramTransport`, which it builds
+    and starts with the core (so behaviour is TelegramTransport's own)."""
+
+    platform = "telegram"
+    limits = ratelimit.TELEGRAM
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.running: TelegramTransport | None = None
+        self._sender: TelegramSender | None = None
+
+    @classmethod
+    def configured(cls, settings: Settings) -> TelegramPlugin | None:
+        return cls(settings) if settings.telegram_token is not None else None
+
+    def sender(self) -> TelegramSender:
+        if self._sender is None:
+            raise RuntimeError("telegram: not started")
+        return self._sender
+
+    def mount(self, app: web.Application) -> None:
+        if self.settings.telegram_webhook_url is not None:
+            app.router.add_post(WEBHOOK_PATH, self._webhook)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        if self.running is None:
+            return web.Response(status=503)
+        return await self.running.webhook(request)
+
+    async def start(self, core: Core) -> None:
+        transport = TelegramTransport(self.settings, core)
+        await transport.start()
+        self.running, self._sender = transport, transport.sender()
+
+    async def stop(self) -> None:
+        if self.running is not None:
+            await self.running.stop()
+            self.running = None
+
+    def is_group(self, chat: ChatRef) -> bool:
+        return telegram_is_group(chat)
+
+    async def can_admin(self, chat: ChatRef, user: str) -> bool:
+        """A private chat is its user's own; in a group, an owner or administrator
+        (getChatMember, cached a minute), as for commands typed there."""
+        if self.running is None or not chat.chat_id.lstrip("-").isdigit() or not user.isdigit():
+            return False
+        if not self.is_group(chat):
+            return chat.chat_id == user
+        group = Chat(id=int(chat.chat_id), type=Chat.SUPERGROUP)
+        return await self.running.can_admin(group, User(int(user), "", is_bot=False), None)
+
+    async def ready(self) -> bool:
+        """getMe answers."""
+        if self.running is None:
+            return False
+        try:
+            await self.running.bot.get_me()
+        except TelegramError:
+            return False
+        return True
