@@ -42,8 +42,8 @@ class InstrumentRow(BaseModel):
     name: str = Field(min_length=1, max_length=40)
     calendar: str = Field(min_length=1)  # an exchange_calendars code, e.g. XSHG
     role: Role
-    eastmoney: str | None = Field(None, min_length=1)
-    yahoo: str | None = Field(None, min_length=1)
+    eastmoney: str | None = Field(default=None, min_length=1)
+    yahoo: str | None = Field(default=None, min_length=1)
     band: tuple[float, float] = (0.0, math.inf)
     aliases: tuple[Annotated[str, Field(min_length=1)], ...] = ()
 

@@ -196,5 +196,5 @@ def test_feed_base_overrides_setting() -> None:
 def test_feed_file_is_validated(tmp_path: Path) -> None:
     bad = tmp_path / "feeds.toml"
     bad.write_text('[[feed]]\nid = "x1"\nkind = "gopher"\nbase = "http://a"\npath = "/f"\n')
-    with pytest.raises(FeedConfigError, match="kind must be one of"):
+    with pytest.raises(FeedConfigError, match=r"^feeds\.toml: feed\.0\.kind: Input should be"):
         load_feeds(bad)
