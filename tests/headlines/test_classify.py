@@ -118,7 +118,7 @@ def test_category_names_and_aliases() -> None:
     ("doc", "message"),
     [
         ({}, "no [[category]]"),
-        ({"category": [{"id": "X!", "keywords": ["a"]}]}, "id must match"),
+        ({"category": [{"id": "X!", "keywords": ["a"]}]}, "category.0.id: String should match"),
         ({"category": [{"id": "ok", "keywords": []}]}, "needs keywords or patterns"),
         ({"category": [{"id": "ok", "keywords": ["a"], "severity": "huge"}]}, "severity"),
         ({"category": [{"id": "ok", "keywords": ["a"], "direction": "up"}]}, "direction"),
