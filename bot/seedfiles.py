@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,14 +39,17 @@ class At(ValueError):
         self.where = tuple(where)
 
 
-def describe(exc: ValidationError) -> tuple[str, str]:
-    """(dotted field path, message) of the error worth reading first.
-
-    An unknown key comes first: a typo'd key also makes its intended field "missing", and
-    the typo is what to fix. Pydantic's "Value error, " prefix is dropped.
-    """
+def first_error(exc: ValidationError) -> ErrorDetails:
+    """The error worth reading first. An unknown key comes before the rest: a typo'd key
+    also makes its intended field "missing", and the typo is what to fix."""
     errors = exc.errors()
-    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+
+
+def describe(exc: ValidationError) -> tuple[str, str]:
+    """(dotted field path, message) of `first_error`; pydantic's "Value error, " prefix is
+    dropped, and an unknown key says so."""
+    err = first_error(exc)
     loc = tuple(part for part in err["loc"] if part != "[key]")  # a bad key: its own path
     cause = (err.get("ctx") or {}).get("error")
     if isinstance(cause, At):
