@@ -47,6 +47,15 @@ class InstrumentRow(BaseModel):
     band: tuple[float, float] = (0.0, math.inf)
     aliases: tuple[Annotated[str, Field(min_length=1)], ...] = ()
 
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, code: str) -> str:
+        import exchange_calendars  # imported here, not at the top: it brings pandas along
+
+        if code not in exchange_calendars.get_calendar_names(include_aliases=True):
+            raise ValueError(f"unknown exchange_calendars code {code!r} (e.g. XSHG, XHKG, XNYS)")
+        return code
+
     @field_validator("band")
     @classmethod
     def _band(cls, band: tuple[float, float]) -> tuple[float, float]:
