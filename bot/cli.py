@@ -9,9 +9,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bot.config import exit_on_bad_config
+from bot.config import Settings, exit_on_bad_config
 from bot.logs import setup_logging
 from bot.market import calendars_cli
+from bot.seedfiles import SeedFileError
 
 
 def _date(text: str) -> date:
@@ -29,12 +30,24 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--from", dest="start", type=_date, required=True, help="first day")
     rp.add_argument("--to", dest="end", type=_date, required=True, help="last day")
     rp.add_argument("--data", type=Path, default=None, help="data folder (default: seeds/history)")
-    sub.add_parser("check-config", help="validate the settings and exit")
+    sub.add_parser("check-config", help="validate the settings and the seed files and exit")
     calendars_cli.add_parser(sub)
     sm = sub.add_parser("slack-manifest", help="print the Slack app manifest (JSON) to paste")
     sm.add_argument("--url", help="the bot's public https base URL (events go to /slack/events)")
     sm.add_argument("--socket-mode", action="store_true", help="no request URLs: Socket Mode")
     return parser
+
+
+def exit_on_bad_seeds(settings: Settings) -> None:
+    """Validate every seed file or stop with exit status 2 and one line on stderr naming the
+    file and the field (``seed error: watchlist.toml: STAR50.band: …``), like a bad setting."""
+    from bot.wiring import check_seeds
+
+    try:
+        check_seeds(settings)
+    except SeedFileError as exc:
+        print(f"seed error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     settings = exit_on_bad_config()
+    exit_on_bad_seeds(settings)
     if args.command == "check-config":
         print("config ok")
         return 0

@@ -2,16 +2,20 @@
 
 Built the same way by the live app, by `divbot replay` and by the tests, so all three run
 the same code; only the clock, the Redis client and the sources differ.
+
+Also owns seeds/default_rules.toml (the house rules, `HouseRulesFile`) and `check_seeds`,
+which validates every seed file before start-up so a bad one stops the bot in one line.
 """
 
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from redis.asyncio import Redis
 
 from bot.chat.alert_history import AlertHistory
@@ -22,8 +26,10 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery.outbox import Outbox
 from bot.divergence.snapshot import DivergenceCache
+from bot.headlines.classifier import load_rules
 from bot.headlines.store import HeadlineStore
 from bot.macro.calendar import ReleaseCalendar, seed_calendar
+from bot.market.closures import seed_tables
 from bot.market.days import MarketDays
 from bot.market.sessions import Market, market
 from bot.market.watchlist import Watchlist
@@ -31,9 +37,11 @@ from bot.models import HOUSE
 from bot.ops.health import HealthBoard
 from bot.ops.metrics import Metrics
 from bot.ops.operators import Operators
-from bot.rules.grammar import parse_rule
+from bot.rules.grammar import RuleSpec, RuleSpecError, parse_rule
 from bot.rules.live import LiveRules
 from bot.rules.service import AlertService
+from bot.seedfiles import load_seed_file
+from bot.sources.headline_feeds import load_feeds
 from bot.state.rule_changes import RuleChanges
 from bot.state.store import Store
 
@@ -110,14 +118,64 @@ async def build_core(
     )
 
 
+class HouseRuleRow(BaseModel):
+    """One ``[[rule]]`` of seeds/default_rules.toml: a spec in the /alert add grammar.
+
+    The spec is parsed against the watchlist given as validation context
+    (``{"watchlist": …}``); without one only its type is checked.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spec: str
+    why: str = ""
+
+    @field_validator("spec")
+    @classmethod
+    def _parses(cls, spec: str, info: ValidationInfo) -> str:
+        watchlist = (info.context or {}).get("watchlist")
+        if watchlist is not None:
+            try:
+                parse_rule(spec.split(), watchlist)
+            except RuleSpecError as exc:
+                raise ValueError(f"{spec!r} does not parse: {exc}") from None
+        return spec
+
+
+class HouseRulesFile(BaseModel):
+    """seeds/default_rules.toml: the house rules every subscribed chat hears."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: list[HouseRuleRow] = []
+
+
+def load_house_rules(path: Path, watchlist: Watchlist) -> list[RuleSpec]:
+    """seeds/default_rules.toml, each spec parsed; SeedFileError names rule.N.spec."""
+    doc = load_seed_file(path, HouseRulesFile, context={"watchlist": watchlist})
+    return [parse_rule(row.spec.split(), watchlist) for row in doc.rule]
+
+
+def check_seeds(settings: Settings) -> None:
+    """Read and validate every seed file the bot runs on, or raise SeedFileError naming the
+    file and the field. Start-up calls it first, so a bad seed stops the bot before anything
+    is opened rather than whenever the watcher that reads it first starts."""
+    seeds = settings.seeds_dir
+    watchlist = Watchlist.load(seeds / "watchlist.toml")
+    seed_tables(seeds)  # closures.toml (absent: no table)
+    load_feeds(seeds / "feeds.toml", settings.feed_base_overrides)
+    load_rules(seeds / "headline_rules.toml")
+    seed_calendar(seeds)
+    load_house_rules(seeds / "default_rules.toml", watchlist)
+
+
 async def seed_house_rules(core: Core, now: datetime) -> int:
-    """Install seeds/default_rules.toml as house rules, once (an empty house only)."""
+    """Install seeds/default_rules.toml as house rules, once (an empty house only). The file
+    is validated every time, so a bad one is never left to the next empty house."""
+    specs = load_house_rules(core.settings.seeds_dir / "default_rules.toml", core.watchlist)
     if await core.store.rules_of(HOUSE):
         return 0
-    with (core.settings.seeds_dir / "default_rules.toml").open("rb") as fh:
-        specs = tomllib.load(fh).get("rule", [])
-    for item in specs:
-        spec = parse_rule(item["spec"].split(), core.watchlist)
+    for spec in specs:
         await core.service.add_rule(HOUSE, spec, now)
     log.info("installed %d house rules", len(specs))
     return len(specs)

@@ -9,19 +9,24 @@ that matches wins, otherwise the category's defaults stand.
 Keywords that are plain ASCII match on word boundaries (optionally plural), so "IPO" is
 not found in "tripod" and "chip" finds "chips"; any other keyword (Chinese) matches as a
 substring, which is how Chinese is read.
+
+Owns seeds/headline_rules.toml and its model (`RulesFile`: `[[category]]` rows, each with
+`[[category.when]]` sub-rules), validated before a `Classifier` is built from it.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.headlines.text import fold
+from bot.seedfiles import At, SeedFileError, load_seed_file, validate_seed
 
 Severity = Literal["info", "warning", "critical"]
 HeadlineDirection = Literal["tightening", "easing", "neutral"]
@@ -30,8 +35,8 @@ DIRECTIONS: tuple[HeadlineDirection, ...] = ("tightening", "easing", "neutral")
 CATEGORY_ID = re.compile(r"^[a-z][a-z0-9_]{1,23}$")
 
 
-class RulesError(ValueError):
-    """seeds/headline_rules.toml is wrong; the message names the category and the field."""
+class RulesError(SeedFileError):
+    """seeds/headline_rules.toml is wrong; the message names the field's path."""
 
 
 def severity_rank(severity: str) -> int:
@@ -148,82 +153,106 @@ class Classifier:
         return Classification(tuple(m for _, _, m in sorted(found, key=lambda t: t[:2])))
 
 
-def _strings(value: Any, where: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise RulesError(f"{where}: expected a list of non-empty strings")
-    return list(value)
+# -- seeds/headline_rules.toml ------------------------------------------------------
+def _not_blank(word: str) -> str:
+    if not word.strip():
+        raise ValueError("must not be blank")
+    return word
 
 
-def _choice(value: Any, allowed: tuple[str, ...], where: str) -> Any:
-    if value not in allowed:
-        raise RulesError(f"{where}: {value!r} is not one of {', '.join(allowed)}")
-    return value
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"bad pattern {pattern!r} ({exc})") from None
+    return pattern
 
 
-def _patterns(value: Any, where: str) -> list[str]:
-    out = _strings(value, where)
-    for pattern in out:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise RulesError(f"{where}: bad pattern {pattern!r} ({exc})") from None
-    return out
+Word = Annotated[str, AfterValidator(_not_blank)]
+Pattern = Annotated[str, AfterValidator(_regex)]
 
 
-def parse_rules(doc: dict[str, Any]) -> Classifier:
-    """Build the classifier from the TOML document, or raise RulesError naming the fault."""
-    items = doc.get("category")
-    if not isinstance(items, list) or not items:
-        raise RulesError("headline rules: no [[category]] tables")
-    categories: list[Category] = []
-    names: set[str] = set()
-    for i, item in enumerate(items):
-        cid = item.get("id") if isinstance(item, dict) else None
-        where = f"category {cid or i}"
-        if not isinstance(cid, str) or not CATEGORY_ID.match(cid):
-            raise RulesError(f"{where}: id must match {CATEGORY_ID.pattern}")
-        keywords = _strings(item.get("keywords", []), f"{where}.keywords")
-        patterns = _patterns(item.get("patterns", []), f"{where}.patterns")
-        if not keywords and not patterns:
-            raise RulesError(f"{where}: needs keywords or patterns")
-        aliases = _strings(item.get("aliases", []), f"{where}.aliases")
-        when = []
-        for j, sub in enumerate(item.get("when", [])):
-            sub_where = f"{where}.when[{j}]"
-            words = _strings(sub.get("any", []), f"{sub_where}.any")
-            if not words:
-                raise RulesError(f"{sub_where}: needs `any` words")
-            sev = sub.get("severity")
-            direction = sub.get("direction")
-            when.append(
-                Refinement(
-                    Matcher(words),
-                    _choice(sev, SEVERITIES, f"{sub_where}.severity") if sev else None,
-                    _choice(direction, DIRECTIONS, f"{sub_where}.direction") if direction else None,
-                )
-            )
-        for name in (cid, *aliases):
-            if fold(name) in names:
-                raise RulesError(f"{where}: name {name!r} is used twice")
-            names.add(fold(name))
-        categories.append(
-            Category(
-                id=cid,
-                label=str(item.get("label") or cid),
-                aliases=tuple(aliases),
-                severity=_choice(item.get("severity", "info"), SEVERITIES, f"{where}.severity"),
-                direction=_choice(
-                    item.get("direction", "neutral"), DIRECTIONS, f"{where}.direction"
-                ),
-                matcher=Matcher(keywords, patterns),
-                when=tuple(when),
-            )
+class WhenRow(BaseModel):
+    """A ``[[category.when]]`` sub-rule: words that refine severity and/or direction."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    any: list[Word] = Field(default_factory=list, validate_default=True)
+    severity: Severity | None = None
+    direction: HeadlineDirection | None = None
+
+    @field_validator("any")
+    @classmethod
+    def _some_words(cls, words: list[str]) -> list[str]:
+        if not words:
+            raise ValueError("needs `any` words")
+        return words
+
+
+class CategoryRow(BaseModel):
+    """One ``[[category]]``: its names, defaults and what finds it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=CATEGORY_ID.pattern)
+    label: str | None = None  # the id when absent
+    aliases: list[Word] = []
+    severity: Severity = "info"
+    direction: HeadlineDirection = "neutral"
+    keywords: list[Word] = []
+    patterns: list[Pattern] = []
+    when: list[WhenRow] = []
+
+    @model_validator(mode="after")
+    def _findable(self) -> CategoryRow:
+        if not self.keywords and not self.patterns:
+            raise At(("keywords",), "needs keywords or patterns")
+        return self
+
+    def category(self) -> Category:
+        return Category(
+            id=self.id,
+            label=self.label or self.id,
+            aliases=tuple(self.aliases),
+            severity=self.severity,
+            direction=self.direction,
+            matcher=Matcher(self.keywords, self.patterns),
+            when=tuple(Refinement(Matcher(w.any), w.severity, w.direction) for w in self.when),
         )
-    return Classifier(categories)
+
+
+class RulesFile(BaseModel):
+    """seeds/headline_rules.toml: the categories, in the order titles are tried."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: list[CategoryRow] = Field(default_factory=list, validate_default=True)
+
+    @field_validator("category")
+    @classmethod
+    def _distinct_names(cls, rows: list[CategoryRow]) -> list[CategoryRow]:
+        if not rows:
+            raise ValueError("no [[category]] tables")
+        names: set[str] = set()
+        for i, row in enumerate(rows):
+            named: list[tuple[tuple[str | int, ...], str]] = [((i, "id"), row.id)]
+            named += [((i, "aliases", j), alias) for j, alias in enumerate(row.aliases)]
+            for where, name in named:
+                if fold(name) in names:
+                    raise At(where, f"name {name!r} is used twice")
+                names.add(fold(name))
+        return rows
+
+    def classifier(self) -> Classifier:
+        return Classifier([row.category() for row in self.category])
+
+
+def parse_rules(doc: dict[str, Any], name: str = "headline rules") -> Classifier:
+    """Build the classifier from a TOML document, or raise RulesError naming the field."""
+    return validate_seed(doc, RulesFile, name, error=RulesError).classifier()
 
 
 @lru_cache(maxsize=4)
 def load_rules(path: Path) -> Classifier:
-    """seeds/headline_rules.toml, parsed once per path."""
-    with path.open("rb") as fh:
-        return parse_rules(tomllib.load(fh))
+    """seeds/headline_rules.toml, validated and parsed once per path."""
+    return load_seed_file(path, RulesFile, error=RulesError).classifier()

@@ -6,6 +6,10 @@ for daylight saving, the NPC) and the entries admins add or correct from chat
 the same shape as a TOML table) and laid over the seed by key. Local wall times are
 checked against their zone (a time skipped or repeated by a daylight-saving change is
 refused) and stored as UTC; chats see them in their own zone.
+
+One model validates both: `ReleaseRow` and `EventRow` (a ``[[release]]`` / ``[[event]]``
+table of `CalendarFile`, or what /calendar add built). A file's error names the field's
+path (``calendar_2026.toml: release.3.period: …``); a chat entry's is the one-line reason.
 """
 
 from __future__ import annotations
@@ -13,14 +17,24 @@ from __future__ import annotations
 import json
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
 from bot.macro.history import DEFINITIONS
+from bot.seedfiles import At, SeedFileError, first_error, load_seed_file, validate_seed
 from bot.state import keys
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -28,15 +42,15 @@ INDICATOR_ID = re.compile(r"^[A-Z][A-Z0-9_]{1,15}$")
 EVENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 MONTH_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 QUARTER_PERIOD = re.compile(r"^(\d{4})-Q([1-4])$")
-FIELDS = {
-    "release": {"indicator", "period", "at", "tz", "unit", "consensus", "target"}
-    | {"target_text", "note"},
-    "event": {"id", "title", "at", "tz", "note"},
-}
+DEFAULT_TZ = "Asia/Shanghai"
 
 
 class CalendarError(ValueError):
     """A calendar entry that cannot be used; the message says which and why."""
+
+
+class CalendarFileError(SeedFileError, CalendarError):
+    """A calendar file that does not validate; the message names the file and field path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,87 +152,223 @@ def _text(name: str, value: object, limit: int = 200) -> str:
     return value.strip()
 
 
+class _Row(BaseModel):
+    """What releases and events share: a local wall time in a zone, and a note.
+
+    Each field's check raises CalendarError with a message that names the field: that
+    message is what a chat sees. Fields are checked in order (tz before at, indicator
+    before period and unit), so a check may use the ones before it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tz: str = DEFAULT_TZ
+    at: datetime = Field(default=None, validate_default=True)  # UTC
+    note: str = ""
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def entry(self, origin: Literal["seed", "chat"]) -> CalendarEntry:
+        raise NotImplementedError
+
+    @field_validator("tz", mode="before")
+    @classmethod
+    def _tz(cls, value: object) -> str:
+        return zone(value).key
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _at(cls, value: object, info: ValidationInfo) -> object:
+        tz = info.data.get("tz")
+        return value if tz is None else local_to_utc(value, ZoneInfo(tz))  # None: tz said why
+
+    @field_validator("note", mode="before")
+    @classmethod
+    def _note(cls, value: object) -> str:
+        return _text("note", value)
+
+
+class EventRow(_Row):
+    """An ``[[event]]``: a policy event with a title."""
+
+    id: str = Field(default=None, validate_default=True)
+    title: str = Field(default="", validate_default=True)
+
+    @property
+    def key(self) -> str:
+        return f"event:{self.id}"
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id(cls, value: object) -> str:
+        if not isinstance(value, str) or not EVENT_ID.match(value):
+            raise CalendarError("event id must be lower-case letters, digits and dashes")
+        return value
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title(cls, value: object) -> str:
+        title = _text("title", value, 120)
+        if not title:
+            raise CalendarError("an event needs a title")
+        return title
+
+    def entry(self, origin: Literal["seed", "chat"]) -> CalendarEntry:
+        return CalendarEntry(
+            self.key, "event", self.title, self.at, self.tz, note=self.note, origin=origin
+        )
+
+
+class ReleaseRow(_Row):
+    """A ``[[release]]``: an indicator's print for a period, with what to compare it to."""
+
+    indicator: str = Field(default=None, validate_default=True)
+    period: str = Field(default=None, validate_default=True)  # canonical: 2025-12, 2025-Q4
+    unit: str = Field(default=None, validate_default=True)  # the indicator's when absent
+    consensus: float | None = None
+    target: tuple[float, float] | None = None  # (low, high); a point target has low == high
+    target_text: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.indicator}:{self.period}"
+
+    @field_validator("indicator", mode="before")
+    @classmethod
+    def _indicator(cls, value: object) -> str:
+        if not isinstance(value, str) or not INDICATOR_ID.match(value):
+            raise CalendarError("indicator must be an id like CPI, PPI, GDP, PMI, IP, RETAIL")
+        return value
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, value: object, info: ValidationInfo) -> str:
+        known = DEFINITIONS.get(info.data.get("indicator", ""))
+        return parse_period(value, known.quarterly if known else None)[2]
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _unit(cls, value: object, info: ValidationInfo) -> str:
+        indicator = info.data.get("indicator")
+        known = DEFINITIONS.get(indicator or "")
+        unit = _text("unit", (known.unit if known else "") if value is None else value, 16)
+        if not unit and indicator:
+            raise CalendarError(f"{indicator} is not a bot indicator: give its unit")
+        return unit
+
+    @field_validator("consensus", mode="before")
+    @classmethod
+    def _consensus(cls, value: object) -> float:
+        return _number("consensus", value)
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target(cls, value: object) -> tuple[float, float]:
+        if isinstance(value, list | tuple) and len(value) == 2:
+            low, high = sorted((_number("target", value[0]), _number("target", value[1])))
+            return (low, high)
+        point = _number("target", value)
+        return (point, point)
+
+    @field_validator("target_text", mode="before")
+    @classmethod
+    def _target_text(cls, value: object) -> str:
+        return _text("target_text", value)
+
+    @model_validator(mode="after")
+    def _after_the_period(self) -> ReleaseRow:
+        period, label, _ = parse_period(self.period, None)
+        if period >= self.at.date():
+            raise At(
+                ("period",),
+                f"{self.indicator} {label} cannot be released before the period starts",
+            )
+        return self
+
+    def entry(self, origin: Literal["seed", "chat"]) -> CalendarEntry:
+        known = DEFINITIONS.get(self.indicator)
+        period, label, _ = parse_period(self.period, None)
+        name = known.name if known else self.indicator.replace("_", " ")
+        return CalendarEntry(
+            key=self.key,
+            kind="release",
+            title=f"{name} {label}",
+            at=self.at,
+            tz=self.tz,
+            indicator=self.indicator,
+            period=period,
+            period_label=label,
+            unit=self.unit,
+            consensus=self.consensus,
+            target=self.target,
+            target_text=self.target_text,
+            note=self.note,
+            origin=origin,
+        )
+
+
+ROWS: dict[str, type[_Row]] = {"release": ReleaseRow, "event": EventRow}
+
+
+def _reason(exc: ValidationError) -> str:
+    """The one line a chat sees: the failed check's own message (it names the field)."""
+    err = first_error(exc)
+    if err["type"] == "extra_forbidden":
+        return f"unknown field {str(err['loc'][-1])!r}"
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ValueError):
+        return str(cause)
+    return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+
+
 def parse_entry(
     kind: str, raw: dict[str, Any], origin: Literal["seed", "chat"] = "seed"
 ) -> CalendarEntry:
-    if kind not in FIELDS:
+    """One release or event (a TOML-shaped table), or CalendarError with the reason."""
+    model = ROWS.get(kind)
+    if model is None:
         raise CalendarError(f"unknown entry kind {kind!r}")
-    unknown = set(raw) - FIELDS[kind]
-    if unknown:
-        raise CalendarError(f"unknown field {sorted(unknown)[0]!r}")
-    tz = zone(raw.get("tz", "Asia/Shanghai"))
-    at = local_to_utc(raw.get("at"), tz)
-    note = _text("note", raw.get("note", ""))
-    if kind == "event":
-        ident = raw.get("id")
-        if not isinstance(ident, str) or not EVENT_ID.match(ident):
-            raise CalendarError("event id must be lower-case letters, digits and dashes")
-        title = _text("title", raw.get("title", ""), 120)
-        if not title:
-            raise CalendarError("an event needs a title")
-        return CalendarEntry(f"event:{ident}", "event", title, at, tz.key, note=note, origin=origin)
-    indicator = raw.get("indicator")
-    if not isinstance(indicator, str) or not INDICATOR_ID.match(indicator):
-        raise CalendarError("indicator must be an id like CPI, PPI, GDP, PMI, IP, RETAIL")
-    known = DEFINITIONS.get(indicator)
-    period, label, canonical = parse_period(raw.get("period"), known.quarterly if known else None)
-    if period >= at.date():
-        raise CalendarError(f"{indicator} {label} cannot be released before the period starts")
-    unit = _text("unit", raw.get("unit", known.unit if known else ""), 16)
-    if not unit:
-        raise CalendarError(f"{indicator} is not a bot indicator: give its unit")
-    consensus = _number("consensus", raw["consensus"]) if "consensus" in raw else None
-    target: tuple[float, float] | None = None
-    if "target" in raw:
-        value = raw["target"]
-        if isinstance(value, list) and len(value) == 2:
-            low, high = sorted((_number("target", value[0]), _number("target", value[1])))
-            target = (low, high)
-        else:
-            point = _number("target", value)
-            target = (point, point)
-    name = known.name if known else indicator.replace("_", " ")
-    return CalendarEntry(
-        key=f"{indicator}:{canonical}",
-        kind="release",
-        title=f"{name} {label}",
-        at=at,
-        tz=tz.key,
-        indicator=indicator,
-        period=period,
-        period_label=label,
-        unit=unit,
-        consensus=consensus,
-        target=target,
-        target_text=_text("target_text", raw.get("target_text", "")),
-        note=note,
-        origin=origin,
-    )
+    try:
+        row = model.model_validate(raw)
+    except ValidationError as exc:
+        raise CalendarError(_reason(exc)) from None
+    return row.entry(origin)
 
 
-def parse_calendar(doc: dict[str, Any]) -> list[CalendarEntry]:
-    """Every entry of a calendar document, validated; the first bad one raises."""
-    entries: dict[str, CalendarEntry] = {}
-    for kind in ("release", "event"):
-        tables = doc.get(kind, [])
-        if not isinstance(tables, list):
-            raise CalendarError(f"[[{kind}]] must be a list of tables")
-        for i, raw in enumerate(tables, 1):
-            if not isinstance(raw, dict):
-                raise CalendarError(f"{kind} {i}: not a table")
-            try:
-                entry = parse_entry(kind, raw)
-            except CalendarError as exc:
-                raise CalendarError(f"{kind} {i}: {exc}") from None
-            if entry.key in entries:
-                raise CalendarError(f"{kind} {i}: {entry.key} is listed twice")
-            entries[entry.key] = entry
-    return sorted(entries.values(), key=lambda e: (e.at, e.key))
+class CalendarFile(BaseModel):
+    """A calendar file (seeds/calendar_2026.toml): ``[[release]]`` and ``[[event]]`` tables."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    release: list[ReleaseRow] = []
+    event: list[EventRow] = []
+
+    @field_validator("release", "event")
+    @classmethod
+    def _once(cls, rows: list[_Row]) -> list[_Row]:
+        seen: set[str] = set()
+        for i, row in enumerate(rows):
+            if row.key in seen:
+                raise At((i,), f"{row.key} is listed twice")
+            seen.add(row.key)
+        return rows
+
+    def entries(self) -> list[CalendarEntry]:
+        rows: list[_Row] = [*self.release, *self.event]
+        return sorted((r.entry("seed") for r in rows), key=lambda e: (e.at, e.key))
+
+
+def parse_calendar(doc: dict[str, Any], name: str = "calendar") -> list[CalendarEntry]:
+    """Every entry of a calendar document, validated; the first bad one raises
+    CalendarFileError naming `name` and the field's path."""
+    return validate_seed(doc, CalendarFile, name, error=CalendarFileError).entries()
 
 
 def load_seed(path: Path) -> list[CalendarEntry]:
-    with path.open("rb") as fh:
-        return parse_calendar(tomllib.load(fh))
+    """A calendar file, validated; CalendarFileError names the file and the field's path."""
+    return load_seed_file(path, CalendarFile, error=CalendarFileError).entries()
 
 
 class ReleaseCalendar:

@@ -18,14 +18,15 @@ Past every source's data, weekdays are assumed open and the provider decides eac
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+
+from bot.seedfiles import At, SeedFileError, load_seed_file
 
 Status = Literal["provisional", "confirmed"]
 # Markets whose closures follow the mainland State Council schedule.
@@ -49,43 +50,31 @@ class MarketTable(BaseModel):
     @model_validator(mode="after")
     def _rows_within(self) -> MarketTable:
         seen: set[date] = set()
-        for row in self.closure:
+        for i, row in enumerate(self.closure):
+            where = ("closure", i, "date")
             if row.date > self.through:
-                raise ValueError(f"closure {row.date} is after `through` {self.through}")
+                raise At(where, f"closure {row.date} is after `through` {self.through}")
             if row.date.weekday() >= 5:
-                raise ValueError(f"closure {row.date} is a weekend day (weekends never trade)")
+                raise At(where, f"closure {row.date} is a weekend day (weekends never trade)")
             if row.date in seen:
-                raise ValueError(f"closure {row.date} is listed twice")
+                raise At(where, f"closure {row.date} is listed twice")
             seen.add(row.date)
         return self
 
 
-class ClosureFile(BaseModel):
+class ClosureFile(RootModel[dict[str, MarketTable]]):
     """A closure file: one table per market code, e.g. ``[XSHG]``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    markets: dict[str, MarketTable]
+    model_config = ConfigDict(frozen=True)
 
 
-class ClosureFileError(ValueError):
+class ClosureFileError(SeedFileError):
     """A closure file that does not validate; the message names the field path."""
 
 
 def load_closure_file(path: Path) -> dict[str, MarketTable]:
     """Read and validate a closure file; ClosureFileError names the bad field's path."""
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ClosureFileError(f"{path.name}: {exc}") from None
-    try:
-        return ClosureFile(markets=raw).markets
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"][1:]) or "(top)"
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        raise ClosureFileError(f"{path.name}: {where}: {msg}") from None
+    return load_seed_file(path, ClosureFile, error=ClosureFileError).root
 
 
 @dataclass(frozen=True, slots=True)

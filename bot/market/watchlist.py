@@ -1,18 +1,76 @@
-"""The watchlist: which instruments exist, how providers name them, and symbol lookup."""
+"""The watchlist: which instruments exist, how providers name them, and symbol lookup.
+
+Owns ``seeds/watchlist.toml`` and its model (`WatchlistFile`: one table per instrument key,
+each an `InstrumentRow`), and the `Watchlist` the rest of the code looks instruments up in.
+"""
 
 from __future__ import annotations
 
-import tomllib
+import math
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from bot.models import INSTRUMENT_KEY, Instrument
+from bot.seedfiles import SeedFileError, load_seed_file
 
-ROLES = ("tech", "benchmark", "broad", "stock")
+Role = Literal["tech", "benchmark", "broad", "stock"]
+ROLES: tuple[Role, ...] = ("tech", "benchmark", "broad", "stock")
 
 
 class UnknownInstrument(ValueError):
     pass
+
+
+class WatchlistError(SeedFileError):
+    """seeds/watchlist.toml is wrong; the message names the instrument and the field."""
+
+
+def _instrument_key(key: str) -> str:
+    if not INSTRUMENT_KEY.match(key):
+        raise ValueError("not an instrument key (2-12 capital letters or digits, e.g. STAR50)")
+    return key
+
+
+class InstrumentRow(BaseModel):
+    """One ``[KEY]`` table of the watchlist."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=40)
+    calendar: str = Field(min_length=1)  # an exchange_calendars code, e.g. XSHG
+    role: Role
+    eastmoney: str | None = Field(default=None, min_length=1)
+    yahoo: str | None = Field(default=None, min_length=1)
+    band: tuple[float, float] = (0.0, math.inf)
+    aliases: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, code: str) -> str:
+        import exchange_calendars  # imported here, not at the top: it brings pandas along
+
+        if code not in exchange_calendars.get_calendar_names(include_aliases=True):
+            raise ValueError(f"unknown exchange_calendars code {code!r} (e.g. XSHG, XHKG, XNYS)")
+        return code
+
+    @field_validator("band")
+    @classmethod
+    def _band(cls, band: tuple[float, float]) -> tuple[float, float]:
+        low, high = band
+        if not 0 <= low < high:
+            raise ValueError(f"must be [low, high] with 0 <= low < high, got {list(band)}")
+        return band
+
+
+class WatchlistFile(
+    RootModel[dict[Annotated[str, AfterValidator(_instrument_key)], InstrumentRow]]
+):
+    """seeds/watchlist.toml: one table per instrument key, e.g. ``[STAR50]``."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 class Watchlist:
@@ -27,28 +85,23 @@ class Watchlist:
 
     @classmethod
     def load(cls, path: Path) -> Watchlist:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-        instruments = []
-        for key, spec in raw.items():
-            if not INSTRUMENT_KEY.match(key):
-                raise ValueError(f"{path.name}: bad instrument key {key!r}")
-            if spec.get("role") not in ROLES:
-                raise ValueError(f"{path.name}: {key}: role must be one of {', '.join(ROLES)}")
-            lo, hi = spec.get("band", [0.0, float("inf")])
-            instruments.append(
+        """Read and validate seeds/watchlist.toml; WatchlistError names the bad field."""
+        rows = load_seed_file(path, WatchlistFile, error=WatchlistError).root
+        return cls(
+            [
                 Instrument(
                     key=key,
-                    name=spec["name"],
-                    calendar=spec["calendar"],
-                    role=spec["role"],
-                    eastmoney=spec.get("eastmoney"),
-                    yahoo=spec.get("yahoo"),
-                    band=(float(lo), float(hi)),
-                    aliases=tuple(spec.get("aliases", ())),
+                    name=row.name,
+                    calendar=row.calendar,
+                    role=row.role,
+                    eastmoney=row.eastmoney,
+                    yahoo=row.yahoo,
+                    band=row.band,
+                    aliases=row.aliases,
                 )
-            )
-        return cls(instruments)
+                for key, row in rows.items()
+            ]
+        )
 
     def __iter__(self) -> Iterator[Instrument]:
         return iter(self._by_key.values())

@@ -2,7 +2,8 @@
 
 Owns three things:
 
-- `load_feeds`: seeds/feeds.toml, each feed's base URL replaceable by FEED_BASE_OVERRIDES.
+- `load_feeds`: seeds/feeds.toml, validated by its model (`FeedsFile`: `[defaults]` and
+  `[[feed]]` rows), each feed's base URL replaceable by FEED_BASE_OVERRIDES.
 - `parse_body`: a response body to validated Headlines. RSS and Atom go through
   `feedparser.parse(bytes, response_headers=…)` (we do the HTTP; chardet lets it read GB
   feeds that declare no encoding); the CSRC's JSON list through its wire shape
@@ -23,7 +24,6 @@ import asyncio
 import calendar
 import re
 import time
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,10 +32,12 @@ from typing import Any, Literal
 
 import aiohttp
 import feedparser
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.headlines.store import HeadlineStore
 from bot.headlines.story import Headline
 from bot.headlines.text import clean, plain_text
+from bot.seedfiles import At, SeedFileError, load_seed_file
 from bot.sources.base import SourceError
 from bot.sources.http import decode_json, retry_after_s
 
@@ -53,8 +55,8 @@ _PLAUSIBLE_ENCODINGS = re.compile(
 )
 
 
-class FeedConfigError(ValueError):
-    """seeds/feeds.toml or FEED_BASE_OVERRIDES is wrong; the message names the feed."""
+class FeedConfigError(SeedFileError):
+    """seeds/feeds.toml or FEED_BASE_OVERRIDES is wrong; the message names the field."""
 
 
 class FeedError(SourceError):
@@ -90,46 +92,87 @@ class FeedBook:
     max_backoff_s: int = 3600
 
 
+HTTP_BASE = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
+
 def _http_base(value: object, where: str) -> str:
-    if not isinstance(value, str) or not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+    if not isinstance(value, str) or not HTTP_BASE.match(value):
         raise FeedConfigError(f"{where}: base must be an http(s) URL without query, got {value!r}")
     return value.rstrip("/")
 
 
+class FeedRow(BaseModel):
+    """One ``[[feed]]`` of seeds/feeds.toml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=FEED_ID.pattern)
+    name: str | None = None  # shown in alerts; the id when absent
+    kind: FeedKind
+    base: str
+    path: str
+    interval_s: int = Field(default=300, ge=10, le=86400)
+    language: str = "en"
+
+    @field_validator("base")
+    @classmethod
+    def _base(cls, base: str) -> str:
+        if not HTTP_BASE.match(base):
+            raise ValueError(f"must be an http(s) URL without query, got {base!r}")
+        return base.rstrip("/")
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"must start with /, got {path[:40]!r}")
+        return path
+
+    def config(self) -> FeedConfig:
+        return FeedConfig(
+            self.id,
+            self.name or self.id,
+            self.kind,
+            self.base,
+            self.path,
+            self.interval_s,
+            self.language,
+        )
+
+
+class FeedDefaults(BaseModel):
+    """``[defaults]`` of seeds/feeds.toml: the limits every feed shares."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_age_h: float = Field(default=48, gt=0, le=24 * 14)
+    max_bytes: int = Field(default=2_000_000, ge=1024, le=50_000_000)
+    max_backoff_s: int = Field(default=3600, ge=60, le=86400)
+
+
+class FeedsFile(BaseModel):
+    """seeds/feeds.toml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    defaults: FeedDefaults = Field(default_factory=FeedDefaults)
+    feed: list[FeedRow] = []
+
+    @field_validator("feed")
+    @classmethod
+    def _unique(cls, feeds: list[FeedRow]) -> list[FeedRow]:
+        seen: set[str] = set()
+        for i, row in enumerate(feeds):
+            if row.id in seen:
+                raise At((i, "id"), f"id {row.id!r} is used twice")
+            seen.add(row.id)
+        return feeds
+
+
 def load_feeds(path: Path, overrides: Mapping[str, str] | None = None) -> FeedBook:
     """Read seeds/feeds.toml; `overrides` maps feed id -> base URL (FEED_BASE_OVERRIDES)."""
-    with path.open("rb") as fh:
-        doc = tomllib.load(fh)
-    defaults = doc.get("defaults", {})
-    feeds: list[FeedConfig] = []
-    for i, item in enumerate(doc.get("feed", [])):
-        fid = item.get("id")
-        where = f"feed {fid or i}"
-        if not isinstance(fid, str) or not FEED_ID.match(fid):
-            raise FeedConfigError(f"{where}: id must match {FEED_ID.pattern}")
-        if any(f.id == fid for f in feeds):
-            raise FeedConfigError(f"{where}: id used twice")
-        kind = item.get("kind")
-        if kind not in KINDS:
-            raise FeedConfigError(f"{where}: kind must be one of {', '.join(KINDS)}")
-        interval = item.get("interval_s", 300)
-        if not isinstance(interval, int) or not 10 <= interval <= 86400:
-            raise FeedConfigError(f"{where}: interval_s must be 10..86400 seconds")
-        path_part = item.get("path", "")
-        if not isinstance(path_part, str) or not path_part.startswith("/"):
-            raise FeedConfigError(f"{where}: path must start with /")
-        base = _http_base(item.get("base"), where)
-        feeds.append(
-            FeedConfig(
-                id=fid,
-                name=str(item.get("name") or fid),
-                kind=kind,
-                base=base,
-                path=path_part,
-                interval_s=interval,
-                language=str(item.get("language", "en")),
-            )
-        )
+    doc = load_seed_file(path, FeedsFile, error=FeedConfigError)
+    feeds = [row.config() for row in doc.feed]
     for fid, base in (overrides or {}).items():
         index = next((i for i, f in enumerate(feeds) if f.id == fid), None)
         if index is None:
@@ -145,16 +188,10 @@ def load_feeds(path: Path, overrides: Mapping[str, str] | None = None) -> FeedBo
             cfg.interval_s,
             cfg.language,
         )
-    max_age_h = defaults.get("max_age_h", 48)
-    max_bytes = defaults.get("max_bytes", 2_000_000)
-    max_backoff = defaults.get("max_backoff_s", 3600)
-    if not isinstance(max_age_h, int | float) or not 0 < max_age_h <= 24 * 14:
-        raise FeedConfigError("defaults.max_age_h must be within 0..336 hours")
-    if not isinstance(max_bytes, int) or not 1024 <= max_bytes <= 50_000_000:
-        raise FeedConfigError("defaults.max_bytes must be 1024..50000000")
-    if not isinstance(max_backoff, int) or not 60 <= max_backoff <= 86400:
-        raise FeedConfigError("defaults.max_backoff_s must be 60..86400")
-    return FeedBook(feeds, timedelta(hours=max_age_h), max_bytes, max_backoff)
+    limits = doc.defaults
+    return FeedBook(
+        feeds, timedelta(hours=limits.max_age_h), limits.max_bytes, limits.max_backoff_s
+    )
 
 
 # -- parsing -----------------------------------------------------------------------

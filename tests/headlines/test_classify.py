@@ -118,7 +118,7 @@ def test_category_names_and_aliases() -> None:
     ("doc", "message"),
     [
         ({}, "no [[category]]"),
-        ({"category": [{"id": "X!", "keywords": ["a"]}]}, "id must match"),
+        ({"category": [{"id": "X!", "keywords": ["a"]}]}, "category.0.id: String should match"),
         ({"category": [{"id": "ok", "keywords": []}]}, "needs keywords or patterns"),
         ({"category": [{"id": "ok", "keywords": ["a"], "severity": "huge"}]}, "severity"),
         ({"category": [{"id": "ok", "keywords": ["a"], "direction": "up"}]}, "direction"),
@@ -196,5 +196,5 @@ def test_feed_base_overrides_setting() -> None:
 def test_feed_file_is_validated(tmp_path: Path) -> None:
     bad = tmp_path / "feeds.toml"
     bad.write_text('[[feed]]\nid = "x1"\nkind = "gopher"\nbase = "http://a"\npath = "/f"\n')
-    with pytest.raises(FeedConfigError, match="kind must be one of"):
+    with pytest.raises(FeedConfigError, match=r"^feeds\.toml: feed\.0\.kind: Input should be"):
         load_feeds(bad)
