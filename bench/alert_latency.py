@@ -43,15 +43,17 @@ SESSION = date(2026, 1, 14)
 PREV_CLOSE = 1000.0
 
 
-def iter_bulk_rules(core: Core, rng: random.Random) -> Iterator[Rule]:
+def iter_bulk_rules(
+    core: Core, rng: random.Random, rules: int = N_RULES, chats: int = N_CHATS
+) -> Iterator[Rule]:
     """The SYNTHETIC rules one at a time, so a bench can store them without holding all
     100,000 (the bot at a restart finds them in Redis; it never had them in a list)."""
     instruments = [i.key for i in core.watchlist]
-    for i in range(N_RULES):
+    for i in range(rules):
         up = rng.random() < 0.5
         yield Rule(
             f"r{i + 1}",
-            f"telegram:{1 + i % N_CHATS}",
+            f"telegram:{1 + i % chats}",
             RuleKind.MOVE,
             rng.choice(instruments),
             round(rng.uniform(5.0, 15.0), 2),

@@ -43,6 +43,7 @@ from jobs.runner import run_forever
 
 TITLE = "Peak memory: 10,000 chats and 100,000 rules"
 N_CHATS = 10_000
+N_RULES = 100_000
 SCALE = 20
 LIMITS = ratelimit.Limits(
     overall=ratelimit.Window(30, 1.0 / SCALE),
@@ -56,7 +57,7 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def child() -> dict[str, float]:
+async def child(chats: int = N_CHATS, rules: int = N_RULES) -> dict[str, float]:
     fake = FakeProcess()
     server = Server()
     redis = server.start()
@@ -68,10 +69,10 @@ async def child() -> dict[str, float]:
         application = build_application(settings, webhook=True)
         await application.initialize()
         base = rss_mb()
-        await load(core, iter_bulk_rules(core, random.Random(11)))
-        rules = len(core.service.engine.rules)
+        await load(core, iter_bulk_rules(core, random.Random(11), rules, chats))
+        loaded_rules = len(core.service.engine.rules)
         loaded = rss_mb()
-        for i in range(1, N_CHATS + 1):
+        for i in range(1, chats + 1):
             await core.store.subscribe(f"telegram:{i if i % 5 else -i}", Family.MOVES)
         at = datetime(2026, 1, 14, 2, 0, tzinfo=UTC)
         alert = Alert("bench-memory", Family.MOVES, Message("STAR 50 +3.0% on the day"), at)
@@ -92,12 +93,12 @@ async def child() -> dict[str, float]:
         with contextlib.suppress(asyncio.CancelledError):
             await noise
         await application.shutdown()
-        assert deliverer.sent == queued == N_CHATS, f"{deliverer.sent} of {queued} delivered"
+        assert deliverer.sent == queued == chats, f"{deliverer.sent} of {queued} delivered"
         return {
             "base": base,
             "loaded": loaded,
             "peak": rss_mb(),
-            "rules": rules,
+            "rules": loaded_rules,
             "queued": queued,
             "sent": deliverer.sent,
         }
@@ -107,15 +108,21 @@ async def child() -> dict[str, float]:
         fake.stop()
 
 
-def main() -> str:
+def measure(chats: int = N_CHATS, rules: int = N_RULES) -> dict[str, float]:
+    """The bench in a fresh child process, at the given size (smaller ones for tests)."""
     out = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bench.memory", "child"],
+        [sys.executable, "-m", "bench.memory", "child", str(chats), str(rules)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     )
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return r
+
+
+def main() -> str:
+    r = measure()
     return f"""### {TITLE}
 
 SYNTHETIC: {int(r["rules"]):,} move rules over 10,000 chats, stored in a real redis-server and
@@ -136,7 +143,7 @@ Command: `make bench` (or `.venv/bin/python -m bench memory`).
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["child"]:
-        print(json.dumps(asyncio.run(child())))
+    if sys.argv[1:2] == ["child"]:
+        print(json.dumps(asyncio.run(child(*map(int, sys.argv[2:])))))
     else:
         print(main())
