@@ -10,8 +10,10 @@ generated: the bot at a restart finds them in Redis, never in a list), subscribe
 to the fake Bot API (its own process, not counted), limits scaled 20x so it takes about a
 minute. The noise gate groups each chat's alerts for a few seconds, so the noise job runs
 alongside, as in the live app (bot.app), to release them to the outbox; the run fails
-unless every queued alert reached the fake Bot API. Peak RSS is `ru_maxrss` of the child
-at the end; RSS after start-up (imports and seeds, no rules) is shown for scale.
+unless every queued alert reached the fake Bot API. Peak RSS is the child's own
+high-water mark, VmHWM (bench.process: unlike `ru_maxrss` it starts afresh at `exec`, so
+what the runner held before does not count); after start-up (imports and seeds, no rules)
+it is shown for scale.
 
 `python -m bench memory`.
 """
@@ -22,16 +24,14 @@ import asyncio
 import contextlib
 import json
 import random
-import resource
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bench.alert_latency import iter_bulk_rules, load
 from bench.divergence_latency import Server
 from bench.fanout import FakeProcess, bench_settings
+from bench.process import peak_mb, run_child
 from bot import ratelimit
 from bot.clock import WallClock
 from bot.core import build_core
@@ -50,11 +50,6 @@ LIMITS = ratelimit.Limits(
     per_chat=ratelimit.Window(1, 1.0 / SCALE),
     per_group=ratelimit.Window(20, 60.0 / SCALE),
 )
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def child(chats: int = N_CHATS, rules: int = N_RULES) -> dict[str, float]:
@@ -68,10 +63,10 @@ async def child(chats: int = N_CHATS, rules: int = N_RULES) -> dict[str, float]:
         core = await build_core(settings, redis, WallClock(), consumer="bench")
         application = build_application(settings, webhook=True)
         await application.initialize()
-        base = rss_mb()
+        base = peak_mb()
         await load(core, iter_bulk_rules(core, random.Random(11), rules, chats))
         loaded_rules = len(core.service.engine.rules)
-        loaded = rss_mb()
+        loaded = peak_mb()
         for i in range(1, chats + 1):
             await core.store.subscribe(f"telegram:{i if i % 5 else -i}", Family.MOVES)
         at = datetime(2026, 1, 14, 2, 0, tzinfo=UTC)
@@ -97,7 +92,7 @@ async def child(chats: int = N_CHATS, rules: int = N_RULES) -> dict[str, float]:
         return {
             "base": base,
             "loaded": loaded,
-            "peak": rss_mb(),
+            "peak": peak_mb(),
             "rules": loaded_rules,
             "queued": queued,
             "sent": deliverer.sent,
@@ -110,15 +105,7 @@ async def child(chats: int = N_CHATS, rules: int = N_RULES) -> dict[str, float]:
 
 def measure(chats: int = N_CHATS, rules: int = N_RULES) -> dict[str, float]:
     """The bench in a fresh child process, at the given size (smaller ones for tests)."""
-    out = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "bench.memory", "child", str(chats), str(rules)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    r: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return r
+    return run_child("bench.memory", str(chats), str(rules))
 
 
 def main() -> str:
@@ -129,12 +116,13 @@ SYNTHETIC: {int(r["rules"]):,} move rules over 10,000 chats, stored in a real re
 loaded into the engine as a restart does (page by page); 10,000 chats (8,000 private,
 2,000 groups) subscribed; one alert fanned out to all of them through the noise gate and
 the noise job, as live ({int(r["queued"]):,} queued, {int(r["sent"]):,} delivered to the fake
-Bot API, limits scaled {SCALE}x). Measured in a fresh child process (`ru_maxrss`).
+Bot API, limits scaled {SCALE}x). Measured in a fresh child process: its own peak RSS
+(VmHWM), the same whether the bench runs alone or after others in `make bench`.
 Target: under 250 MB.
 
 | measure | MB |
 |---|---|
-| RSS after start-up (imports, seeds, no rules) | {r["base"]:.0f} |
+| peak RSS after start-up (imports, seeds, no rules) | {r["base"]:.0f} |
 | peak RSS once the rules are stored and loaded | {r["loaded"]:.0f} |
 | peak RSS, rules loaded and the fan-out delivered | **{r["peak"]:.0f}** |
 

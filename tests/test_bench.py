@@ -7,22 +7,13 @@ The memory bench runs for real (its own child, redis-server and fake Bot API) at
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
 from bench import engine_ticks, memory
+from bench.process import peak_mb
 
 TOY = {"chats": 200, "rules": 2_000}
 TOLERANCE_MB = 20  # the same run twice differs by a few MB (allocator, GC timing)
-
-
-def runner_peak_mb() -> float:
-    """This process's own high-water mark (VmHWM)."""
-    found = re.search(r"^VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text(), re.M)
-    assert found is not None
-    return int(found.group(1)) / 1024
 
 
 @pytest.mark.timeout(300)  # three real runs (~20 s alone): a guard, not a limit measured
@@ -33,7 +24,7 @@ def test_memory_figures_do_not_depend_on_what_ran_before_in_the_runner() -> None
     # Another bench in the same runner, as `make bench` runs the engine bench first: its
     # rules and index make this process's peak far higher than the toy memory bench's.
     engine_ticks.run(n_rules=200_000, n_ticks=100, linear_ticks=2)
-    assert runner_peak_mb() > alone["peak"] + 100, "the runner must have held more"
+    assert peak_mb() > alone["peak"] + 100, "the runner must have held more"
 
     after = memory.measure(**TOY)
     for figure in ("base", "loaded", "peak"):
