@@ -21,8 +21,9 @@ def test_memory_figures_do_not_depend_on_what_ran_before_in_the_runner() -> None
     alone = memory.measure(**TOY)
     assert alone["sent"] == alone["queued"] == TOY["chats"]
 
-    # Another bench in the same runner, as `make bench` runs the engine bench first: its
-    # rules and index make this process's peak far higher than the toy memory bench's.
+    # Another bench's work in the same runner (the engine bench's measurement, which
+    # `make bench` ran in-process before the memory bench): 200,000 rules and their index
+    # take this process's peak far above the toy memory bench's.
     engine_ticks.run(n_rules=200_000, n_ticks=100, linear_ticks=2)
     assert peak_mb() > alone["peak"] + 100, "the runner must have held more"
 
