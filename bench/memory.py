@@ -32,6 +32,7 @@ from bench.alert_latency import iter_bulk_rules, load
 from bench.divergence_latency import Server
 from bench.fanout import FakeProcess, bench_settings
 from bench.process import peak_mb, run_child
+from bench.summary import Figure, Report
 from bot import ratelimit
 from bot.clock import WallClock
 from bot.core import build_core
@@ -108,9 +109,15 @@ def measure(chats: int = N_CHATS, rules: int = N_RULES) -> dict[str, float]:
     return run_child("bench.memory", str(chats), str(rules))
 
 
-def main() -> str:
+def main() -> Report:
     r = measure()
-    return f"""### {TITLE}
+    figure = Figure(
+        "peak RSS, 10,000 chats and 100,000 rules, one alert fanned out to all",
+        f"{r['peak']:.0f} MB",
+        "< 250 MB (issue 8)",
+        r["peak"] < 250,
+    )
+    body = f"""### {TITLE}
 
 SYNTHETIC: {int(r["rules"]):,} move rules over 10,000 chats, stored in a real redis-server and
 loaded into the engine as a restart does (page by page); 10,000 chats (8,000 private,
@@ -128,10 +135,11 @@ Target: under 250 MB.
 
 Command: `make bench` (or `.venv/bin/python -m bench memory`).
 """
+    return Report(body, [figure])
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["child"]:
         print(json.dumps(asyncio.run(child(*map(int, sys.argv[2:])))))
     else:
-        print(main())
+        print(main().body)
