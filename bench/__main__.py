@@ -9,6 +9,7 @@ Markdown and its headline figures with their goals. A section is replaced in pla
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -39,17 +40,17 @@ def write(name: str, report: summary.Report, out: Path = OUT) -> None:
     text = out.read_text() if out.exists() else ""
     first = text.find("<!-- bench:")
     text = HEADER + "\n" + (text[first:] if first >= 0 else "")
-    now = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-    machine = summary.machine()
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.1f}"
+    stamp = f"{when}; {summary.machine()}"
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    section = f"{start}\n_{now}, {machine}_\n\n{report.body.strip()}\n{end}"
+    section = f"{start}\n_{stamp}_\n\n{report.body.strip()}\n{end}"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     text = (
         pattern.sub(lambda _: section, text)
         if pattern.search(text)
         else (text.rstrip() + "\n\n" + section + "\n")
     )
-    text = summary.update(text, NAMES, name, report.figures, f"{now}, {machine}")
+    text = summary.update(text, NAMES, name, report.figures, stamp)
     out.write_text(text)
 
 

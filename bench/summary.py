@@ -81,7 +81,9 @@ def section(benches: list[str], rows: dict[str, list[str]]) -> str:
 
 Each headline figure, the goal the issues set for it, and whether it was met. The sections
 below give every figure with how it was measured. A bench run alone (`python -m bench
-NAME`) rewrites its own rows and section only; each row says when and where it was run.
+NAME`) rewrites its own rows and section only; each row says when and where it was run,
+with the load average as the bench ended (the machine is shared: a load above its CPU
+count slows the latency and rate figures).
 
 {HEAD}
 {table}
