@@ -29,6 +29,8 @@ lint: $(STAMP)
 test: $(STAMP) redis-server lint
 	$(BIN)/pytest
 
+# All benchmarks in one run: 11-13 minutes measured on 2 shared cores (load 3-6; fan-out ~5). It writes
+# BENCHMARKS.md, which opens with each headline figure beside its goal, met or not.
 bench: $(STAMP) redis-server  ## benchmarks; results in BENCHMARKS.md
 	$(BIN)/python -m bench
 

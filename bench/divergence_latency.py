@@ -31,6 +31,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bench.summary import Figure, Report
 from bot.clock import SimClock
 from bot.config import Settings
 from bot.divergence.metrics import WINDOWS, months_back
@@ -129,7 +130,16 @@ def forget(core: Core) -> None:
     core.divergence.charts.clear()
 
 
-async def run() -> list[tuple[str, str, str]]:
+Row = tuple[str, str, str]  # measure, "median / p99" ms, requests
+TEXT = "text only, series cached, snapshot recomputed"
+CHART = "text + chart, series cached, snapshot and chart recomputed"
+COLD = "first request (cold: load series, compute, render)"
+MANY_TEXT = "100 different requests at once: text only"
+MANY_CHARTS = "100 different requests at once: text + chart"
+
+
+async def run() -> tuple[list[Row], dict[str, tuple[float, float]]]:
+    """The table's rows, and (median, p99) ms by measure for the summary."""
     rng = random.Random(20260131)
     server = Server()
     redis: Any = server.start() or embedded_redis()
@@ -143,11 +153,13 @@ async def run() -> list[tuple[str, str, str]]:
         for indicator, prints in synthetic_macro(rng).items():
             await macro_history.save_prints(redis, indicator, prints)
         sizes = [len((await core.store.load_closes(k)).dates) for k in SERIES]
-        rows: list[tuple[str, str, str]] = []
+        rows: list[Row] = []
+        figures: dict[str, tuple[float, float]] = {}
         start = time.perf_counter()
         await handle(core, cmd())  # cold: loads the series, computes, renders
         cold = (time.perf_counter() - start) * 1000
-        rows.append(("first request (cold: load series, compute, render)", f"{cold:.1f}", "1"))
+        rows.append((COLD, f"{cold:.1f}", "1"))
+        figures[COLD] = (cold, cold)
 
         async def serial(label: str, reps: int, chart: bool, recompute: bool) -> None:
             samples = []
@@ -157,6 +169,7 @@ async def run() -> list[tuple[str, str, str]]:
                 samples.append(await timed(core, cmd(WINDOWS[i % len(WINDOWS)]), chart))
             med, p99 = stats(samples)
             rows.append((label, f"{med:.2f} / {p99:.2f}", str(reps)))
+            figures[label] = (med, p99)
 
         # 100 different requests: every window, by default and for each ordered pair
         pairs: list[tuple[str, ...]] = [()]
@@ -172,29 +185,58 @@ async def run() -> list[tuple[str, str, str]]:
             wall = (time.perf_counter() - start) * 1000
             med, p99 = stats(list(samples))
             rows.append((f"{label}; batch wall {wall:.0f} ms", f"{med:.2f} / {p99:.2f}", "100"))
+            figures[label] = (med, p99)
 
-        await serial("text only, series cached, snapshot recomputed", 400, False, True)
-        await serial("text + chart, series cached, snapshot and chart recomputed", 60, True, True)
+        await serial(TEXT, 400, False, True)
+        await serial(CHART, 60, True, True)
         for window in WINDOWS:  # warm every window, then only repeats are timed
             await timed(core, cmd(window), True)
         await serial("text + chart, snapshot cached", 400, True, False)
-        await concurrent("100 different requests at once: text only", False, True)
-        await concurrent("100 different requests at once: text + chart", True, True)
+        await concurrent(MANY_TEXT, False, True)
+        await concurrent(MANY_CHARTS, True, True)
         await timed(core, cmd(), True)  # warm the default request again
         await concurrent("100 identical requests at once: text + chart, cached", True, False)
         names = ", ".join(SERIES)
         rows.insert(0, (f"closes per index ({names})", ", ".join(map(str, sizes)), ""))
         rows.insert(1, ("store", backend, ""))
-        return rows
+        return rows, figures
     finally:
         await redis.aclose()
         server.stop()
 
 
-def main() -> str:
-    rows = asyncio.run(run())
+def main() -> Report:
+    rows, ms = asyncio.run(run())
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
-    return (
+    second = "< 1 s (issue 5: 'well under a second')"
+    figures = [
+        Figure(
+            "/divergence text reply p99 (series cached, snapshot recomputed)",
+            f"{ms[TEXT][1]:.1f} ms",
+            "< 50 ms (issue 21)",
+            ms[TEXT][1] < 50,
+        ),
+        Figure(
+            "/divergence text + chart p99 (series cached, snapshot and chart recomputed)",
+            f"{ms[CHART][1]:.0f} ms",
+            second,
+            ms[CHART][1] < 1000,
+        ),
+        Figure(
+            "/divergence first request (cold: load series, compute, render)",
+            f"{ms[COLD][1]:.0f} ms",
+            second,
+            ms[COLD][1] < 1000,
+        ),
+        Figure(
+            "/divergence p99, 100 different text requests at once", f"{ms[MANY_TEXT][1]:.0f} ms"
+        ),
+        Figure(
+            "/divergence p99, 100 different text + chart requests at once",
+            f"{ms[MANY_CHARTS][1] / 1000:.1f} s",
+        ),
+    ]
+    body = (
         f"### {TITLE}, five years of synthetic daily history\n\n"
         "Serial rows: the default request (STAR 50 and HS TECH vs NDX), windows cycling through "
         f"{' '.join(WINDOWS)}; synthetic random walks on each market's calendar "
@@ -205,11 +247,12 @@ def main() -> str:
         f"{table}\n\n"
         "Command: `make bench` (or `.venv/bin/python -m bench divergence_latency`)."
     )
+    return Report(body, figures)
 
 
 if __name__ == "__main__":
-    from bench.__main__ import write_section
+    from bench.__main__ import write
 
-    body = main()
-    print(body)
-    write_section("divergence_latency", body)
+    report = main()
+    print(report.body)
+    write("divergence_latency", report)

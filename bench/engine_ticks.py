@@ -3,16 +3,23 @@ plain linear scan of the same rules measured in the same run (synthetic rules an
 
 The linear scan applies the same semantics (armed -> fire at the trigger, re-arm past the
 hysteresis band) by visiting every rule on every tick: what an unindexed bot does.
+
+Measured in a fresh child process (`python -m bench.engine_ticks child`), so the peak RSS
+after load is that process's own (VmHWM, bench.process) and the runner of `make bench`
+never holds the million rules while the benches after it run.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import random
-import resource
+import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 
+from bench.process import peak_mb, run_child
+from bench.summary import Figure, Report
 from bot.market.windows import DailyCloses
 from bot.models import Direction, Quote, Rule, RuleKind, Window
 from bot.rules.engine import Engine
@@ -26,9 +33,9 @@ T0 = datetime(2026, 1, 14, 2, 0, tzinfo=UTC)
 TICK_VOL = 0.0005  # 0.05% per tick: a one-minute poll of an index
 
 
-def make_rules(rng: random.Random) -> list[Rule]:
+def make_rules(rng: random.Random, n: int = N_RULES) -> list[Rule]:
     rules = []
-    for i in range(N_RULES):
+    for i in range(n):
         inst = f"I{i % N_INSTRUMENTS}"
         direction = rng.choice([Direction.UP, Direction.DOWN, Direction.EITHER])
         rules.append(
@@ -97,13 +104,10 @@ def _sides(r: Rule) -> tuple[int, ...]:
     return {Direction.UP: (1,), Direction.DOWN: (-1,), Direction.EITHER: (1, -1)}[r.direction]
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def main() -> str:
+def run(n_rules: int = N_RULES, n_ticks: int = 5000, linear_ticks: int = 20) -> dict[str, float]:
+    """The measurement, at the given size (smaller ones for tests): figures by name."""
     rng = random.Random(7)
-    rules = make_rules(rng)
+    rules = make_rules(rng, n_rules)
     closes = make_closes()
     engine = Engine()
     for k in range(N_INSTRUMENTS):
@@ -112,22 +116,42 @@ def main() -> str:
     engine.load_rules(rules, {})
     load_s = time.perf_counter() - start
     gc.collect()
-    peak = rss_mb()
-    ticks = make_ticks(rng, 5000)
+    peak = peak_mb()
+    ticks = make_ticks(rng, n_ticks)
     start = time.perf_counter()
     fired_indexed = 0
     for q in ticks:
         fired_indexed += len(engine.on_quote(q, q.at).crossings)
     indexed_s = time.perf_counter() - start
     linear = LinearScan(rules, closes)
-    sample = ticks[:20]
+    sample = ticks[:linear_ticks]
     start = time.perf_counter()
     for q in sample:
         linear.on_quote(q)
     linear_s = time.perf_counter() - start
-    indexed_tps = len(ticks) / indexed_s
-    linear_tps = len(sample) / linear_s
-    return "\n".join(
+    return {
+        "load_s": load_s,
+        "peak": peak,
+        "ticks": len(ticks),
+        "crossings": fired_indexed,
+        "indexed_tps": len(ticks) / indexed_s,
+        "linear_ticks": len(sample),
+        "linear_tps": len(sample) / linear_s,
+    }
+
+
+def main() -> Report:
+    r = run_child("bench.engine_ticks")
+    indexed_tps, linear_tps = r["indexed_tps"], r["linear_tps"]
+    figures = [
+        Figure(
+            "indexed engine / linear scan of the same 1M rules, ticks per second",
+            f"{indexed_tps / linear_tps:,.0f}x ({indexed_tps:,.0f} vs {linear_tps:,.2f})",
+            "none set (issue 2: indexed, O(log n + fired) a tick)",
+        ),
+        Figure("peak RSS, 1M rules loaded in the engine alone", f"{r['peak']:,.0f} MB"),
+    ]
+    body = "\n".join(
         [
             f"### {TITLE}",
             "",
@@ -137,13 +161,22 @@ def main() -> str:
             "",
             "| measure | value |",
             "|---|---|",
-            f"| load 1M rules into the index | {load_s:.1f} s |",
-            f"| peak RSS after load | {peak:,.0f} MB |",
-            f"| indexed engine | {indexed_tps:,.0f} ticks/s ({len(ticks):,} ticks, "
-            f"{fired_indexed:,} crossings) |",
-            f"| linear scan, same rules | {linear_tps:,.2f} ticks/s ({len(sample)} ticks) |",
+            f"| load 1M rules into the index | {r['load_s']:.1f} s |",
+            f"| peak RSS after load | {r['peak']:,.0f} MB |",
+            f"| indexed engine | {indexed_tps:,.0f} ticks/s ({int(r['ticks']):,} ticks, "
+            f"{int(r['crossings']):,} crossings) |",
+            f"| linear scan, same rules | {linear_tps:,.2f} ticks/s "
+            f"({int(r['linear_ticks'])} ticks) |",
             f"| ratio indexed / linear | **{indexed_tps / linear_tps:,.0f}x** |",
             "",
             "Command: `make bench` (or `.venv/bin/python -m bench engine_ticks`).",
         ]
     )
+    return Report(body, figures)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["child"]:
+        print(json.dumps(run()))
+    else:
+        print(main().body)

@@ -45,6 +45,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bench.divergence_latency import Server
+from bench.summary import Figure, Report
 from bot.clock import WallClock
 from bot.config import Settings
 from bot.delivery import ratelimit
@@ -366,7 +367,7 @@ def run(contenders: tuple[Any, ...] = CONTENDERS) -> list[Result]:
     return results
 
 
-def main() -> str:
+def main() -> Report:
     results = run()
     limit = 30 * SCALE
     rows = "\n".join(
@@ -376,7 +377,21 @@ def main() -> str:
         for r in results
     )
     ours, ptb = results
-    return f"""### {TITLE}
+    figures = [
+        Figure(
+            f"bot.delivery, {N:,} sends: rate / limit-implied max; 429s",
+            f"{ours.fraction:.1%}; {ours.limit_429s:,} × 429",
+            "≥ 97% with 0 × 429 (issue 8)",
+            ours.fraction >= 0.97 and ours.limit_429s == 0,
+        ),
+        Figure(
+            "PTB AIORateLimiter, same fan-out and run: rate / limit-implied max; 429s",
+            f"{ptb.fraction:.1%}; {ptb.limit_429s:,} × 429",
+            "bot.delivery ahead (issue 8)",
+            ours.fraction > ptb.fraction,
+        ),
+    ]
+    body = f"""### {TITLE}
 
 SYNTHETIC fan-out: {ALERTS} alerts x ({len(PRIVATE):,} private chats + {len(GROUPS):,} groups)
 = {N:,} sendMessage calls, queued alert by alert. The fake Bot API (its own process)
@@ -405,10 +420,11 @@ limiter letting a send go:
 Command: `make bench` (or `.venv/bin/python -m bench fanout`; `.venv/bin/python -m
 bench.fanout ours` runs bot.delivery.deliverer alone and writes nothing).
 """
+    return Report(body, figures)
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["ours"]:
         run(CONTENDERS[:1])
     else:
-        print(main())
+        print(main().body)
