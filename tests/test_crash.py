@@ -108,7 +108,7 @@ async def start_worker(
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.delivery_worker",
+            "tests.support.delivery_worker",
             *args,
             env=env,
             cwd=str(ROOT),

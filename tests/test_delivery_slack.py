@@ -35,8 +35,8 @@ from bot.models import Alert, Family, Message
 from bot.transports.slack import SlackBot
 from bot.wiring import Core, build_core
 from tests.conftest import RedisServer
-from tests.delivering import deliver_until
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, Failure, FakeSlack, PostLimits
+from tests.support.delivering import deliver_until
 
 AT = datetime(2026, 1, 13, 2, 45, tzinfo=UTC)
 SCALE = (

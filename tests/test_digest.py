@@ -19,7 +19,7 @@ from bot.state import keys
 from bot.state.codec import alert_from_json
 from bot.wiring import build_core
 from jobs.digest import DigestJob
-from tests.divergence_data import load
+from tests.support.divergence_data import load
 
 FRIDAY_CLOSE = datetime(2026, 1, 16, 7, 0, tzinfo=UTC)  # 15:00 Shanghai
 

@@ -18,7 +18,7 @@ from bot.macro import history as macro_history
 from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
-from tests.divergence_data import load, macro, seed_closes
+from tests.support.divergence_data import load, macro, seed_closes
 from tests.test_commands import snapshot as redis_snapshot
 
 CHAT = "telegram:-1001"

@@ -20,7 +20,7 @@ from bot.rules.grammar import RuleSpecError, parse_rule
 from bot.wiring import build_core
 from handlers.base import Command
 from handlers.dispatch import handle
-from tests.divergence_data import seed_closes
+from tests.support.divergence_data import seed_closes
 
 WATCHLIST = Watchlist.load(REPO_ROOT / "seeds" / "watchlist.toml")
 SESSION = date(2026, 1, 16)

@@ -39,7 +39,6 @@ from bot.state.store import Store
 from bot.transports.telegram import TelegramSender, build_application
 from bot.wiring import build_core
 from tests.conftest import RedisServer
-from tests.delivering import deliver_until
 from tests.fakes.telegram_api import (
     TOKEN,
     FakeTelegram,
@@ -47,6 +46,7 @@ from tests.fakes.telegram_api import (
     server_error,
     too_many_requests,
 )
+from tests.support.delivering import deliver_until
 from tests.telegram.conftest import tg_settings
 
 AT = datetime(2026, 1, 13, 2, 45, tzinfo=UTC)

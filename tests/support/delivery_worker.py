@@ -1,4 +1,4 @@
-"""A delivery replica in its own process, for crash tests: `python -m tests.delivery_worker`.
+"""A delivery replica in its own process (crash tests): `python -m tests.support.delivery_worker`.
 
 It is the live bot's delivery half for one platform, built from the production parts —
 settings from the environment (REDIS_URL, REPLICA_ID, and TELEGRAM_TOKEN +
