@@ -33,8 +33,8 @@ from tests.conftest import RedisServer
 from tests.fakes import slack_api
 from tests.fakes.slack_api import FakeSlack, PostLimits
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, FloodLimits
-from tests.telegram.conftest import SECRETS as TELEGRAM_SECRETS
-from tests.telegram.conftest import log_guard  # noqa: F401 - this process's logs, at DEBUG
+from tests.wire.transports.telegram.conftest import SECRETS as TELEGRAM_SECRETS
+from tests.wire.transports.telegram.conftest import log_guard  # noqa: F401 - this process's logs, at DEBUG
 
 pytestmark = pytest.mark.usefixtures("log_guard")
 

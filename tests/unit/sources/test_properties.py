@@ -18,7 +18,7 @@ from bot.sources.base import RawQuote, SourceError
 from bot.sources.eastmoney import parse_klines, parse_ulist
 from bot.sources.http import decode_json
 from bot.sources.yahoo import parse_chart_daily, parse_chart_quote
-from tests.sources.conftest import NOW, make_settings
+from tests.wire.sources.conftest import NOW, make_settings
 
 scalars = (
     st.none()

@@ -16,9 +16,9 @@ from handlers.base import Command
 from handlers.dispatch import REFUSAL, handle
 from jobs.headlines import build_live_job
 from tests.fakes.feeds import FakeFeedHost, FeedReply
-from tests.headlines.conftest import RecordingSender
-from tests.headlines.test_watcher import CSRC, EMPTY_RSS, HKEX, HKEX_REG, RTHK, SCMP
-from tests.test_commands import snapshot
+from tests.wire.handlers.test_commands import snapshot
+from tests.wire.headlines.conftest import RecordingSender
+from tests.wire.headlines.test_watcher import CSRC, EMPTY_RSS, HKEX, HKEX_REG, RTHK, SCMP
 
 CHAT = "slack:C0001"
 

@@ -40,7 +40,7 @@ from tests.fakes.slack_api import (
 )
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegram
-from tests.test_commands import snapshot
+from tests.wire.handlers.test_commands import snapshot
 
 CHANNEL = "C111"
 CHAT = f"slack:{CHANNEL}"

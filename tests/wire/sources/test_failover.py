@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.market.quote_feed import QuoteFeed
 from bot.ops.health import HealthBoard
 from tests.fakes.providers import CHART, ULIST, FakeProviders, Reply
-from tests.sources.conftest import NOW
+from tests.wire.sources.conftest import NOW
 
 
 async def test_eastmoney_serves_everything_yahoo_is_not_asked(

@@ -10,8 +10,8 @@ from bot.chat.timezone import chat_timezone
 from bot.wiring import Core
 from handlers.base import Command
 from handlers.dispatch import handle
-from tests.macro.conftest import CHAT
-from tests.test_commands import snapshot
+from tests.wire.handlers.test_commands import snapshot
+from tests.wire.macro.conftest import CHAT
 
 
 def cmd(name: str, *args: str, admin: bool = True) -> Command:

@@ -19,7 +19,7 @@ from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
 from tests.support.divergence_data import load, macro, seed_closes
-from tests.test_commands import snapshot as redis_snapshot
+from tests.wire.handlers.test_commands import snapshot as redis_snapshot
 
 CHAT = "telegram:-1001"
 SATURDAY = datetime(2026, 1, 17, 2, 0, tzinfo=UTC)  # after the US close of Fri 16 Jan

@@ -16,7 +16,7 @@ from bot.sources.yahoo import YahooSource
 from bot.wiring import Core, build_core
 from jobs.history import HistoryJob
 from tests.fakes.providers import CHART, KLINE, FakeProviders, Reply, fixture
-from tests.sources.conftest import Sleeps, make_settings
+from tests.wire.sources.conftest import Sleeps, make_settings
 
 # Wed 21 Jan 2026 16:00 Shanghai: Shanghai closed an hour ago, New York last closed the 20th
 NOW = datetime(2026, 1, 21, 8, 0, tzinfo=UTC)

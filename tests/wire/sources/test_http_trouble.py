@@ -17,7 +17,7 @@ from bot.sources.eastmoney import EastmoneySource
 from bot.sources.http import JsonClient, decode_json, retry_after_s
 from bot.sources.yahoo import YahooSource
 from tests.fakes.providers import CHART, ULIST, FakeProviders, Reply
-from tests.sources.conftest import NOW, Sleeps, make_settings
+from tests.wire.sources.conftest import NOW, Sleeps, make_settings
 
 HTML = Reply(
     200, "<!DOCTYPE html><html><body>Access denied</body></html>", {"Content-Type": "text/html"}

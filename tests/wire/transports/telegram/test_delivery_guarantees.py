@@ -47,7 +47,7 @@ from tests.fakes.telegram_api import (
     too_many_requests,
 )
 from tests.support.delivering import deliver_until
-from tests.telegram.conftest import tg_settings
+from tests.wire.transports.telegram.conftest import tg_settings
 
 AT = datetime(2026, 1, 13, 2, 45, tzinfo=UTC)
 SCALE = 20  # every window 20x shorter than Telegram's; the counts are Telegram's

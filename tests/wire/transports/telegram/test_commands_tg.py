@@ -17,7 +17,7 @@ from bot.wiring import Core
 from handlers.dispatch import REFUSAL
 from tests.conftest import RedisServer
 from tests.fakes.telegram_api import Call, FakeTelegram, too_many_requests
-from tests.telegram.conftest import tg_settings
+from tests.wire.transports.telegram.conftest import tg_settings
 
 GROUP = -100500
 ADMIN, MEMBER = 7, 8

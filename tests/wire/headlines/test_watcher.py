@@ -18,7 +18,7 @@ from handlers.base import Command
 from handlers.dispatch import handle
 from jobs.headlines import HeadlinesJob, build_live_job
 from tests.fakes.feeds import FakeFeedHost, FeedReply, feed_fixture
-from tests.headlines.conftest import NOW, RecordingSender
+from tests.wire.headlines.conftest import NOW, RecordingSender
 
 CSRC = "/searchList/c100028"
 HKEX = "/Services/RSS-Feeds/News-Releases"

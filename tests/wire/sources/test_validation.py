@@ -13,7 +13,7 @@ from bot.market.watchlist import Watchlist
 from bot.models import Quote
 from bot.ops.health import HealthBoard
 from tests.fakes.providers import ULIST, FakeProviders, Reply, fixture
-from tests.sources.conftest import NOW
+from tests.wire.sources.conftest import NOW
 
 STAR = "1.000688"
 

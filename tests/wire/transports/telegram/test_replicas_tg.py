@@ -25,7 +25,7 @@ from bot.state.leader import LEADER
 from tests.conftest import RedisServer
 from tests.fakes.providers import FakeProviders
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
-from tests.telegram.conftest import SECRETS, WEBHOOK_SECRET
+from tests.wire.transports.telegram.conftest import SECRETS, WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FEEDS = ["csrc", "hkex_news", "hkex_regulatory", "scmp_china_economy", "rthk_finance"]

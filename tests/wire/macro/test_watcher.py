@@ -20,7 +20,7 @@ from handlers.dispatch import handle
 from jobs.runner import run_replay
 from tests.fakes.datacenter import FakeDatacenter
 from tests.fakes.providers import Reply
-from tests.macro.conftest import CHAT, make_job, queued, titles
+from tests.wire.macro.conftest import CHAT, make_job, queued, titles
 
 RELEASE = datetime(2026, 1, 9, 1, 30, tzinfo=UTC)  # 09:30 Beijing, 9 January
 PPI_DEC = {"REPORT_DATE": "2025-12-01 00:00:00", "TIME": "2025年12月份", "BASE": 98.1,

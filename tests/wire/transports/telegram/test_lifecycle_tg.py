@@ -28,7 +28,7 @@ from bot.wiring import Core
 from tests.conftest import RedisServer
 from tests.fakes.providers import FakeProviders
 from tests.fakes.telegram_api import BOT_ID, TOKEN, FakeTelegram, bad_request, conflict
-from tests.telegram.conftest import WEBHOOK_SECRET, RawCapture, tg_settings
+from tests.wire.transports.telegram.conftest import WEBHOOK_SECRET, RawCapture, tg_settings
 
 
 @pytest.fixture
