@@ -27,7 +27,7 @@ from tests.fakes.providers import FakeProviders
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.wire.transports.telegram.conftest import SECRETS, WEBHOOK_SECRET
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent.parent
 FEEDS = ["csrc", "hkex_news", "hkex_regulatory", "scmp_china_economy", "rthk_finance"]
 TTL_S = 1
 

@@ -38,7 +38,7 @@ from tests.wire.transports.telegram.conftest import log_guard  # noqa: F401 - th
 
 pytestmark = pytest.mark.usefixtures("log_guard")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 MAX_IN_FLIGHT = 32
 
 
