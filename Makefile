@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench redis-server clean
+.PHONY: demo test test-fast lint bench redis-server clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) redis-server lint
-	$(BIN)/pytest
+test: $(STAMP) redis-server lint  ## every test (CI), the 15 slowest listed at the end
+	$(BIN)/pytest --durations=15
+
+test-fast: $(STAMP) redis-server  ## the tests not marked slow, without the linters
+	$(BIN)/pytest -m "not slow" --durations=15
 
 bench: $(STAMP) redis-server  ## benchmarks; results in BENCHMARKS.md
 	$(BIN)/python -m bench

@@ -127,6 +127,7 @@ async def until(condition: object, limit_s: float, what: str) -> None:
         raise AssertionError(f"timed out waiting for {what}") from None
 
 
+@pytest.mark.slow
 async def test_kill_9_mid_fan_out_then_restart_reaches_every_chat(
     platform: Platform, redis_client: Redis, redis_server: RedisServer, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ import re
 import tomllib
 from datetime import date
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
@@ -19,6 +20,7 @@ async def run_january(settings: Settings) -> str:
     return out.getvalue()
 
 
+@pytest.mark.slow
 async def test_replay_tells_the_january_story_deterministically() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     first = await run_january(settings)
@@ -55,6 +57,7 @@ async def test_replay_tells_the_january_story_deterministically() -> None:
     ) in first
 
 
+@pytest.mark.slow
 async def test_replay_never_touches_a_configured_redis(
     redis_client: Redis,
     settings: Settings,

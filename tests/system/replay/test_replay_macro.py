@@ -7,10 +7,13 @@ import io
 import re
 from datetime import date
 
+import pytest
+
 from bot.config import Settings
 from bot.replay import replay
 
 
+@pytest.mark.slow
 async def test_january_macro_releases_in_the_replay() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     out = io.StringIO()

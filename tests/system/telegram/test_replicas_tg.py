@@ -122,6 +122,7 @@ async def _truthy(value: object) -> bool:
     return bool(value)
 
 
+@pytest.mark.slow
 async def test_one_replica_polls_and_a_stalled_leader_hands_over(
     fake_tg: FakeTelegram,
     redis_client: Redis,

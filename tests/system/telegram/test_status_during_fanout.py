@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
 from bot.delivery import ratelimit
 from bot.delivery.deliverer import Deliverer
 from bot.models import Alert, Family, Message
@@ -40,6 +42,7 @@ ASKER = 42  # a private chat outside the fan-out
 PENDING = re.compile(r"deliveries: (\d+) pending")
 
 
+@pytest.mark.slow
 async def test_status_answers_with_the_queue_depth_while_10000_deliveries_are_queued(
     fake_tg: FakeTelegram, transport: TelegramTransport, core: Core
 ) -> None:

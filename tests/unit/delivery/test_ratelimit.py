@@ -97,6 +97,7 @@ def test_jitter_that_broke_the_start_stamped_limiter_breaks_nothing() -> None:
     assert max_in_window([t for t, _ in sent], 1.0) <= 30
 
 
+@pytest.mark.slow
 def test_a_fan_out_runs_at_the_overall_limit() -> None:
     sent = simulate({f"c{i}": (1, False) for i in range(3000)})
     duration = sent[-1][0] - sent[0][0]

@@ -7,6 +7,7 @@ import io
 import re
 from datetime import UTC, date, datetime
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.clock import SimClock
@@ -58,6 +59,7 @@ async def test_a_late_start_does_not_send_yesterdays_digest(
     assert await redis_client.xlen(keys.OUTBOX) == 0
 
 
+@pytest.mark.slow
 async def test_replay_shows_a_digest_for_each_shanghai_day() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     out = io.StringIO()

@@ -179,6 +179,7 @@ async def test_an_accepted_but_unanswered_send_is_retried_as_documented(
     assert 'divbot_deliveries_total{outcome="uncertain",platform="telegram"} 1.0' in sample
 
 
+@pytest.mark.slow
 async def test_redis_killed_and_restarted_with_aof_loses_nothing(
     fake_tg: FakeTelegram, tmp_path: Path, bot: Bot
 ) -> None:

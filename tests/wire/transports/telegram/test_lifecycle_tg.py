@@ -130,6 +130,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 async def test_bad_token_exits_non_zero_without_the_token(
     fake_tg: FakeTelegram, providers: FakeProviders, redis_server: RedisServer, tmp_path: object
 ) -> None:
