@@ -21,10 +21,11 @@ redis-server:  ## the tests need a real redis-server; install Debian's when it i
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, mypy, and the import contracts ([tool.importlinter] in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(STAMP) redis-server lint  ## every test (CI), the 15 slowest listed at the end
 	$(BIN)/pytest --durations=15
