@@ -121,6 +121,7 @@ async def test_a_429_for_one_chat_holds_only_that_chat(
     assert await outbox.pending() == 0
 
 
+@pytest.mark.slow
 async def test_a_429_storm_and_a_5xx_window_deliver_everything_within_the_limits(
     fake_tg: FakeTelegram, redis_client: Redis, bot: Bot
 ) -> None:
