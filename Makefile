@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench redis-server clean
+.PHONY: demo test test-fast lint bench redis-server clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,17 @@ redis-server:  ## the tests need a real redis-server; install Debian's when it i
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, mypy, and the import contracts ([tool.importlinter] in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
-test: $(STAMP) redis-server lint
-	$(BIN)/pytest
+test: $(STAMP) redis-server lint  ## every test (CI), the 15 slowest listed at the end
+	$(BIN)/pytest --durations=15
+
+test-fast: $(STAMP) redis-server  ## the tests not marked slow, without the linters
+	$(BIN)/pytest -m "not slow" --durations=15
 
 # All benchmarks in one run: 11-13 minutes measured on 2 shared cores (load 3-6; fan-out ~5). It writes
 # BENCHMARKS.md, which opens with each headline figure beside its goal, met or not.

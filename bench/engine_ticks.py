@@ -20,8 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bench.process import peak_mb, run_child
 from bench.summary import Figure, Report
-from bot.market.windows import DailyCloses
-from bot.models import Direction, Quote, Rule, RuleKind, Window
+from bot.models import DailyCloses, Direction, Quote, Rule, RuleKind, Window
 from bot.rules.engine import Engine
 
 TITLE = "Engine: ticks per second, 1,000,000 rules"

@@ -20,6 +20,7 @@ from aiohttp import web
 from bot.clock import Clock, WallClock
 from bot.config import Settings
 from bot.delivery.deliverer import Deliverer
+from bot.delivery.sending import Sender
 from bot.divergence.snapshot import refresh_pulse
 from bot.macro import history as macro_history
 from bot.market.quote_feed import QuoteFeed
@@ -30,7 +31,6 @@ from bot.sources.eastmoney import EastmoneySource
 from bot.sources.yahoo import YahooSource
 from bot.state.connect import open_redis
 from bot.state.leader import Leadership, lead, watcher_fence
-from bot.transports.base import Sender
 from bot.transports.console import ConsoleSender
 from bot.transports.plugins import plug_in
 from bot.transports.slack import SlackPlugin

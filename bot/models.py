@@ -6,6 +6,7 @@ speaks (an instrument, a quote, a window, a rule, a chat, an alert).
 
 from __future__ import annotations
 
+import bisect
 import re
 import sys
 from dataclasses import dataclass, field
@@ -213,3 +214,42 @@ class Alert:
     owner: str | None = None  # a chat key for a chat's own rule; None/HOUSE for subscribers
     severity: Literal["info", "warning", "critical"] = "info"
     session: date | None = None  # the trading session a rule fired in (follow-up threads)
+
+
+@dataclass(slots=True)
+class DailyCloses:
+    """One instrument's closes, sorted by date."""
+
+    dates: list[date] = field(default_factory=list)
+    closes: list[float] = field(default_factory=list)
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[date, float]]) -> DailyCloses:
+        ordered = sorted(dict(pairs).items())
+        return cls([d for d, _ in ordered], [c for _, c in ordered])
+
+    def put(self, day: date, close: float) -> None:
+        i = bisect.bisect_left(self.dates, day)
+        if i < len(self.dates) and self.dates[i] == day:
+            self.closes[i] = close
+        else:
+            self.dates.insert(i, day)
+            self.closes.insert(i, close)
+
+    def before(self, day: date) -> int:
+        """How many closes fall strictly before `day`."""
+        return bisect.bisect_left(self.dates, day)
+
+    def last_before(self, day: date) -> tuple[date, float] | None:
+        i = self.before(day)
+        return (self.dates[i - 1], self.closes[i - 1]) if i else None
+
+
+@dataclass(slots=True)
+class SourceHealth:
+    name: str
+    ok: bool
+    reason: str = ""
+    last_ok: datetime | None = None
+    last_checked: datetime | None = None
+    failures: int = 0  # consecutive

@@ -21,8 +21,7 @@ from bot.divergence.snapshot import refresh_pulse
 from bot.macro import history as macro_history
 from bot.market.quote_feed import QuoteFeed
 from bot.market.validate import QuoteValidator
-from bot.market.windows import DailyCloses
-from bot.models import SUBSCRIBABLE
+from bot.models import SUBSCRIBABLE, DailyCloses
 from bot.sources.replay_quotes import ReplaySource
 from bot.state.connect import embedded_redis
 from bot.transports.console import ConsoleSender

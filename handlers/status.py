@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from bot import __version__, fmt
 from bot.market.horizons import horizon_line, provisional_line
-from bot.models import Message, Quote
-from bot.ops.health import SourceHealth
+from bot.models import Message, Quote, SourceHealth
 from bot.rules.backlog import UNREACHABLE
 from bot.wiring import Core
 from handlers.base import Command, UsageError

@@ -24,9 +24,9 @@ from bot.divergence.snapshot import refresh_pulse
 from bot.macro.alerts import MARKER_TTL_S, late_notice, publish_print, remind
 from bot.macro.calendar import CalendarEntry, ReleaseCalendar
 from bot.macro.history import DEFINITIONS, load_history, seed_if_empty
+from bot.macro.replay_prints import ReplayMacroSource
 from bot.sources.base import SourceError
 from bot.sources.datacenter import EastmoneyMacroSource, MacroPrint, MacroSource
-from bot.sources.replay_macro import ReplayMacroSource
 from bot.state import keys
 from bot.wiring import Core
 

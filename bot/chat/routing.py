@@ -21,9 +21,9 @@ from typing import Any
 from bot.chat.alert_history import AlertHistory
 from bot.chat.prefs import Level, Prefs, ZoneCache
 from bot.delivery.outbox import OutboxEntry
+from bot.delivery.sending import Delivery, Outcome
 from bot.models import Message
 from bot.state import keys
-from bot.transports.base import Delivery, Outcome
 
 log = logging.getLogger(__name__)
 FIRST_MESSAGE_TTL_S = 2 * 86400  # a session is over well within two days

@@ -37,8 +37,8 @@ from collections.abc import Callable, Mapping
 
 from bot.delivery.outbox import Outbox, OutboxEntry
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.sending import Delivery, Outcome, Sender
 from bot.models import ChatRef
-from bot.transports.base import Delivery, Outcome, Sender
 
 log = logging.getLogger(__name__)
 REDIS_BACKOFF_S = (0.1, 5.0)  # first and longest pause after Redis errors

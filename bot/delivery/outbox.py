@@ -25,12 +25,12 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bot.clock import Clock
+from bot.delivery.sending import Delivery, Outcome, Sender, send_entry
 from bot.models import Alert, ChatRef, Message
 from bot.ops.metrics import Metrics
 from bot.state import keys
 from bot.state.codec import alert_from_json, alert_to_json
 from bot.state.leader import LEADER
-from bot.transports.base import Delivery, Outcome, Sender, send_entry
 
 log = logging.getLogger(__name__)
 RETRY_DUE = f"{keys.OUTBOX}:due"  # zset: entry id -> epoch when it may be retried

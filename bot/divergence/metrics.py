@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from bot.market.windows import DailyCloses
+from bot.models import DailyCloses
 
 WINDOWS = ("1d", "5d", "mtd", "ytd", "1m", "3m", "6m", "1y")
 MONTHS_BACK = {"1m": 1, "3m": 3, "6m": 6, "1y": 12}

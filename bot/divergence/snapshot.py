@@ -45,8 +45,7 @@ from bot.divergence.metrics import (
 from bot.macro import history as macro_history
 from bot.market.sessions import Market
 from bot.market.watchlist import Watchlist
-from bot.market.windows import DailyCloses
-from bot.models import Message
+from bot.models import DailyCloses, Message
 from bot.state.store import Store
 
 

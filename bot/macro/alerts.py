@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
@@ -32,12 +33,26 @@ from bot.macro.stats import (
     surprise,
 )
 from bot.models import Alert, Family, Message
-from bot.rules.service import AlertService
 from bot.state import keys
 from bot.state.store import Store
 
 log = logging.getLogger(__name__)
 MARKER_TTL_S = 60 * 86400
+
+
+class Dispatcher(Protocol):
+    """What macro alerts use of the alerting service (bot.rules.service.AlertService)."""
+
+    @property
+    def fence(self) -> Callable[[], str | None]: ...
+
+    async def admit(self, alert: Alert, chat: str, fence: str | None = None) -> bool: ...
+
+    async def note(self, alert: Alert, chat: str, status: str) -> None: ...
+
+    async def dispatch_or_keep(
+        self, what: str, alert: Alert, send: Callable[[str | None], Awaitable[object]]
+    ) -> None: ...
 
 
 class Core(Protocol):
@@ -52,7 +67,7 @@ class Core(Protocol):
     @property
     def store(self) -> Store: ...
     @property
-    def service(self) -> AlertService: ...
+    def service(self) -> Dispatcher: ...
 
 
 def _id(*parts: object) -> str:

@@ -14,40 +14,10 @@ holidays are simply absent):
 
 from __future__ import annotations
 
-import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
-from bot.models import Window
-
-
-@dataclass(slots=True)
-class DailyCloses:
-    """One instrument's closes, sorted by date."""
-
-    dates: list[date] = field(default_factory=list)
-    closes: list[float] = field(default_factory=list)
-
-    @classmethod
-    def from_pairs(cls, pairs: list[tuple[date, float]]) -> DailyCloses:
-        ordered = sorted(dict(pairs).items())
-        return cls([d for d, _ in ordered], [c for _, c in ordered])
-
-    def put(self, day: date, close: float) -> None:
-        i = bisect.bisect_left(self.dates, day)
-        if i < len(self.dates) and self.dates[i] == day:
-            self.closes[i] = close
-        else:
-            self.dates.insert(i, day)
-            self.closes.insert(i, close)
-
-    def before(self, day: date) -> int:
-        """How many closes fall strictly before `day`."""
-        return bisect.bisect_left(self.dates, day)
-
-    def last_before(self, day: date) -> tuple[date, float] | None:
-        i = self.before(day)
-        return (self.dates[i - 1], self.closes[i - 1]) if i else None
+from bot.models import DailyCloses, Window
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,18 +6,9 @@ memory and mirrored to Redis by the store so every replica's /status shows it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-
-@dataclass(slots=True)
-class SourceHealth:
-    name: str
-    ok: bool
-    reason: str = ""
-    last_ok: datetime | None = None
-    last_checked: datetime | None = None
-    failures: int = 0  # consecutive
+from bot.models import SourceHealth
 
 
 class HealthBoard:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.divergence.metrics import session_return_zscore
-from bot.market.windows import Base, DailyCloses, pct_change, window_base
-from bot.models import Quote, Rule, RuleKind, Window
+from bot.market.windows import Base, pct_change, window_base
+from bot.models import DailyCloses, Quote, Rule, RuleKind, Window
 from bot.rules.book import BookEntry, RuleBook, Signal, entries_for
 
 

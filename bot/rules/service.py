@@ -23,8 +23,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery.outbox import Outbox
 from bot.market.watchlist import Watchlist
-from bot.market.windows import DailyCloses
-from bot.models import HOUSE, Alert, Quote, Rule, Window
+from bot.models import HOUSE, Alert, DailyCloses, Quote, Rule, Window
 from bot.rules.backlog import UNREACHABLE, Backlog, Step, Waiting
 from bot.rules.crossing_alerts import build_alert
 from bot.rules.engine import Engine, Leg

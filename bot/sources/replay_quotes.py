@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import bisect
 import csv
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 from bot.clock import Clock
-from bot.market.sessions import Market
 from bot.models import Instrument
 from bot.sources.base import RawQuote, SourceError
 
@@ -32,12 +33,31 @@ def read_bars(path: Path) -> list[tuple[datetime, float]]:
     return sorted(rows)
 
 
+class Session(Protocol):
+    @property
+    def day(self) -> date: ...
+    @property
+    def open(self) -> datetime: ...
+    @property
+    def close(self) -> datetime: ...
+
+
+class SessionLookup(Protocol):
+    """What the replay needs of a market calendar (bot.market.sessions.Market)."""
+
+    def session_at(self, at: datetime) -> Session | None: ...
+
+    def last_session_before(self, at: datetime) -> Session | None: ...
+
+
 class ReplaySource:
     """A QuoteSource over files, answering at the clock's time."""
 
     name = "replay"
 
-    def __init__(self, data_dir: Path, clock: Clock, market_for: dict[str, Market]) -> None:
+    def __init__(
+        self, data_dir: Path, clock: Clock, market_for: Mapping[str, SessionLookup]
+    ) -> None:
         self.clock = clock
         self.market_for = market_for
         self.daily: dict[str, list[tuple[date, float]]] = {}

@@ -15,9 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.market.windows import DailyCloses
-from bot.models import Family, Quote, Rule
-from bot.ops.health import SourceHealth
+from bot.models import DailyCloses, Family, Quote, Rule, SourceHealth
 from bot.state import keys
 from bot.state.codec import quote_from_json, quote_to_json
 

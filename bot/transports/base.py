@@ -1,5 +1,5 @@
-"""What a transport promises: the outbox's `Sender` (send a message, classify how it went)
-and the `Transport` plug-in every chat platform is (bot.transports.plugins mounts them).
+"""The `Transport` plug-in every chat platform is (bot.transports.plugins mounts them);
+its sender speaks bot.delivery.sending (`Sender`, `Delivery`, `Outcome`).
 
 A transport is one platform — Telegram, Slack, the console, outgoing webhooks — and owns
 everything that platform needs: its chat-key prefix (`platform`), the routes it serves on
@@ -12,58 +12,16 @@ chat (`can_admin`), and whether the platform answers (`ready`, shown in /readyz)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from aiohttp import web
 
 from bot.delivery.ratelimit import Limits
-from bot.models import Alert, ChatRef, Message
+from bot.delivery.sending import Sender
+from bot.models import ChatRef
 
 if TYPE_CHECKING:
     from bot.wiring import Core
-
-
-class Outcome(StrEnum):
-    SENT = "sent"  # the platform accepted it
-    RETRY = "retry"  # try again later (429, network, 5xx)
-    GONE = "gone"  # permanent: blocked, kicked, channel archived
-    MOVED = "moved"  # the chat has a new id (Telegram group -> supergroup): resend there
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    outcome: Outcome
-    reason: str = ""
-    retry_after: float | None = None
-    new_chat_id: str | None = None
-    message_id: str | None = None
-    duplicate: bool = False  # delivered before (a re-read after a crash): nothing was sent
-    # The request may have reached the chat (timed out after sending): a retry may duplicate.
-    uncertain: bool = False
-
-
-class Sender(Protocol):
-    platform: str
-
-    async def send(self, chat: ChatRef, message: Message) -> Delivery: ...
-
-
-@runtime_checkable
-class AlertSender(Protocol):
-    """A sender that also wants the alert behind the message (its id, family, severity,
-    rule): the webhook transport puts them in its JSON. The outbox calls `send_alert`
-    on such a sender, `send` on the others (`send_entry`)."""
-
-    async def send_alert(self, chat: ChatRef, message: Message, alert: Alert) -> Delivery: ...
-
-
-async def send_entry(sender: Sender, chat: ChatRef, message: Message, alert: Alert) -> Delivery:
-    """Hand one outbox delivery to its sender, with the alert when the sender wants it."""
-    if isinstance(sender, AlertSender):
-        return await sender.send_alert(chat, message, alert)
-    return await sender.send(chat, message)
 
 
 @runtime_checkable

@@ -13,8 +13,8 @@ from aiohttp import web
 
 from bot import fmt
 from bot.delivery.ratelimit import Limits
+from bot.delivery.sending import Delivery, Outcome
 from bot.models import ChatRef, Message
-from bot.transports.base import Delivery, Outcome
 
 if TYPE_CHECKING:
     from bot.wiring import Core

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.sending import Sender
 from bot.models import ChatRef
-from bot.transports.base import Sender, Transport
+from bot.transports.base import Transport
 
 if TYPE_CHECKING:
     from bot.wiring import Core

@@ -46,9 +46,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import ratelimit
+from bot.delivery.sending import Delivery, Outcome, Sender
 from bot.models import CHAT_KEY, ChatRef, Family, Message
 from bot.sources.http import retry_after_s
-from bot.transports.base import Delivery, Outcome, Sender
 from bot.transports.slack_render import ACTION_PREFIX, SlackMessage, render
 from bot.wiring import Core
 from handlers import buttons

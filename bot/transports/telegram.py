@@ -60,10 +60,10 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.deliverer import telegram_is_group
+from bot.delivery.sending import Delivery, Outcome
 from bot.models import ChatRef, Message
 from bot.state import keys
 from bot.state.store import Store
-from bot.transports.base import Delivery, Outcome
 from bot.transports.telegram_render import (
     CAPTION_LIMIT,
     keyboard,

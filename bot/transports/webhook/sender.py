@@ -31,10 +31,10 @@ from collections.abc import Mapping
 import aiohttp
 
 from bot.clock import Clock
+from bot.delivery.sending import Delivery, Outcome
 from bot.models import Alert, ChatRef, Message
 from bot.sources.http import retry_after_s
 from bot.state.store import Store
-from bot.transports.base import Delivery, Outcome
 from bot.transports.webhook import schema
 from bot.transports.webhook.config import Endpoint
 
