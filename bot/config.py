@@ -57,7 +57,10 @@ def _split_csv(value: Any) -> Any:
 class Settings(BaseSettings):
     """All configuration. Environment variable names are the field names in upper case."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # An empty value (`TELEGRAM_TOKEN=` as in .env.example) means unset, not "".
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     # state
     redis_url: str | None = Field(None, description="redis://… or unix://…; unset = embedded")

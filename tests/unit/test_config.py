@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config import REPO_ROOT, Settings
 
 
 def run_divbot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -59,3 +61,19 @@ def test_good_config() -> None:
     result = run_divbot("check-config")
     assert result.returncode == 0, result.stderr
     assert "config ok" in result.stdout
+
+
+def test_the_env_example_copied_to_env_is_a_valid_config(tmp_path: Path) -> None:
+    """README: `cp .env.example .env`. Its empty lines (`TELEGRAM_TOKEN=`) mean unset."""
+    shutil.copy(REPO_ROOT / ".env.example", tmp_path / ".env")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "SLACK"))},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "config ok"
