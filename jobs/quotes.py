@@ -102,6 +102,11 @@ class QuotesJob:
             if market.is_trading(now):
                 due.append(inst)
                 continue
+            session = market.session_at(now)
+            if session is not None and session.break_start is not None:
+                if since < session.break_start <= now:  # the morning close (11:30) counts
+                    due.append(inst)
+                    continue
             done = market.last_session_before(now - self.settle)
             if done is not None and since < done.close + self.settle <= now:
                 due.append(inst)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.config import Settings
-from bot.market.sessions import Market
+from bot.market.sessions import Market, Session
 from bot.models import Instrument, Quote
 from bot.sources.base import RawQuote
 
@@ -89,6 +89,11 @@ class QuoteValidator:
         closing = session is None
         if session is None:
             session = market.last_session_before(at)
+        if session is not None and _in_break(session, at):
+            raise BadQuote(
+                f"stamped {at.astimezone(market.tz):%H:%M} inside {market.code}'s midday break: "
+                "no trade happens then"
+            )
         if trading and now - at > self.stale_after:
             age_min = (now - at).total_seconds() / 60
             raise BadQuote(f"stale: {age_min:.0f} min old while {market.code} is trading")
@@ -132,3 +137,13 @@ class QuoteValidator:
         raise BadQuote(
             f"jump {_pct(jump)} vs last {last.price:,.2f}: waiting for a second quote to confirm"
         )
+
+
+def _in_break(session: Session, at: datetime) -> bool:
+    """Strictly inside the lunch break: the 11:30 morning close and the 13:00 reopen are
+    real prints, anything stamped between them is not a trade."""
+    return (
+        session.break_start is not None
+        and session.break_end is not None
+        and session.break_start < at < session.break_end
+    )

@@ -60,6 +60,9 @@ def signal_of(rule: Rule) -> Signal:
     return Signal("move", rule.instrument, "", window)
 
 
+VALUE_DIGITS = 2  # a move or spread in hundredths of a point; a level in cents
+
+
 class Engine:
     """Rules, their index and the market state they are evaluated against."""
 
@@ -208,7 +211,11 @@ class Engine:
 
     def _signal_value(self, signal: Signal, legs: tuple[Leg, ...]) -> float | None:
         if signal.kind != "divergence":
-            return _value(signal, legs)
+            value = _value(signal, legs)
+            # Compared as shown: moves and spreads to a hundredth of a percent (point),
+            # levels to the cent. Floating point must not hide an exact touch: +2.00% from
+            # 4,022.00 to 4,102.44 is 1.9999999999999796 in binary and must fire `up 2`.
+            return None if value is None else round(value, VALUE_DIGITS)
         # Decoupling score: the window return's z against its trailing year, minus pulse.
         leg, quote = legs[0], self.latest.get(signal.a)
         if leg.change_pct is None or quote is None or self.pulse is None:

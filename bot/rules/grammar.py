@@ -108,6 +108,11 @@ def parse_rule(args: list[str], watchlist: Watchlist) -> RuleSpec:
         words = words[1:]
         if len(words) == 5:
             words.insert(1, "vs")
+        if len(words) != 6:
+            raise RuleSpecError(
+                "a spread needs two instruments: /alert add spread STAR50 NDX mtd up 10 "
+                "(or STAR50 vs NDX mtd up 10)"
+            )
     if len(words) == 3 and words[1].lower() in ("above", "below"):
         level = _number(words[2], "level", "")
         if level <= 0:

@@ -63,12 +63,14 @@ async def test_polls_shanghai_only_in_session_and_snapshots_the_close(
         settings, redis_client, ["STAR50"], utc(2026, 1, 14, 0, 0), utc(2026, 1, 14, 12, 0)
     )
     times = [f"{t:%H:%M}" for t, _ in feed.calls]
-    # 09:30-11:30 and 13:00-15:00 Beijing = 01:30-03:30 and 05:00-07:00 UTC; no lunch polls
+    # 09:30-11:30 and 13:00-15:00 Beijing = 01:30-03:30 and 05:00-07:00 UTC: the 11:30
+    # morning close is polled (its bar counts), nothing inside the lunch break
     assert times == [
         "01:30",
         "02:00",
         "02:30",
         "03:00",
+        "03:30",
         "05:00",
         "05:30",
         "06:00",
