@@ -103,10 +103,10 @@ class QuotesJob:
                 due.append(inst)
                 continue
             session = market.session_at(now)
-            if session is not None and session.break_start is not None:
-                if since < session.break_start <= now:  # the morning close (11:30) counts
-                    due.append(inst)
-                    continue
+            morning_close = session.break_start if session is not None else None
+            if morning_close is not None and since < morning_close <= now:
+                due.append(inst)  # the morning close (11:30) is a real print: it counts
+                continue
             done = market.last_session_before(now - self.settle)
             if done is not None and since < done.close + self.settle <= now:
                 due.append(inst)
