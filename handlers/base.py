@@ -1,9 +1,11 @@
-"""The words every command speaks: the parsed Command, usage errors, the command spec."""
+"""The words every command speaks: the parsed Command, usage errors, the command spec,
+and who may run it (`Role`: the one permission policy, applied by handlers.dispatch)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from bot.models import Message
 from bot.wiring import Core
@@ -22,6 +24,18 @@ class Command:
     thread: str | None = None  # forum topic / Slack thread the command came from
 
 
+class Role(StrEnum):
+    """Who may run a command or subcommand.
+
+    Anyone reads. A chat's admins (a group's admins; in a private chat or DM its one user)
+    change that chat only. The bot's operators (OPERATORS) change what every chat shares:
+    macro prints by hand, the release calendar, market closures."""
+
+    ANYONE = "anyone"
+    CHAT_ADMIN = "chat admins"
+    OPERATOR = "the bot's operators"
+
+
 class UsageError(ValueError):
     """A bad argument: the message is the whole one-line reply; nothing was changed."""
 
@@ -38,11 +52,24 @@ class CommandSpec:
     changes_chat: bool = False  # needs an admin (or a private chat)
     subcommands_that_change: frozenset[str] = field(default_factory=frozenset)
     details: str = ""  # longer text for /help NAME
+    # Subcommands that change what every chat shares: the bot's operators only.
+    subcommands_for_operators: frozenset[str] = field(default_factory=frozenset)
+    # Without arguments it shows a setting; with any, it changes it (/timezone ZONE).
+    changes_with_args: bool = False
+
+    def role(self, args: tuple[str, ...]) -> Role:
+        """Who may run this command with these arguments."""
+        sub = args[0].lower() if args else ""
+        if sub in self.subcommands_for_operators:
+            return Role.OPERATOR
+        if self.changes_chat or sub in self.subcommands_that_change:
+            return Role.CHAT_ADMIN
+        if self.changes_with_args and args:
+            return Role.CHAT_ADMIN
+        return Role.ANYONE
 
     def needs_admin(self, args: tuple[str, ...]) -> bool:
-        if self.changes_chat:
-            return True
-        return bool(args) and args[0].lower() in self.subcommands_that_change
+        return self.role(args) is not Role.ANYONE
 
 
 def reply(title: str, *lines: str, private: bool = False) -> Message:

@@ -7,7 +7,8 @@
 - ``/closure rm MARKET DATE``: drop an operator's or the provider's call on that day.
 
 A day set here is kept in Redis (bot.market.days), survives restarts and reaches the
-leader within a minute. A non-operator's attempt changes nothing.
+leader within a minute. Only operators may change a day (handlers.base.Role, enforced by
+handlers.dispatch); anyone else's attempt changes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from datetime import date, timedelta
 from bot.market.horizons import ALIASES, closures_in, market_name, summary
 from bot.market.sessions import DayOverride, Market
 from bot.models import Message
-from bot.ops.operators import NOT_OPERATOR
 from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
@@ -90,8 +90,6 @@ def _listing(core: Core, args: tuple[str, ...], today: date) -> Message:
 
 
 async def _change(core: Core, cmd: Command, verb: str, args: tuple[str, ...]) -> Message:
-    if not core.operators.is_operator(cmd.platform, cmd.user):
-        raise UsageError(NOT_OPERATOR)
     if len(args) < 2:
         raise UsageError(f"usage: {USAGE}")
     market = _market(core, args[0])

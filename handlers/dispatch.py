@@ -1,6 +1,7 @@
 """The one boundary between a typed command and its reply.
 
-Unknown commands get a pointer to /help; commands that change the chat need an admin;
+Unknown commands get a pointer to /help; who may run what is the registry's policy
+(handlers.base.Role): operators change what every chat shares, a chat's admins their chat;
 a UsageError becomes its one-line reply (and nothing was stored, because handlers
 validate before they write); Redis being unreachable gets a "try again in a minute";
 anything unexpected is logged with its traceback and the
@@ -15,11 +16,15 @@ from bot.chat.timezone import chat_timezone
 from bot.models import Message
 from bot.rules.backlog import UNREACHABLE
 from bot.wiring import Core
-from handlers.base import Command, UsageError, reply
+from handlers.base import Command, Role, UsageError, reply
 from handlers.registry import COMMANDS
 
 log = logging.getLogger(__name__)
 REFUSAL = "Only a group admin can change this chat's alerts (anyone can use it in private)."
+OPERATORS_ONLY = (
+    "Only the bot's operators can {what}: it changes what every chat sees. "
+    "Ask whoever runs the bot (OPERATORS)."
+)
 
 
 async def handle(core: Core, cmd: Command) -> Message:
@@ -37,7 +42,11 @@ async def _answer(core: Core, cmd: Command) -> Message:
     spec = COMMANDS.get(cmd.name.lower())
     if spec is None:
         return reply(f"Unknown command /{cmd.name[:32]}", "Try /help for the list.", private=True)
-    if spec.needs_admin(cmd.args) and not cmd.can_admin:
+    role = spec.role(cmd.args)
+    if role is Role.OPERATOR and not core.operators.is_operator(cmd.platform, cmd.user):
+        what = f"/{spec.name} {cmd.args[0].lower()}" if cmd.args else f"/{spec.name}"
+        return reply(OPERATORS_ONLY.format(what=what), private=True)
+    if role is Role.CHAT_ADMIN and not cmd.can_admin:
         return reply(REFUSAL, private=True)
     try:
         with core.metrics.command_seconds.labels(spec.name).time():

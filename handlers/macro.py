@@ -43,7 +43,6 @@ MACRO_USAGE = (
 )
 SETTABLE = tuple(i for i in DEFINITIONS if i != "GDP_YTD")
 MAX_DAYS = 366
-NOT_ADMIN = "Only a group admin can change this chat's settings (anyone can in private)."
 
 
 def calendar_of(core: Core) -> ReleaseCalendar:
@@ -135,8 +134,6 @@ def _option_number(name: str, text: str) -> float:
 
 
 async def _calendar_add(core: Core, cmd: Command, words: list[str]) -> Message:
-    if not cmd.can_admin:
-        return reply(NOT_ADMIN, private=True)
     usage = f"usage: {CALENDAR_USAGE}"
     plain, options = _split_options(words)
     if len(plain) < 4:
@@ -196,14 +193,12 @@ async def _calendar_add(core: Core, cmd: Command, words: list[str]) -> Message:
     await cal.put(entry)
     tz = await chat_timezone(core.redis, cmd.chat)
     return reply(
-        f"ReleaseCalendar: {entry.title} at {_when(entry.at, tz)}",
+        f"Calendar: {entry.title} at {_when(entry.at, tz)}",
         f"stored as {entry.key} (over the seed calendar); /calendar rm {entry.key} undoes it",
     )
 
 
 async def _calendar_rm(core: Core, cmd: Command, words: list[str]) -> Message:
-    if not cmd.can_admin:
-        return reply(NOT_ADMIN, private=True)
     if len(words) != 1:
         raise UsageError("usage: /calendar rm KEY (a key like CPI:2026-01 or event:npc-2026)")
     key = words[0]
@@ -298,8 +293,6 @@ async def _pending_release(
 
 async def _set(core: Core, cmd: Command, words: list[str]) -> Message:
     usage = "usage: /macro set INDICATOR VALUE [PERIOD], e.g. /macro set PPI -1.9 2025-12"
-    if not cmd.can_admin:
-        return reply(NOT_ADMIN, private=True)
     if len(words) not in (2, 3):
         raise UsageError(usage)
     indicator = _indicator(words[0], SETTABLE)
@@ -318,7 +311,7 @@ async def _set(core: Core, cmd: Command, words: list[str]) -> Message:
         )
     now = core.clock.now()
     published = await publish_print(
-        core, indicator, entry.period, value, entry=entry, source="set by an admin", at=now
+        core, indicator, entry.period, value, entry=entry, source="set by an operator", at=now
     )
     if published is None:
         raise UsageError(f"{entry.title} was already published; nothing changed")
@@ -331,8 +324,6 @@ async def _set(core: Core, cmd: Command, words: list[str]) -> Message:
 
 async def _alert(core: Core, cmd: Command, words: list[str]) -> Message:
     usage = "usage: /macro alert INDICATOR surprise N | streak | all"
-    if not cmd.can_admin:
-        return reply(NOT_ADMIN, private=True)
     if len(words) < 2:
         raise UsageError(usage)
     indicator = _indicator(words[0], SETTABLE)

@@ -18,7 +18,6 @@ from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
 QUIET_USAGE = USAGE
-NOT_ADMIN = "Only a group admin can change this chat's settings (anyone can in private)."
 FAMILIES = " ".join(f.value for f in SUBSCRIBABLE)
 NOTIFY_USAGE = (
     f"usage: /notify FAMILY on|silent|off (families: {FAMILIES}, or all) "
@@ -48,8 +47,6 @@ async def quiet(core: Core, cmd: Command) -> Message:
     gate = _gate(core)
     if not cmd.args:
         return await _show_quiet(core, gate, cmd.chat)
-    if not cmd.can_admin:
-        return reply(NOT_ADMIN, private=True)
     if len(cmd.args) == 1 and cmd.args[0].lower() == "off":
         had = await gate.prefs.quiet(cmd.chat)
         await gate.prefs.set_quiet(cmd.chat, None)
@@ -108,8 +105,6 @@ async def notify(core: Core, cmd: Command) -> Message:
         return Message(title="Notification levels", lines=lines, preformatted=True)
     if len(cmd.args) != 2:
         raise UsageError(NOTIFY_USAGE)
-    if not cmd.can_admin:
-        return reply(NOT_ADMIN, private=True)
     what, value = cmd.args[0].lower(), cmd.args[1]
     if what == "group":
         seconds = _group_seconds(value)

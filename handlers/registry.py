@@ -18,7 +18,23 @@ from handlers import (
     subscriptions,
     timezone,
 )
-from handlers.base import Command, CommandSpec, UsageError, reply
+from handlers.base import Command, CommandSpec, Role, UsageError, reply
+
+
+def who_may(spec: CommandSpec) -> list[str]:
+    """The permission policy of one command, as /help shows it."""
+    out = []
+    if spec.changes_chat:
+        out.append(f"/{spec.name}: {Role.CHAT_ADMIN} (in a private chat, its user).")
+    elif spec.changes_with_args:
+        out.append(f"/{spec.name} with a value: {Role.CHAT_ADMIN} (in a private chat, its user).")
+    elif spec.subcommands_that_change:
+        subs = ", ".join(sorted(spec.subcommands_that_change))
+        out.append(f"{subs}: {Role.CHAT_ADMIN} (in a private chat, its user).")
+    if spec.subcommands_for_operators:
+        subs = ", ".join(sorted(spec.subcommands_for_operators))
+        out.append(f"{subs}: {Role.OPERATOR} only (it changes what every chat sees).")
+    return out
 
 
 # /help reads the registry, so it lives here (a handler module importing the registry
@@ -32,8 +48,7 @@ async def help_(core: Core, cmd: Command) -> Message:
         lines = [f"usage: {spec.usage}"]
         if spec.details:
             lines.append(spec.details)
-        if spec.changes_chat or spec.subcommands_that_change:
-            lines.append("Changing this chat's settings needs a group admin (or a private chat).")
+        lines += who_may(spec)
         return reply(f"/{spec.name}: {spec.summary}", *lines)
     lines = [f"{spec.usage} — {spec.summary}" for spec in COMMANDS.values()]
     return Message(title="Commands", lines=lines)
@@ -112,7 +127,7 @@ _SPECS = [
         "/calendar [DAYS] [INDICATOR]",
         "scheduled macro releases and policy events, in this chat's time zone",
         macro.calendar,
-        subcommands_that_change=frozenset({"add", "rm"}),
+        subcommands_for_operators=frozenset({"add", "rm"}),
         details=macro.CALENDAR_USAGE,
     ),
     CommandSpec(
@@ -120,7 +135,8 @@ _SPECS = [
         "/macro [INDICATOR]",
         "latest China macro prints (GDP CPI PPI PMI IP RETAIL) and their streaks",
         macro.macro,
-        subcommands_that_change=frozenset({"set", "alert"}),
+        subcommands_that_change=frozenset({"alert"}),
+        subcommands_for_operators=frozenset({"set"}),
         details=macro.MACRO_USAGE,
     ),
     CommandSpec(
@@ -128,12 +144,14 @@ _SPECS = [
         "/timezone [ZONE]",
         "show or set this chat's time zone (default Asia/Shanghai)",
         timezone.timezone,
+        changes_with_args=True,
     ),
     CommandSpec(
         "quiet",
         "/quiet [22:00-07:00 [daily|weekdays] [urgent=critical] | off]",
         "quiet hours in this chat's time zone: alerts held, then one summary",
         noise.quiet,
+        changes_with_args=True,
         details=noise.QUIET_USAGE,
     ),
     CommandSpec(
@@ -141,6 +159,7 @@ _SPECS = [
         "/notify [FAMILY on|silent|off | group 10s]",
         "per-family levels (silent = no sound) and the grouping window",
         noise.notify,
+        changes_with_args=True,
         details=noise.NOTIFY_USAGE,
     ),
     CommandSpec(
@@ -155,6 +174,7 @@ _SPECS = [
         "/closure [MARKET] [YEAR]",
         "market holidays and who says so; operators correct a day",
         closures.closure,
+        subcommands_for_operators=closures.CHANGES,
         details=closures.USAGE,
     ),
     CommandSpec("status", "/status", "sources' health, pending deliveries, version", status.status),

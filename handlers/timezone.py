@@ -10,15 +10,11 @@ from bot.models import Message
 from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
-NOT_ADMIN = "Only a group admin can change this chat's settings (anyone can in private)."
-
 
 async def timezone(core: Core, cmd: Command) -> Message:
     if not cmd.args:
         tz = await chat_timezone(core.redis, cmd.chat)
         return reply(f"This chat's time zone: {tz}", "change it: /timezone Asia/Hong_Kong")
-    if not cmd.can_admin:
-        return reply(NOT_ADMIN, private=True)
     if len(cmd.args) != 1:
         raise UsageError("usage: /timezone ZONE, e.g. /timezone Asia/Hong_Kong")
     try:

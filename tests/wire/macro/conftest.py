@@ -50,6 +50,7 @@ def macro_settings(redis_server: RedisServer, datacenter: FakeDatacenter) -> Set
         http_retries=0,
         macro_timeout_s=60,
         macro_poll_interval_s=30,
+        operators="telegram:u1",  # the tests' user runs the bot: /macro set, /calendar add
     )
 
 

@@ -83,8 +83,19 @@ async def test_only_admins_change_the_calendar_and_time_zone(
         ("calendar", "add", "CPI", "2026-01", "2026-02-12", "09:30"),
         ("macro", "alert", "PPI", "streak"),
     ):
-        answer = await handle(core, cmd(*args, admin=False))
+        stranger = Command("telegram", CHAT, "u2", args[0], args[1:], can_admin=False)
+        answer = await handle(core, stranger)
         assert answer.private
+    # the calendar is every chat's: a chat admin who is not an operator may not change it
+    for args in (
+        ("calendar", "add", "CPI", "2026-01", "2026-02-12", "09:30"),
+        ("calendar", "rm", "CPI:2026-01"),
+        ("macro", "set", "PPI", "-7.7", "2026-11"),
+    ):
+        admin = Command("telegram", CHAT, "u2", args[0], args[1:], can_admin=True)
+        answer = await handle(core, admin)
+        assert answer.private
+        assert answer.title.startswith("Only the bot's operators can")
     assert await snapshot(redis_client) == before
 
 
@@ -92,17 +103,17 @@ async def test_admin_moves_a_release_keeping_its_consensus(core: Core) -> None:
     moved = await handle(
         core, cmd("calendar", "add", "CPI", "2025-12", "2026-01-10", "09:30", "consensus=0.9")
     )
-    assert moved.title == "ReleaseCalendar: CPI Dec 2025 at Sat 10 Jan 09:30 CST"
+    assert moved.title == "Calendar: CPI Dec 2025 at Sat 10 Jan 09:30 CST"
     listed = await handle(core, cmd("calendar", "3", "CPI"))
     assert listed.lines == ["Sat 10 Jan 09:30 CST  CPI Dec 2025 · cons +0.9% y/y · added in chat"]
     us = await handle(
         core, cmd("calendar", "add", "US_CPI", "2026-01", "2026-02-11", "08:30", "America/New_York")
     )
-    assert us.title == "ReleaseCalendar: US CPI Jan 2026 at Wed 11 Feb 21:30 CST"
+    assert us.title == "Calendar: US CPI Jan 2026 at Wed 11 Feb 21:30 CST"
     event = await handle(
         core, cmd("calendar", "add", "event", "pboc-lpr", "2026-01-20", "09:00", "LPR", "fixing")
     )
-    assert event.title == "ReleaseCalendar: LPR fixing at Tue 20 Jan 09:00 CST"
+    assert event.title == "Calendar: LPR fixing at Tue 20 Jan 09:00 CST"
     assert (await handle(core, cmd("calendar", "rm", "event:pboc-lpr"))).title.startswith("Removed")
 
 

@@ -141,8 +141,11 @@ async def test_a_provider_that_never_answers_then_an_admin_sets_the_print(
     assert health is not None
     assert (health.ok, health.reason) == (False, "HTTP 503 after 1 try")
 
-    refused = await handle(core, cmd("macro", "set", "PPI", "-1.9", admin=False))
+    # a chat admin who is not one of the bot's operators may not publish a print for all
+    not_operator = Command("telegram", CHAT, "u2", "macro", ("set", "PPI", "-1.9"), can_admin=True)
+    refused = await handle(core, not_operator)
     assert refused.private
+    assert refused.title.startswith("Only the bot's operators can /macro set")
     assert len(await titles(redis_client)) == 2
     done = await handle(core, cmd("macro", "set", "PPI", "-1.9"))
     assert done.title == "Published PPI Dec 2025: −1.9% y/y"

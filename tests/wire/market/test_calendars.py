@@ -32,6 +32,7 @@ from bot.sources.eastmoney import EastmoneySource
 from bot.wiring import Core, build_core
 from handlers.base import Command, UsageError
 from handlers.closures import closure
+from handlers.dispatch import handle
 from handlers.status import status
 from jobs.calendars import CalendarsJob
 from jobs.quotes import QuotesJob
@@ -415,8 +416,9 @@ async def test_a_non_operator_cannot_change_a_calendar_and_redis_is_unchanged(
     ):
         # a private chat (the user is "admin of their own chat") is not enough
         cmd = Command("telegram", "telegram:555", "555", "closure", args, can_admin=True)
-        with pytest.raises(UsageError, match="Only the bot's operators"):
-            await closure(core, cmd)
+        refused = await handle(core, cmd)
+        assert refused.title.startswith("Only the bot's operators can /closure")
+        assert refused.private
     after = {k: await redis_client.dump(k) for k in await redis_client.keys("*")}
     assert after == before
     assert not core.markets["XSHG"].is_session(date(2027, 2, 8))
