@@ -27,13 +27,17 @@ async def quote(core: Core, cmd: Command) -> Message:
         state = "open" if core.markets[inst.calendar].is_trading(now) else "closed"
         q = core.service.latest_quote(inst.key)
         if q is None:
-            lines.append(f"{inst.name:<10}{'no quote yet':>35}  {state}")
-            continue
-        stamp = max(stamp, q.at) if stamp else q.at
+            # Started while the market is closed: its last close is the last price.
+            q = core.service.last_close_quote(inst.key)
+            if q is None:
+                lines.append(f"{inst.name:<10}{'no quote yet':>35}  {state}")
+                continue
+            state += f", last close {q.session:%d %b}"
+        else:
+            stamp = max(stamp, q.at) if stamp else q.at
         moves = []
         for window in (Window.D1, Window.MTD, Window.YTD):
-            leg = core.service.leg(inst.key, window)
-            change = leg.change_pct if leg else None
+            change = core.service.leg_of(q, window).change_pct
             moves.append(fmt.pct(change) if change is not None else "n/a")
         lines.append(
             f"{inst.name:<10}{fmt.price(q.price):>11}"

@@ -164,8 +164,11 @@ class Engine:
 
     def leg(self, instrument: str, window: Window | None) -> Leg | None:
         quote = self.latest.get(instrument)
-        if quote is None:
-            return None
+        return None if quote is None else self.leg_of(quote, window)
+
+    def leg_of(self, quote: Quote, window: Window | None) -> Leg:
+        """`quote`'s move over `window` from its exact base (no base: change None)."""
+        instrument = quote.instrument
         if window is None:
             return Leg(instrument, quote.price, None, None)
         closes = self.closes.get(instrument, DailyCloses())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 
 from bot.chat.gate import Gate
@@ -82,6 +82,18 @@ class AlertService:
     def leg(self, instrument: str, window: Window) -> Leg | None:
         """The instrument's move over `window` from its latest quote (None: no base)."""
         return self.engine.leg(instrument, window)
+
+    def last_close_quote(self, instrument: str) -> Quote | None:
+        """The instrument's latest daily close as a quote (before any live quote today)."""
+        closes = self.engine.closes.get(instrument)
+        if closes is None or not closes.dates:
+            return None
+        day, close = closes.dates[-1], closes.closes[-1]
+        at = datetime.combine(day, datetime.min.time(), UTC)
+        return Quote(instrument, close, at, day, "daily close", closing=True)
+
+    def leg_of(self, quote: Quote, window: Window) -> Leg:
+        return self.engine.leg_of(quote, window)
 
     def set_closes(self, instrument: str, closes: DailyCloses) -> None:
         self.engine.set_closes(instrument, closes)
