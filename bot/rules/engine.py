@@ -166,13 +166,19 @@ class Engine:
         quote = self.latest.get(instrument)
         return None if quote is None else self.leg_of(quote, window)
 
-    def leg_of(self, quote: Quote, window: Window | None) -> Leg:
-        """`quote`'s move over `window` from its exact base (no base: change None)."""
+    def leg_of(self, quote: Quote, window: Window | None, period: date | None = None) -> Leg:
+        """`quote`'s move over `window` from its exact base (no base: change None).
+
+        `period`: measure a month- or year-to-date window in the month or year of this
+        session date rather than the quote's own (the legs of a spread share one period)."""
         instrument = quote.instrument
         if window is None:
             return Leg(instrument, quote.price, None, None)
         closes = self.closes.get(instrument, DailyCloses())
-        base = window_base(closes, window, quote.session, quote.open)
+        session = quote.session
+        if period is not None and window in (Window.MTD, Window.YTD):
+            session = max(session, period)
+        base = window_base(closes, window, session, quote.open)
         change = pct_change(quote.price, base.value) if base else None
         return Leg(instrument, quote.price, base, change)
 
@@ -184,7 +190,16 @@ class Engine:
         if signal.kind != "spread":
             return (first,)
         second = self.leg(signal.b, window)
-        return None if second is None else (first, second)
+        if second is None:
+            return None
+        if window in (Window.MTD, Window.YTD):
+            # One period for both legs: the month (year) of the newer session. A leg with
+            # no session in it yet has moved 0% in it, it does not bring last month's move
+            # (2 Feb: STAR 50's February against the Nasdaq-100's February, not January).
+            a, b = self.latest[signal.a], self.latest[signal.b]
+            period = max(a.session, b.session)
+            return (self.leg_of(a, window, period), self.leg_of(b, window, period))
+        return (first, second)
 
     def value(self, signal: Signal) -> float | None:
         legs = self.legs(signal)

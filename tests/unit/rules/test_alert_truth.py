@@ -162,3 +162,34 @@ def test_a_spread_rule_missing_its_benchmark_is_refused_not_made_a_move() -> Non
         parse_rule(["spread", "NDX", "mtd", "up", "12"], WATCHLIST)
     spec = parse_rule(["spread", "STAR50", "NDX", "mtd", "up", "10"], WATCHLIST)
     assert (spec.kind, spec.instrument, spec.other) == (RuleKind.SPREAD, "STAR50", "NDX")
+
+
+def test_the_first_day_of_a_month_does_not_mix_months_in_a_spread() -> None:
+    """2 Feb 09:30: STAR 50's February (+0.2%) against the Nasdaq-100's February (no
+    session yet: 0%), not its January (-4%). SYNTHETIC prices."""
+    engine = Engine()
+    star = [(date(2025, 12, 31), 1000.0), (date(2026, 1, 30), 1200.0)]
+    ndx = [(date(2025, 12, 31), 25000.0), (date(2026, 1, 30), 24000.0)]  # January: -4%
+    engine.set_closes("STAR50", DailyCloses.from_pairs(star))
+    engine.set_closes("NDX", DailyCloses.from_pairs(ndx))
+    ndx_close = datetime(2026, 1, 30, 21, tzinfo=UTC)
+    engine.on_quote(Quote("NDX", 24000.0, ndx_close, date(2026, 1, 30), "test"), ndx_close)
+    rule = Rule(
+        "r1",
+        "house",
+        RuleKind.SPREAD,
+        "STAR50",
+        4.0,
+        Direction.UP,
+        Window.MTD,
+        other="NDX",
+        cooldown_s=0,
+        hysteresis=0.5,
+    )
+    engine.add_rule(rule)
+    at = datetime(2026, 2, 2, 1, 30, tzinfo=UTC)
+    result = engine.on_quote(Quote("STAR50", 1202.4, at, date(2026, 2, 2), "test"), at)
+    assert result.crossings == []  # +0.2pp, not +4.2pp
+    legs = engine.legs(engine._signal(rule))
+    assert legs is not None
+    assert [round(leg.change_pct or 0.0, 2) for leg in legs] == [0.2, 0.0]
