@@ -42,6 +42,9 @@ from bot.models import ChatRef
 
 log = logging.getLogger(__name__)
 REDIS_BACKOFF_S = (0.1, 5.0)  # first and longest pause after Redis errors
+HEARTBEAT_S = 2.0  # this consumer says it is alive; a lapsed heartbeat lets others claim
+TOUCH_S = 5.0  # held entries are touched this often: idle longer, their holder is not there
+DEAD_IDLE_MS = 8_000  # a heartbeat-less consumer's entry idle this long is claimed
 
 
 def telegram_is_group(chat: ChatRef) -> bool:
@@ -79,6 +82,7 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._last_touch = 0.0
+        self._last_beat = -1e9
         self._last_claim = -1e9
         self._held: set[str] = set()
         # OutboxEntry id -> how its send went, when Redis could not record it: settle, don't resend.
@@ -121,9 +125,15 @@ class Deliverer:
         if room <= 0 or (self._held and room < self.backlog // 10):
             return 0  # read in batches, not one round trip per send
         taken: list[OutboxEntry] = []
-        if self.now() - self._last_claim >= self.abandoned_after_s / 6:
+        if self.now() - self._last_claim >= HEARTBEAT_S:
             self._last_claim = self.now()
-            claimed = await self.outbox.claim_abandoned(int(self.abandoned_after_s * 1000), room)
+            # A consumer without a heartbeat died or restarted under a new name: its entries
+            # at once. Then anything idle past the timeout (a consumer alive but stuck).
+            claimed = await self.outbox.claim_from_dead(room, DEAD_IDLE_MS)
+            if len(claimed) < room:
+                claimed += await self.outbox.claim_abandoned(
+                    int(self.abandoned_after_s * 1000), room - len(claimed)
+                )
             taken = [e for e in claimed if e.id not in self._held]
         if self._own_cursor is not None and len(taken) < room:
             # What this consumer read in a previous life (same REPLICA_ID) and never settled.
@@ -266,7 +276,10 @@ class Deliverer:
 
     async def _keepalive(self) -> None:
         now = self.now()
-        if now - self._last_touch >= self.abandoned_after_s / 3:
+        if now - self._last_beat >= HEARTBEAT_S:
+            self._last_beat = now
+            await self.outbox.beat(HEARTBEAT_S * 3)
+        if now - self._last_touch >= min(TOUCH_S, self.abandoned_after_s / 3):
             self._last_touch = now
             await self.outbox.touch(list(self._held))
             for limiter in self.limiters.values():

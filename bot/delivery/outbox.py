@@ -176,6 +176,37 @@ class Outbox:
         raw = [item for _stream, items in batches or [] for item in items]
         return self._entries(raw), (raw[-1][0] if raw else None)
 
+    async def beat(self, ttl_s: float) -> None:
+        """This consumer is alive (its deliveries are not to be claimed) for `ttl_s`."""
+        await self.redis.set(keys.consumer_alive(self.consumer), "1", px=int(ttl_s * 1000))
+
+    async def claim_from_dead(self, count: int = 500, min_idle_ms: int = 1000) -> list[OutboxEntry]:
+        """Entries held by consumers whose heartbeat has lapsed (a replica that died or
+        restarted under a new REPLICA_ID): claimed at once rather than after the idle
+        timeout; an emptied dead consumer is removed from the group."""
+        out: list[OutboxEntry] = []
+        for info in await self.redis.xinfo_consumers(keys.OUTBOX, keys.OUTBOX_GROUP):
+            name = str(info.get("name"))
+            if name == self.consumer or len(out) >= count:
+                continue
+            if await self.redis.exists(keys.consumer_alive(name)):
+                continue
+            if int(info.get("pending", 0)) == 0:
+                if float(info.get("idle", 0)) > 60_000:  # long gone and holding nothing
+                    await self.redis.xgroup_delconsumer(keys.OUTBOX, keys.OUTBOX_GROUP, name)
+                continue
+            pending = await self.redis.xpending_range(
+                keys.OUTBOX, keys.OUTBOX_GROUP, "-", "+", count - len(out), name
+            )
+            ids = [p["message_id"] for p in pending]
+            if ids:
+                raw = await self.redis.xclaim(
+                    keys.OUTBOX, keys.OUTBOX_GROUP, self.consumer, min_idle_ms, ids
+                )
+                out += self._entries(raw)
+                log.info("claimed %d deliveries from %s (no heartbeat)", len(raw), name)
+        return out
+
     async def claim_abandoned(self, min_idle_ms: int, count: int = 500) -> list[OutboxEntry]:
         """Entries a dead or stalled consumer read but never settled (XAUTOCLAIM)."""
         _next, raw, *_deleted = await self.redis.xautoclaim(

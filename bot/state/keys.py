@@ -70,6 +70,8 @@ divbot:chat:{chat}:history:items       hash    alert id -> history entry JSON
 divbot:market:days                     hash    "{market}:{ISO date}" -> a day declared open or
                                                closed against the calendar (bot.market.days)
 divbot:ops:told:{what}                 string  an operators' notice already sent (SET NX)
+divbot:replica:{consumer}:alive        string  an outbox consumer's heartbeat (PX): while it
+                                               is there, no one claims that consumer's entries
 divbot:market:probed:{market}:{day}    string  the quiet check of a closed weekday ran (TTL 2d)
 =====================================  ======  ==============================================
 """
@@ -305,6 +307,16 @@ def market_day(code: str, day: str) -> str:
     if not _MARKET.match(code) or not _SESSION.match(day):
         raise ValueError(f"bad market day: {code!r} {day!r}")
     return f"{code}:{day}"
+
+
+_CONSUMER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def consumer_alive(consumer: str) -> str:
+    """An outbox consumer's heartbeat (bot.delivery.outbox.Outbox.beat)."""
+    if not _CONSUMER.match(consumer):
+        raise ValueError(f"bad consumer name: {consumer!r}")
+    return f"{NS}:replica:{consumer}:alive"
 
 
 def ops_told(what: str) -> str:

@@ -185,3 +185,22 @@ async def test_a_platform_down_for_minutes_delays_deliveries_and_dead_letters_on
         clock.set(clock.now() + timedelta(seconds=300))
     assert await outbox.dead() == 1
     assert await outbox.pending() == 0
+
+
+async def test_a_consumer_without_a_heartbeat_loses_its_entries_at_once(
+    redis_client: Redis,
+) -> None:
+    """REPLICA_ID unset: a restarted replica is a new consumer. What the old one held is
+    claimed as soon as its heartbeat lapses, not after the 60 s idle timeout (issue 15:
+    the remaining 700 deliveries started 66.7 s after the restart)."""
+    old = await outbox_for(redis_client, "host-1234")
+    for i in range(5):
+        await old.enqueue(alert(1), f"telegram:{i}")
+    await old.beat(30.0)
+    assert len(await old.read(100)) == 5
+    new = await outbox_for(redis_client, "host-5678")
+    assert await new.claim_from_dead(100, min_idle_ms=0) == []  # its holder is alive
+    await redis_client.delete("divbot:replica:host-1234:alive")  # the old process died
+    claimed = await new.claim_from_dead(100, min_idle_ms=0)
+    assert sorted(e.chat for e in claimed) == [f"telegram:{i}" for i in range(5)]
+    assert await new.claim_from_dead(100, min_idle_ms=0) == []  # claimed once
