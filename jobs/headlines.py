@@ -23,12 +23,12 @@ from typing import Protocol
 
 import aiohttp
 
-from bot.headlines.alert import headline_alert
-from bot.headlines.classifier import Classifier, load_rules
+from bot.headlines.alert import headline_alert, headline_summary
+from bot.headlines.classifier import Classification, Classifier, load_rules
 from bot.headlines.store import HeadlinePrefs, HeadlineStore, LatestItem
 from bot.headlines.story import Headline, story_keys
 from bot.headlines.text import fold
-from bot.models import Family
+from bot.models import Alert, Family
 from bot.ops.health import HealthBoard
 from bot.rules.service import AlertService
 from bot.sources.headline_feeds import FeedBook, FeedError, FeedSource, Fetched, load_feeds
@@ -37,6 +37,11 @@ from bot.wiring import Core
 
 log = logging.getLogger(__name__)
 SOON = timedelta(seconds=1)
+# New stories one feed may alert one by one in one poll (most severe first); the rest of
+# that poll's matches arrive as one summary with the count and the top titles.
+MAX_STORIES_PER_POLL = 10
+SUMMARY_TOP = 5
+RANK = {"critical": 2, "warning": 1, "info": 0}
 
 
 class HeadlineFeed(Protocol):
@@ -91,14 +96,51 @@ class HeadlinesJob:
         due = [f for f in self.feeds if self.due.get(f.id, now) <= now]
         results = await asyncio.gather(*(self._poll(f, now) for f in due))
         prefs: dict[str, HeadlinePrefs] | None = None
-        for fetched in results:
+        for feed, fetched in zip(due, results, strict=True):
             # Alert in the order the stories happened; undated ones as the feed lists
             # them, which is newest first by convention.
             ordered = sorted(reversed(fetched), key=lambda h: h.published or now)
+            news: list[tuple[Alert, set[str]]] = []
             for headline in ordered:
                 if prefs is None:
                     prefs = await self._subscriber_prefs()
-                await self._story(headline, now, prefs)
+                found = await self._story(headline, now)
+                if found is not None:
+                    alert, classified = found
+                    wanted = {
+                        c for c, p in prefs.items() if p.wants(classified, fold(headline.title))
+                    }
+                    if wanted:
+                        news.append((alert, wanted))
+            await self._announce(feed, news, now)
+
+    async def _announce(
+        self, feed: HeadlineFeed, news: list[tuple[Alert, set[str]]], now: datetime
+    ) -> None:
+        """Queue one poll's new stories of one feed: the most severe MAX_STORIES_PER_POLL
+        one by one (in the order they happened), the rest as one summary."""
+        ranked = sorted(news, key=lambda n: -RANK.get(n[0].severity, 0))
+        each, rest = ranked[:MAX_STORIES_PER_POLL], ranked[MAX_STORIES_PER_POLL:]
+        keep = {id(n) for n in each}
+        for alert, wanted in [n for n in news if id(n) in keep]:
+            await self._dispatch(alert, wanted)
+        if rest:
+            summary = headline_summary(feed.name, [a for a, _ in rest], now, SUMMARY_TOP)
+            await self._dispatch(summary, set().union(*(w for _, w in rest)))
+            log.warning(
+                "feed %s: %d new stories in one poll; %d summarised",
+                feed.id,
+                len(news),
+                len(rest),
+            )
+
+    async def _dispatch(self, alert: Alert, wanted: set[str]) -> None:
+        async def send(fence: str | None) -> None:
+            queued = await self.service.dispatch(alert, accept=wanted.__contains__, fence=fence)
+            log.info("headline %s queued for %d chats", alert.id, len(queued))
+
+        # The story is claimed (first_sighting): if Redis fails now, keep the alert.
+        await self.service.dispatch_or_keep("headline", alert, send)
 
     async def _poll(self, feed: HeadlineFeed, now: datetime) -> list[Headline]:
         name = health_name(feed.id)
@@ -137,15 +179,15 @@ class HeadlinesJob:
         chats = await self.service.store.subscribers(Family.HEADLINES)
         return {chat: await self.store.prefs(chat) for chat in sorted(chats)}
 
-    async def _story(self, h: Headline, now: datetime, prefs: dict[str, HeadlinePrefs]) -> None:
+    async def _story(self, h: Headline, now: datetime) -> tuple[Alert, Classification] | None:
+        """A story seen for the first time, classified and listed in /headlines; None for
+        old news and stories seen before."""
         if h.published is not None and now - h.published > self.max_age:
-            return  # old news: the seen keys' TTL is longer than this age
+            return None  # old news: the seen keys' TTL is longer than this age
         keys = story_keys(h)
         if not keys or not await self.store.first_sighting(keys):
-            return
+            return None
         found = self.classifier.classify(h.title)
-        folded = fold(h.title)
-        wanted = {chat for chat, p in prefs.items() if p.wants(found, folded)}
         if found.matches:
             primary = found.matches[0]
             await self.store.push_latest(
@@ -157,16 +199,7 @@ class HeadlinesJob:
                     primary.direction,
                 )
             )
-        if not wanted:
-            return
-        alert = headline_alert(h, found, now)
-
-        async def send(fence: str | None) -> None:
-            queued = await self.service.dispatch(alert, accept=wanted.__contains__, fence=fence)
-            log.info("headline %s (%s) queued for %d chats", alert.id, h.source, len(queued))
-
-        # The story is claimed (first_sighting): if Redis fails now, keep the alert.
-        await self.service.dispatch_or_keep("headline", alert, send)
+        return headline_alert(h, found, now), found
 
 
 def build_live_job(core: Core, http: aiohttp.ClientSession) -> HeadlinesJob:

@@ -7,6 +7,7 @@ escape the whole message and a title like "<!channel> & co" stays harmless text.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from bot.headlines.classifier import Classification
@@ -37,4 +38,23 @@ def headline_alert(h: Headline, found: Classification, now: datetime) -> Alert:
         message=message,
         at=at,
         severity=primary.severity if primary else "info",
+    )
+
+
+def headline_summary(source: str, alerts: list[Alert], now: datetime, top: int) -> Alert:
+    """Many new stories from one feed in one poll, as one message: the count and the most
+    severe titles (each story is also listed in /headlines)."""
+    ranked = sorted(alerts, key=lambda a: -{"critical": 2, "warning": 1}.get(a.severity, 0))
+    lines = [f"{a.severity}: {a.message.title}" for a in ranked[:top]]
+    if len(alerts) > top:
+        lines.append(f"… and {len(alerts) - top} more: /headlines")
+    digest = hashlib.sha1("|".join(a.id for a in alerts).encode()).hexdigest()[:16]  # noqa: S324
+    return Alert(
+        id=f"hlsum{digest}",
+        family=Family.HEADLINES,
+        message=Message(
+            title=f"{len(alerts)} more headlines from {source}", lines=lines, source=source, at=now
+        ),
+        at=now,
+        severity=ranked[0].severity if ranked else "info",
     )

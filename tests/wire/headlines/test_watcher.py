@@ -329,3 +329,30 @@ async def test_a_feed_that_hangs_times_out_with_a_reason(
     source = FeedSource(cfg, session, HeadlineStore(core.redis), timeout_s=0.2, max_bytes=10_000)  # type: ignore[arg-type]
     with pytest.raises(FeedError, match=r"timed out \(0.2s\)"):
         await source.fetch(NOW)
+
+
+async def test_a_flood_of_new_stories_is_ten_alerts_and_one_summary(
+    core: Core, host: FakeFeedHost, session: object
+) -> None:
+    """10,000 matching items once made 10,000 alerts for a chat with grouping off (issue
+    18.5). SYNTHETIC feed: 60 distinct margin stories in one SCMP poll."""
+    serve_all(host)
+    items = "".join(
+        f"<item><title>China raises margin requirement, step {i}</title>"
+        f"<link>https://www.scmp.com/economy/{i}</link>"
+        "<pubDate>Wed, 14 Jan 2026 10:00:00 GMT</pubDate></item>"
+        for i in range(60)
+    )
+    head = '<?xml version="1.0"?><rss version="2.0"><channel><title>SCMP</title>'
+    flood = f"{head}{items}</channel></rss>"
+    host.serve(SCMP, FeedReply(flood.encode()))
+    await subscribe(core, CHAT, "headlines")
+    job = build_live_job(core, session)  # type: ignore[arg-type]
+    sender = await poll(job, core)
+    scmp = [t for t in sender.titles() if "margin requirement, step" in t]
+    assert len(scmp) == 10
+    (summary,) = [
+        m for _, m in sender.sent if m.title == "50 more headlines from SCMP China economy"
+    ]
+    assert len(summary.lines) == 6  # the top five, and where the rest are
+    assert summary.lines[-1] == "… and 45 more: /headlines"
