@@ -260,6 +260,30 @@ def _refuse_entity_declarations(source: str, body: bytes) -> None:
         raise FeedError(source, "refused: the document declares DTD entities")
 
 
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9_.-]+)["']""")
+
+
+def _repair_utf8(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, int]:
+    """A UTF-8 feed with a few stray bytes: each becomes U+FFFD (its story is dropped
+    later, named in /status) rather than the whole feed being read in another encoding
+    and refused. Returns the body and how many bytes were replaced."""
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in body[:512]:
+        return body, 0  # UTF-16/32: not ours to repair
+    declared = _DECLARED.match(body)
+    charset = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    names = [declared.group(1).decode().lower()] if declared else []
+    if "charset=" in charset.lower():
+        names.append(charset.lower().split("charset=", 1)[1].strip().strip('"'))
+    if any(n.replace("-", "") not in ("utf8", "") for n in names):
+        return body, 0  # declared as something else: feedparser's job
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", errors="replace")
+        return text.encode("utf-8"), text.count("\ufffd")
+    return body, 0
+
+
 def _short(exc: object) -> str:
     text = str(exc).rsplit(":", 1)[-1].strip()
     return f"{type(exc).__name__}: {text[:60]}" if text else type(exc).__name__
@@ -273,6 +297,7 @@ def parse_feed(cfg: FeedConfig, body: bytes, headers: Mapping[str, str], url: st
     """RSS or Atom bytes to headlines, through feedparser."""
     _sniff(cfg.id, body)
     _refuse_entity_declarations(cfg.id, body)
+    body, replaced = _repair_utf8(body, headers)
     response_headers = {"content-location": url}
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
     if content_type:
@@ -293,9 +318,13 @@ def parse_feed(cfg: FeedConfig, body: bytes, headers: Mapping[str, str], url: st
         published = _struct_time(entry.get("published_parsed")) or _struct_time(
             entry.get("updated_parsed")
         )
+        if "\ufffd" in raw_title:
+            continue  # an undecodable byte in this story: it goes, the feed stays
         headlines.append(_headline(cfg, title, link, guid, published))
     dropped = len(entries) - len(headlines)
     problem: str | None = None
+    if replaced:
+        problem = f"{replaced} undecodable byte(s) in the feed"
     if doc.get("bozo"):
         exc = doc.get("bozo_exception")
         kind = type(exc).__name__

@@ -38,3 +38,20 @@ def test_a_feed_without_a_dtd_still_parses() -> None:
     ).encode()
     parsed = parse_feed(SCMP, body, {}, "https://www.scmp.com/rss")
     assert [h.title for h in parsed.headlines] == ["CSRC raises margin ratio to 100%"]
+
+
+def test_one_stray_byte_costs_one_story_not_the_feed() -> None:
+    """Issue 18.4: a byte that is not UTF-8 in one item used to reject the whole feed,
+    critical stories included. SYNTHETIC feed."""
+    good = "<item><title>证监会：融资保证金比例提高至100%</title><link>https://x.cn/1</link></item>"
+    bad = "<item><title>Stray \xff byte</title><link>https://x.cn/2</link></item>"
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        + good.encode()
+        + bad.encode("latin-1")
+        + b"</channel></rss>"
+    )
+    parsed = parse_feed(SCMP, body, {}, "https://www.scmp.com/rss")
+    assert [h.title for h in parsed.headlines] == ["证监会：融资保证金比例提高至100%"]
+    assert parsed.problem is not None
+    assert "undecodable" in parsed.problem
