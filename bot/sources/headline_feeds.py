@@ -280,7 +280,11 @@ def _repair_utf8(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, int]:
         body.decode("utf-8")
     except UnicodeDecodeError:
         text = body.decode("utf-8", errors="replace")
-        return text.encode("utf-8"), text.count("\ufffd")
+        bad = text.count("\ufffd")
+        wide = sum(1 for ch in text if ord(ch) > 127)
+        if not declared and bad > max(8, wide // 100):
+            return body, 0  # undeclared and not UTF-8 at all (GB2312…): feedparser sniffs it
+        return text.encode("utf-8"), bad
     return body, 0
 
 
@@ -338,6 +342,10 @@ def parse_feed(cfg: FeedConfig, body: bytes, headers: Mapping[str, str], url: st
                 raise FeedError(cfg.id, f"malformed feed ({_short(exc)})")
             problem = f"malformed feed ({_short(exc)})"
     if not headlines:
+        if entries and replaced:
+            raise FeedError(
+                cfg.id, f"wrongly encoded ({replaced} undecodable bytes); no story left"
+            )
         if entries:
             raise FeedError(cfg.id, f"no usable entries ({dropped} without title or link)")
         if not doc.get("version"):
