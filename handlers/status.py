@@ -62,11 +62,15 @@ async def status(core: Core, cmd: Command) -> Message:
             f"    {key}: {fmt.price(q.price)} at {fmt.when(q.at, core.settings.timezone)}"
             f" from {q.source}"
         )
+    # What the operators act on (calendars running out, provisional closures) is theirs;
+    # /status for everyone else keeps to what affects their alerts.
+    operator = core.operators.is_operator(cmd.platform, cmd.user)
     for _, market in sorted(core.markets.items()):
         today = now.astimezone(market.tz).date()
-        for line in (horizon_line(market, today), provisional_line(market, today)):
-            if line is not None:
-                lines.append(line)
+        shown = [horizon_line(market, today)]
+        if operator:
+            shown.append(provisional_line(market, today))
+        lines += [line for line in shown if line is not None]
     waiting = core.service.backlog.alerts
     if reachable:
         try:

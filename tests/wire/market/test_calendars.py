@@ -366,9 +366,13 @@ async def test_provisional_closures_ahead_are_told_once_and_shown_in_status(
     assert await job.warn(clock.now()) == 0
     (notice,) = await outbox_to(redis_client, OPS_CHAT)
     assert notice["message"]["title"] == "Shanghai (XSHG): 2027 closures are provisional"
-    lines = (await status(core, Command("telegram", "telegram:1", "u1", "status"))).lines
+    op = OPERATOR.split(":")[1]
+    lines = (await status(core, Command("telegram", "telegram:1", op, "status"))).lines
     assert any("provisional closure" in line and "Fri 01 Jan 2027" in line for line in lines)
     assert not any("upgrade exchange_calendars" in line for line in lines)
+    # an ordinary user's /status keeps to what affects their alerts
+    lines = (await status(core, Command("telegram", "telegram:1", "u1", "status"))).lines
+    assert not any("provisional" in line for line in lines)
 
 
 async def test_an_operators_closure_survives_a_restart_and_can_be_undone(
