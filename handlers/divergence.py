@@ -7,6 +7,7 @@ image; the numbers are as of the clock, so a replay or a test gets the same answ
 
 from __future__ import annotations
 
+from bot.chat.timezone import chat_timezone
 from bot.divergence import snapshot
 from bot.divergence.metrics import WINDOWS
 from bot.divergence.watch_next import watch_line
@@ -54,7 +55,12 @@ async def divergence(core: Core, cmd: Command) -> Message:
     message = snapshot.render(
         core,
         snap,
-        await watch_line(core.headlines, core.releases, core.settings.timezone, core.clock.now()),
+        await watch_line(
+            core.headlines,
+            core.releases,
+            await chat_timezone(core.redis, cmd.chat),
+            core.clock.now(),
+        ),
     )
     message.image = await snapshot.chart_png(core, snap)
     return message

@@ -15,6 +15,7 @@ import re
 import unicodedata
 
 from bot import fmt
+from bot.chat.timezone import chat_timezone
 from bot.headlines.classifier import SEVERITIES, Classifier, Severity, load_rules
 from bot.headlines.store import MAX_KEYWORDS, HeadlineStore
 from bot.headlines.text import fold
@@ -126,7 +127,7 @@ async def headlines(core: Core, cmd: Command) -> Message:
     if not items:
         return Message(title=title, lines=["No matching stories yet."])
     lines: list[str] = []
-    tz = core.settings.timezone
+    tz = await chat_timezone(core.redis, cmd.chat)  # every time in the chat's own zone
     for item in items:
         h = item.headline
         stamp = fmt.when(h.published, tz) if h.published else "undated"

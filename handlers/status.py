@@ -8,6 +8,7 @@ answers from memory, and says how many alerts wait to be queued.
 from __future__ import annotations
 
 from bot import __version__, fmt
+from bot.chat.timezone import chat_timezone
 from bot.market.horizons import horizon_line, provisional_line
 from bot.models import Message, Quote, SourceHealth
 from bot.rules.backlog import UNREACHABLE
@@ -40,6 +41,10 @@ async def status(core: Core, cmd: Command) -> Message:
     if cmd.args:
         raise UsageError("usage: /status (takes no arguments)")
     now = core.clock.now()
+    try:
+        tz = await chat_timezone(core.redis, cmd.chat)  # every time in the chat's own zone
+    except UNREACHABLE:
+        tz = core.settings.timezone
     lines = []
     try:
         healths, latest, reachable = await _health(core), await _quotes(core), True
@@ -58,10 +63,7 @@ async def status(core: Core, cmd: Command) -> Message:
     if not lines:
         lines.append("no source polled yet")
     for key, q in sorted(latest.items()):
-        lines.append(
-            f"    {key}: {fmt.price(q.price)} at {fmt.when(q.at, core.settings.timezone)}"
-            f" from {q.source}"
-        )
+        lines.append(f"    {key}: {fmt.price(q.price)} at {fmt.when(q.at, tz)} from {q.source}")
     # What the operators act on (calendars running out, provisional closures) is theirs;
     # /status for everyone else keeps to what affects their alerts.
     operator = core.operators.is_operator(cmd.platform, cmd.user)
