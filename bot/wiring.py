@@ -92,7 +92,9 @@ async def build_core(
     prefs = Prefs(redis, settings.noise_group_window_s)
     history = AlertHistory(redis, settings.history_cap)
     zones = ZoneCache(redis, clock)
-    routing = SendRouting(redis, prefs, history, zones, on_moved=rules.move_chat)
+    routing = SendRouting(
+        redis, prefs, history, zones, on_moved=rules.move_chat, on_gone=store.deactivate
+    )
     outbox = Outbox(redis, clock, consumer=consumer, metrics=metrics, routing=routing)
     await outbox.ensure_group()
     gate = Gate(redis, outbox, clock, settings, prefs, history, zones, rules.pause_by_id)

@@ -6,6 +6,9 @@ first alert's message to reply to. After it (`settled`: delivered or given up) t
 message id is stored and the chat's /history updated. When the platform says the chat has
 a new id (`moved`: a Telegram group became a supergroup) its rules, subscriptions and
 settings follow it (the callable given at construction: bot.rules.live.LiveRules.move_chat).
+When it says the chat is gone (`chat_gone`: blocked, kicked, archived, an endpoint's 404),
+the chat goes dormant until /start (`on_gone`: bot.state.store.Store.deactivate), on
+every platform alike.
 
 It implements bot.delivery.outbox.Routing; it needs no outbox, so the outbox is built with
 it and the pipeline has no loop: service -> gate -> outbox -> delivery loop -> routing.
@@ -37,12 +40,14 @@ class SendRouting:
         history: AlertHistory,
         zones: ZoneCache,
         on_moved: Callable[[str, str], Awaitable[None]],
+        on_gone: Callable[[str], Awaitable[object]],
     ) -> None:
         self.redis = redis
         self.prefs = prefs
         self.history = history
         self.zones = zones
         self.on_moved = on_moved
+        self.on_gone = on_gone
 
     async def moved(self, old: str, new: str) -> None:
         await self.on_moved(old, new)
@@ -70,6 +75,11 @@ class SendRouting:
     async def settled(self, entry: OutboxEntry, result: Delivery) -> None:
         """A delivery finished: delivered (SENT) or given up (dead-lettered)."""
         alert, chat = entry.alert, entry.chat
+        if result.chat_gone:
+            # One policy for every platform: the chat is dormant (no alert queued for it)
+            # until someone there sends /start, which restores its subscriptions.
+            await self.on_gone(chat)
+            log.warning("chat %s is gone (%s): dormant until /start", chat, result.reason)
         if result.outcome is Outcome.SENT:
             if result.duplicate:
                 return

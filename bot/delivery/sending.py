@@ -32,6 +32,10 @@ class Delivery:
     duplicate: bool = False  # delivered before (a re-read after a crash): nothing was sent
     # The request may have reached the chat (timed out after sending): a retry may duplicate.
     uncertain: bool = False
+    # GONE because the chat itself is gone (blocked, kicked, archived, endpoint 404/410):
+    # the pipeline makes it dormant until /start (bot.chat.routing), the same on every
+    # platform. Without it, GONE is about this one message (a 400): dead-lettered only.
+    chat_gone: bool = False
 
 
 class Sender(Protocol):

@@ -47,7 +47,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.sending import Delivery, Outcome, Sender
-from bot.models import CHAT_KEY, ChatRef, Family, Message
+from bot.models import CHAT_KEY, ChatRef, Message
 from bot.sources.http import retry_after_s
 from bot.transports.slack_render import ACTION_PREFIX, SlackMessage, render
 from bot.wiring import Core
@@ -184,10 +184,7 @@ class SlackSender:
             asked = retry_after_s(headers.get("Retry-After"), self.core.clock.now())
             return Delivery(Outcome.RETRY, "slack rate limit (429)", retry_after=asked or 1.0)
         if error in GONE_ERRORS:
-            for family in Family:
-                await self.core.store.unsubscribe(chat.key, family)
-            log.warning("slack channel %s answered %s: its subscriptions are off", chat.key, error)
-            return Delivery(Outcome.GONE, f"slack: {error}")
+            return Delivery(Outcome.GONE, f"slack: {error}", chat_gone=True)
         return Delivery(Outcome.RETRY, f"slack: {error or f'HTTP {status}'}")
 
 

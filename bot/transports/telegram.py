@@ -230,8 +230,8 @@ def classify(exc: TelegramError) -> Delivery:
         return Delivery(
             Outcome.MOVED, "group became a supergroup", new_chat_id=str(exc.new_chat_id)
         )
-    if isinstance(exc, Forbidden):
-        return Delivery(Outcome.GONE, exc.message)  # "Forbidden: bot was blocked by the user"
+    if isinstance(exc, Forbidden):  # "Forbidden: bot was blocked by the user"
+        return Delivery(Outcome.GONE, exc.message, chat_gone=True)
     if isinstance(exc, InvalidToken):
         return Delivery(Outcome.RETRY, "Telegram rejected the bot token")
     # BadRequest subclasses NetworkError, so it must be caught first: a 400 is permanent.
@@ -275,16 +275,7 @@ class TelegramSender:
                 reply_to=_int_or_none(message.reply_to),
             )
         except TelegramError as exc:
-            result = classify(exc)
-            if isinstance(exc, Forbidden):
-                families = await self.store.deactivate(chat.key)
-                log.warning(
-                    "chat %s refused the bot (%s): deactivated %d subscriptions",
-                    chat.key,
-                    exc.message,
-                    len(families),
-                )
-            return result
+            return classify(exc)
         return Delivery(Outcome.SENT, message_id=str(sent))
 
 

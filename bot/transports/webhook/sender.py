@@ -120,14 +120,10 @@ class WebhookSender:
         if status >= 500 or status == 408:
             return Delivery(Outcome.RETRY, said)
         if status in GONE_STATUSES:
-            families = await self.store.deactivate(endpoint.chat)
             log.warning(
-                "webhook %s answered HTTP %d: switched off (%d subscriptions) until a restart",
-                endpoint.name,
-                status,
-                len(families),
+                "webhook %s answered HTTP %d: switched off until a restart", endpoint.name, status
             )
-            return Delivery(Outcome.GONE, f"{said}: the endpoint is gone")
+            return Delivery(Outcome.GONE, f"{said}: the endpoint is gone", chat_gone=True)
         if 300 <= status < 400:
             return Delivery(Outcome.GONE, f"{said}: redirects are not followed; fix WEBHOOKS")
         reason = f" {resp.reason}" if resp.reason else ""

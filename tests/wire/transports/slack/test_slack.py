@@ -595,13 +595,13 @@ async def test_not_in_channel_deactivates_that_channels_subscriptions(
     assert await h.core.store.subscriptions(gone) == []
     assert await h.core.store.subscriptions(CHAT) == [Family.MOVES]  # others untouched
     assert await h.core.outbox.dead() == 1
-    assert "slack channel slack:C000 answered not_in_channel" in caplog.text
+    assert "chat slack:C000 is gone (slack: not_in_channel): dormant until /start" in caplog.text
+    assert await h.core.store.is_dormant(gone)  # one policy on every platform: /start restores
     for code in ("channel_not_found", "is_archived"):
-        await h.core.store.subscribe(gone, Family.MOVES)
         h.fake.fail("chat.postMessage", Failure(200, error=code))
         result = await h.bot.sender.send(ChatRef("slack", "C000"), _headline_message())
         assert result.outcome is Outcome.GONE
-        assert await h.core.store.subscriptions(gone) == []
+        assert result.chat_gone
 
 
 async def test_5xx_and_other_errors_are_retried_with_backoff(harness: Harness) -> None:
