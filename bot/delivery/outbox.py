@@ -33,8 +33,8 @@ from bot.state.codec import alert_from_json, alert_to_json
 from bot.state.leader import LEADER
 
 log = logging.getLogger(__name__)
-RETRY_DUE = f"{keys.OUTBOX}:due"  # zset: entry id -> epoch when it may be retried
-ATTEMPTS = f"{keys.OUTBOX}:attempts"  # hash: entry id -> attempts so far
+RETRY_DUE = keys.OUTBOX_RETRY_DUE  # zset: entry id -> epoch when it may be retried
+ATTEMPTS = keys.OUTBOX_ATTEMPTS  # hash: entry id -> attempts so far
 DEDUP_TTL_S = 7 * 86400
 _ENQUEUE = """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end

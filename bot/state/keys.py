@@ -25,6 +25,8 @@ divbot:daily:{instrument}              hash    ISO date -> close
 divbot:health                          hash    source name -> health JSON
 divbot:outbox                          stream  deliveries: alert JSON + destination
 divbot:outbox:dead                     stream  deliveries given up, with the reason
+divbot:outbox:due                      zset    entry id -> epoch a retried delivery may go
+divbot:outbox:attempts                 hash    entry id -> attempts so far
 divbot:enq:{alert}:{chat}              string  enqueue idempotency (SET NX, TTL)
 divbot:sent:{alert}:{chat}             string  delivered marker (SET NX, TTL)
 divbot:stats                           hash    counters shown in /status
@@ -93,6 +95,10 @@ HEALTH = f"{NS}:health"
 OUTBOX = f"{NS}:outbox"
 OUTBOX_DEAD = f"{NS}:outbox:dead"
 OUTBOX_GROUP = "senders"
+OUTBOX_RETRY_DUE = f"{NS}:outbox:due"
+OUTBOX_ATTEMPTS = f"{NS}:outbox:attempts"
+LEADER = f"{NS}:leader"
+LEADER_FENCE = f"{NS}:leader:fence"
 STATS = f"{NS}:stats"
 HEADLINES_LATEST = f"{NS}:hl:latest"
 CALENDAR_OVERRIDES = f"{NS}:calendar:overrides"

@@ -25,8 +25,8 @@ from typing import Any
 from bot.state import keys
 
 log = logging.getLogger(__name__)
-LEADER = f"{keys.NS}:leader"
-FENCE = f"{keys.NS}:leader:fence"
+LEADER = keys.LEADER
+FENCE = keys.LEADER_FENCE
 # Never a real token (those are "{replica}:{n}"): a fenced write with it is always refused.
 NOT_LEADER = "-"
 
