@@ -72,7 +72,7 @@ def _listing(core: Core, args: tuple[str, ...], today: date) -> Message:
     markets = list(core.markets.values())
     year = None
     for word in args:
-        if word.isdigit() and len(word) == 4:
+        if word.isascii() and word.isdigit() and len(word) == 4:
             year = int(word)
         else:
             markets = [_market(core, word)]

@@ -73,7 +73,7 @@ async def calendar(core: Core, cmd: Command) -> Message:
     days, wanted = 14, None
     known = {e.indicator for e in entries if e.indicator} | set(DEFINITIONS)
     for word in cmd.args:
-        if word.isdigit():
+        if word.isascii() and word.isdigit():
             days = int(word)
             if not 1 <= days <= MAX_DAYS:
                 raise UsageError(f"DAYS must be 1..{MAX_DAYS}, got {word}")

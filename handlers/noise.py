@@ -145,7 +145,7 @@ async def history(core: Core, cmd: Command) -> Message:
         raise UsageError(HISTORY_USAGE)
     n, family = 10, None
     for word in cmd.args:
-        if word.isdigit() and len(word) <= 3:
+        if word.isascii() and word.isdigit() and len(word) <= 3:
             n = int(word)
             if not 1 <= n <= MAX_HISTORY:
                 raise UsageError(HISTORY_USAGE)

@@ -59,7 +59,7 @@ async def subscribe(core: Core, cmd: Command) -> Message:
 def _topic(cmd: Command) -> str | None:
     if cmd.thread is None:
         return None
-    if not cmd.thread.isdigit() or len(cmd.thread) > 12:
+    if not (cmd.thread.isascii() and cmd.thread.isdigit()) or len(cmd.thread) > 12:
         raise UsageError("this topic's id is not usable; run /subscribe in the main chat")
     return cmd.thread
 

@@ -49,7 +49,7 @@ class Prefs:
 
     async def group_window(self, chat: str) -> int:
         raw = await self.redis.hget(keys.chat_notify(chat), GROUP_FIELD)
-        if raw is not None and raw.isdigit() and int(raw) <= MAX_GROUP_S:
+        if raw is not None and raw.isascii() and raw.isdigit() and int(raw) <= MAX_GROUP_S:
             return int(raw)
         return self.default_group_s
 
@@ -74,7 +74,7 @@ class Prefs:
 
     async def topic(self, chat: str, family: Family) -> str | None:
         raw = await self.redis.hget(keys.chat_topics(chat), family.value)
-        return raw if raw and raw.isdigit() else None
+        return raw if raw and raw.isascii() and raw.isdigit() else None
 
     async def set_topics(self, chat: str, families: list[Family], thread: str | None) -> None:
         """Route these families to a forum topic (or, with None, back to the main chat)."""

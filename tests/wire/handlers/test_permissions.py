@@ -130,3 +130,11 @@ async def test_help_says_who_may_do_what(core: Core) -> None:
     text = "\n".join((await handle(core, cmd)).lines)
     assert "set: the bot's operators only" in text
     assert "alert: chat admins" in text
+
+
+async def test_unicode_digits_are_a_usage_error_not_a_crash(core: Core) -> None:
+    """`/calendar ²` answered "Sorry, … failed on our side" (issue 17.8): isdigit()
+    accepts ² and ①, int() does not."""
+    for name, args in [("calendar", ("²",)), ("calendar", ("①",)), ("history", ("²",))]:
+        answer = await handle(core, Command("telegram", "telegram:1", "1", name, args, True))
+        assert "failed on our side" not in answer.title, (name, args, answer.title)
