@@ -122,6 +122,10 @@ async def run() -> dict[str, float]:
         await asyncio.sleep(0.5)
         started: dict[int, float] = {}
         now = datetime(2026, 1, 14, 3, 0, tzinfo=UTC)
+        # A first, flat quote: rules loaded before any quote take their starting state
+        # from it and fire nothing; the probes below are then real crosses.
+        first = now - timedelta(minutes=1)
+        await core.service.on_quotes([Quote("STAR50", PREV_CLOSE, first, SESSION, "bench")], first)
         for k in range(PROBES):
             pct = 1.0 + 0.01 * k + 0.005
             quote = Quote("STAR50", PREV_CLOSE * (1 + pct / 100), now, SESSION, "bench")
