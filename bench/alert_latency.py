@@ -127,7 +127,7 @@ async def run() -> dict[str, float]:
         first = now - timedelta(minutes=1)
         await core.service.on_quotes([Quote("STAR50", PREV_CLOSE, first, SESSION, "bench")], first)
         for k in range(PROBES):
-            pct = 1.0 + 0.01 * k + 0.005
+            pct = 1.0 + 0.01 * k + 0.003  # crosses probe k only (values compare to 0.01)
             quote = Quote("STAR50", PREV_CLOSE * (1 + pct / 100), now, SESSION, "bench")
             started[PROBE_CHAT0 + k] = time.monotonic()
             alerts = await core.service.on_quotes([quote], now)
