@@ -40,6 +40,8 @@ class UsageError(ValueError):
     """A bad argument: the message is the whole one-line reply; nothing was changed."""
 
 
+# Dispatch hands every handler the wiring; each handler module types what it uses of it as
+# its own `Needs` Protocol (import-linter keeps handlers and jobs off bot.wiring).
 Handler = Callable[[Core, Command], Awaitable[Message]]
 
 

@@ -14,12 +14,28 @@ handlers.dispatch); anyone else's attempt changes nothing.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Protocol
 
+from bot.clock import Clock
+from bot.market.days import MarketDays
 from bot.market.horizons import ALIASES, closures_in, market_name, summary
 from bot.market.sessions import DayOverride, Market
 from bot.models import Message
-from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
+
+
+class Needs(Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def days(self) -> MarketDays: ...
+
+    @property
+    def markets(self) -> dict[str, Market]: ...
+
 
 USAGE = (
     "/closure [MARKET] [YEAR] · /closure add MARKET DATE [NAME] · "
@@ -30,7 +46,7 @@ MAX_NAME = 60
 BACK_DAYS = 7  # a day can be corrected up to a week back (history windows use it)
 
 
-def _market(core: Core, word: str) -> Market:
+def _market(core: Needs, word: str) -> Market:
     code = ALIASES.get(word.upper(), word.upper())
     if code not in core.markets:
         raise UsageError(f"unknown market {word[:16]!r}; one of {', '.join(sorted(core.markets))}")
@@ -58,7 +74,7 @@ def _name(words: tuple[str, ...], default: str) -> str:
     return name
 
 
-async def closure(core: Core, cmd: Command) -> Message:
+async def closure(core: Needs, cmd: Command) -> Message:
     args = cmd.args
     verb = args[0].lower() if args else ""
     if verb in CHANGES:
@@ -66,7 +82,7 @@ async def closure(core: Core, cmd: Command) -> Message:
     return _listing(core, args, core.clock.now().date())
 
 
-def _listing(core: Core, args: tuple[str, ...], today: date) -> Message:
+def _listing(core: Needs, args: tuple[str, ...], today: date) -> Message:
     if len(args) > 2:
         raise UsageError(f"usage: {USAGE}")
     markets = list(core.markets.values())
@@ -89,7 +105,7 @@ def _listing(core: Core, args: tuple[str, ...], today: date) -> Message:
     return Message(title="Market closures", lines=lines, preformatted=True)
 
 
-async def _change(core: Core, cmd: Command, verb: str, args: tuple[str, ...]) -> Message:
+async def _change(core: Needs, cmd: Command, verb: str, args: tuple[str, ...]) -> Message:
     if len(args) < 2:
         raise UsageError(f"usage: {USAGE}")
     market = _market(core, args[0])

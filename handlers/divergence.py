@@ -7,14 +7,39 @@ image; the numbers are as of the clock, so a replay or a test gets the same answ
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from bot.chat.timezone import chat_timezone
+from bot.clock import Clock
 from bot.divergence import snapshot
 from bot.divergence.metrics import WINDOWS
+from bot.divergence.snapshot import Sources
 from bot.divergence.watch_next import watch_line
-from bot.market.watchlist import UnknownInstrument
+from bot.headlines.store import HeadlineStore
+from bot.macro.calendar import ReleaseCalendar
+from bot.market.watchlist import UnknownInstrument, Watchlist
 from bot.models import Message
-from bot.wiring import Core
 from handlers.base import Command, UsageError
+
+
+class Needs(Sources, Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def headlines(self) -> HeadlineStore: ...
+
+    @property
+    def redis(self) -> Any: ...
+
+    @property
+    def releases(self) -> ReleaseCalendar: ...
+
+    @property
+    def watchlist(self) -> Watchlist: ...
+
 
 USAGE = (
     "usage: /divergence [WINDOW] [X [B]] (windows: "
@@ -23,7 +48,7 @@ USAGE = (
 )
 
 
-def parse(core: Core, args: tuple[str, ...]) -> tuple[str, list[tuple[str, str]]]:
+def parse(core: Needs, args: tuple[str, ...]) -> tuple[str, list[tuple[str, str]]]:
     """(window, [(X, B), …]) from the arguments; UsageError with one line otherwise."""
     words = [w for w in args if w.strip()]
     window = snapshot.DEFAULT_WINDOW
@@ -49,7 +74,7 @@ def parse(core: Core, args: tuple[str, ...]) -> tuple[str, list[tuple[str, str]]
     return window, [(keys[0], bench)]
 
 
-async def divergence(core: Core, cmd: Command) -> Message:
+async def divergence(core: Needs, cmd: Command) -> Message:
     window, pairs = parse(core, cmd.args)
     snap = await snapshot.snapshot(core, window, pairs)
     message = snapshot.render(

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot.models import Family, Message
-from bot.wiring import Core
+from bot.state.store import Store
 from handlers.base import Command, reply
+
+
+class Needs(Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def store(self) -> Store: ...
+
 
 INTRO = (
     "I watch China tech (STAR 50, Hang Seng TECH) against the Nasdaq-100 and the economy, "
@@ -13,7 +23,7 @@ INTRO = (
 STARTER = (Family.MOVES, Family.SPREADS, Family.HEADLINES, Family.MACRO)
 
 
-async def start(core: Core, cmd: Command) -> Message:
+async def start(core: Needs, cmd: Command) -> Message:
     lines = [INTRO]
     # A chat that blocked or removed the bot (403) comes back with what it had.
     restored = await core.store.reactivate(cmd.chat) if cmd.can_admin else None

@@ -13,15 +13,34 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any, Protocol
 
 from bot import fmt
 from bot.chat.timezone import chat_timezone
+from bot.clock import Clock
+from bot.config import Settings
 from bot.headlines.classifier import SEVERITIES, Classifier, Severity, load_rules
 from bot.headlines.store import MAX_KEYWORDS, HeadlineStore
 from bot.headlines.text import fold
 from bot.models import Family, Message
-from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
+
+
+class Needs(Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def headlines(self) -> HeadlineStore: ...
+
+    @property
+    def redis(self) -> Any: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
 
 DEFAULT_N = 5
 MAX_N = 20
@@ -29,11 +48,11 @@ KEYWORDS_USAGE = "usage: /keywords [add|rm WORD…] or /keywords clear"
 _KEYWORD_CHARS = re.compile(r"^[\w\-.&+#%]+$")
 
 
-def classifier(core: Core) -> Classifier:
+def classifier(core: Needs) -> Classifier:
     return load_rules(core.settings.seeds_dir / "headline_rules.toml")
 
 
-def _store(core: Core) -> HeadlineStore:
+def _store(core: Needs) -> HeadlineStore:
     return core.headlines
 
 
@@ -46,7 +65,7 @@ HeadlineFilter = tuple[frozenset[str] | None, Severity]
 
 
 def split_headline_options(
-    core: Core, args: tuple[str, ...]
+    core: Needs, args: tuple[str, ...]
 ) -> tuple[tuple[str, ...], HeadlineFilter | None]:
     """Families left for /subscribe, and the headline filter named after `headlines`.
 
@@ -80,14 +99,14 @@ def split_headline_options(
     return tuple(left), (frozenset(categories) or None, floor)
 
 
-async def save_headline_filter(core: Core, chat: str, wanted: HeadlineFilter) -> str:
+async def save_headline_filter(core: Needs, chat: str, wanted: HeadlineFilter) -> str:
     """Store the filter; return the line describing it."""
     categories, floor = wanted
     await _store(core).set_filter(chat, categories, floor)
     return describe_filter(categories, floor)
 
 
-async def clear_headline_filter(core: Core, chat: str) -> None:
+async def clear_headline_filter(core: Needs, chat: str) -> None:
     await _store(core).clear_filter(chat)
 
 
@@ -118,7 +137,7 @@ def _parse_list_args(rules: Classifier, args: tuple[str, ...]) -> tuple[str | No
     return category, n or DEFAULT_N
 
 
-async def headlines(core: Core, cmd: Command) -> Message:
+async def headlines(core: Needs, cmd: Command) -> Message:
     rules = classifier(core)
     category, n = _parse_list_args(rules, cmd.args)
     items = await _store(core).latest(category, n)
@@ -150,7 +169,7 @@ def _keyword(word: str) -> str:
     return folded
 
 
-async def keywords(core: Core, cmd: Command) -> Message:
+async def keywords(core: Needs, cmd: Command) -> Message:
     store = _store(core)
     if not cmd.args:
         words = await store.keywords(cmd.chat)

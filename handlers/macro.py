@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.chat.timezone import DEFAULT_TZ, chat_timezone, valid_timezone
-from bot.divergence.snapshot import refresh_pulse
-from bot.macro.alerts import publish_print, value_text
+from bot.clock import Clock
+from bot.divergence.snapshot import HasEngine, Sources, refresh_pulse
+from bot.macro.alerts import Context, Dispatcher, publish_print, value_text
 from bot.macro.calendar import (
     CalendarEntry,
     CalendarError,
@@ -30,8 +32,28 @@ from bot.macro.filters import add_condition, check_surprise, clear, get_filters
 from bot.macro.history import DEFINITIONS, INDICATORS, load_history
 from bot.macro.stats import describe_streak, streak_change
 from bot.models import Message
-from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
+
+
+class PrintService(Dispatcher, HasEngine, Protocol):
+    """The alerting service as a published print uses it: dispatch, and the engine's pulse."""
+
+
+class Needs(Context, Sources, Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def service(self) -> PrintService: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def redis(self) -> Any: ...
+
+    @property
+    def releases(self) -> ReleaseCalendar: ...
+
 
 CALENDAR_USAGE = (
     "/calendar [DAYS] [INDICATOR] · /calendar add INDICATOR PERIOD DATE TIME [ZONE] "
@@ -45,7 +67,7 @@ SETTABLE = tuple(i for i in DEFINITIONS if i != "GDP_YTD")
 MAX_DAYS = 366
 
 
-def calendar_of(core: Core) -> ReleaseCalendar:
+def calendar_of(core: Needs) -> ReleaseCalendar:
     return core.releases
 
 
@@ -62,7 +84,7 @@ def _indicator(word: str, allowed: tuple[str, ...]) -> str:
 
 
 # -- /calendar -----------------------------------------------------------------------
-async def calendar(core: Core, cmd: Command) -> Message:
+async def calendar(core: Needs, cmd: Command) -> Message:
     if cmd.args and cmd.args[0].lower() == "add":
         return await _calendar_add(core, cmd, list(cmd.args[1:]))
     if cmd.args and cmd.args[0].lower() == "rm":
@@ -133,7 +155,7 @@ def _option_number(name: str, text: str) -> float:
     return value
 
 
-async def _calendar_add(core: Core, cmd: Command, words: list[str]) -> Message:
+async def _calendar_add(core: Needs, cmd: Command, words: list[str]) -> Message:
     usage = f"usage: {CALENDAR_USAGE}"
     plain, options = _split_options(words)
     if len(plain) < 4:
@@ -198,7 +220,7 @@ async def _calendar_add(core: Core, cmd: Command, words: list[str]) -> Message:
     )
 
 
-async def _calendar_rm(core: Core, cmd: Command, words: list[str]) -> Message:
+async def _calendar_rm(core: Needs, cmd: Command, words: list[str]) -> Message:
     if len(words) != 1:
         raise UsageError("usage: /calendar rm KEY (a key like CPI:2026-01 or event:npc-2026)")
     key = words[0]
@@ -215,7 +237,7 @@ async def _calendar_rm(core: Core, cmd: Command, words: list[str]) -> Message:
 
 
 # -- /macro ------------------------------------------------------------------------
-async def macro(core: Core, cmd: Command) -> Message:
+async def macro(core: Needs, cmd: Command) -> Message:
     if not cmd.args:
         return await _summary(core)
     sub = cmd.args[0].lower()
@@ -240,7 +262,7 @@ def _streak_text(indicator: str, history: list[tuple[date, float]]) -> str | Non
     return describe_streak(change, known.level_name, unit_word)
 
 
-async def _history(core: Core, indicator: str) -> Message:
+async def _history(core: Needs, indicator: str) -> Message:
     known = DEFINITIONS[indicator]
     history = await load_history(core.redis, indicator)
     if not history:
@@ -258,7 +280,7 @@ async def _history(core: Core, indicator: str) -> Message:
     return Message(title=title, lines=lines, preformatted=True, source="macro history (Redis)")
 
 
-async def _summary(core: Core) -> Message:
+async def _summary(core: Needs) -> Message:
     lines = []
     for indicator in INDICATORS:
         known = DEFINITIONS[indicator]
@@ -276,7 +298,7 @@ async def _summary(core: Core) -> Message:
 
 
 async def _pending_release(
-    core: Core, indicator: str, period_word: str | None
+    core: Needs, indicator: str, period_word: str | None
 ) -> CalendarEntry | None:
     entries = [e for e in await calendar_of(core).entries() if e.indicator == indicator]
     if period_word is not None:
@@ -291,7 +313,7 @@ async def _pending_release(
     return due[-1] if due else None
 
 
-async def _set(core: Core, cmd: Command, words: list[str]) -> Message:
+async def _set(core: Needs, cmd: Command, words: list[str]) -> Message:
     usage = "usage: /macro set INDICATOR VALUE [PERIOD], e.g. /macro set PPI -1.9 2025-12"
     if len(words) not in (2, 3):
         raise UsageError(usage)
@@ -322,7 +344,7 @@ async def _set(core: Core, cmd: Command, words: list[str]) -> Message:
     )
 
 
-async def _alert(core: Core, cmd: Command, words: list[str]) -> Message:
+async def _alert(core: Needs, cmd: Command, words: list[str]) -> Message:
     usage = "usage: /macro alert INDICATOR surprise N | streak | all"
     if len(words) < 2:
         raise UsageError(usage)
@@ -346,7 +368,7 @@ async def _alert(core: Core, cmd: Command, words: list[str]) -> Message:
     return reply(f"Macro alert set: {rule.describe()}", f"/macro alert {indicator} all undoes it")
 
 
-async def _alerts(core: Core, cmd: Command) -> Message:
+async def _alerts(core: Needs, cmd: Command) -> Message:
     filters = await get_filters(core.redis, cmd.chat)
     if not filters:
         return reply("This chat hears every macro print", f"narrow it: {MACRO_USAGE}")

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot import fmt
-from bot.market.watchlist import UnknownInstrument
+from bot.clock import Clock
+from bot.market.sessions import Market
+from bot.market.watchlist import UnknownInstrument, Watchlist
 from bot.models import Message, Window
-from bot.wiring import Core
+from bot.rules.service import AlertService
 from handlers.base import Command, UsageError
+
+
+class Needs(Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def markets(self) -> dict[str, Market]: ...
+
+    @property
+    def service(self) -> AlertService: ...
+
+    @property
+    def watchlist(self) -> Watchlist: ...
+
 
 MAX_SYMBOLS = 10
 
 
-async def quote(core: Core, cmd: Command) -> Message:
+async def quote(core: Needs, cmd: Command) -> Message:
     names = list(cmd.args) or [i.key for i in core.watchlist if i.role != "stock"]
     if len(names) > MAX_SYMBOLS:
         raise UsageError(f"at most {MAX_SYMBOLS} symbols at a time, got {len(names)}")

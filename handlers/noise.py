@@ -8,14 +8,26 @@ written, so a bad one changes nothing.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from bot import fmt
 from bot.chat.gate import Gate
 from bot.chat.prefs import LEVELS, MAX_GROUP_S, Level
 from bot.chat.quiet import USAGE, QuietSpecError, parse_quiet, quiet_window
+from bot.clock import Clock
 from bot.models import SUBSCRIBABLE, Family, Message
-from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
+
+
+class Needs(Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def noise(self) -> Gate: ...
+
 
 QUIET_USAGE = USAGE
 FAMILIES = " ".join(f.value for f in SUBSCRIBABLE)
@@ -38,12 +50,12 @@ STATUS_WORDS = {
 }
 
 
-def _gate(core: Core) -> Gate:
+def _gate(core: Needs) -> Gate:
     return core.noise
 
 
 # -- /quiet --------------------------------------------------------------------------------
-async def quiet(core: Core, cmd: Command) -> Message:
+async def quiet(core: Needs, cmd: Command) -> Message:
     gate = _gate(core)
     if not cmd.args:
         return await _show_quiet(core, gate, cmd.chat)
@@ -66,7 +78,7 @@ async def quiet(core: Core, cmd: Command) -> Message:
     )
 
 
-async def _show_quiet(core: Core, gate: Gate, chat: str) -> Message:
+async def _show_quiet(core: Needs, gate: Gate, chat: str) -> Message:
     spec = await gate.prefs.quiet(chat)
     tz = await gate.zones.get(chat)
     if spec is None:
@@ -95,7 +107,7 @@ def _group_seconds(word: str) -> int:
     return seconds
 
 
-async def notify(core: Core, cmd: Command) -> Message:
+async def notify(core: Needs, cmd: Command) -> Message:
     gate = _gate(core)
     if not cmd.args:
         levels = await gate.prefs.levels(cmd.chat)
@@ -139,7 +151,7 @@ async def notify(core: Core, cmd: Command) -> Message:
 
 
 # -- /history ------------------------------------------------------------------------------
-async def history(core: Core, cmd: Command) -> Message:
+async def history(core: Needs, cmd: Command) -> Message:
     gate = _gate(core)
     if len(cmd.args) > 2:
         raise UsageError(HISTORY_USAGE)

@@ -2,24 +2,54 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot import fmt
+from bot.chat.gate import Gate
+from bot.clock import Clock
+from bot.config import Settings
+from bot.market.watchlist import Watchlist
 from bot.models import HOUSE, RULE_ID, Message, Rule
 from bot.rules.crossing_alerts import describe_rule
 from bot.rules.grammar import USAGE, RuleSpecError, parse_duration, parse_rule
-from bot.wiring import Core
+from bot.rules.service import AlertService
+from bot.state.store import Store
 from handlers.base import Command, UsageError, reply
+
+
+class Needs(Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def noise(self) -> Gate: ...
+
+    @property
+    def service(self) -> AlertService: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def watchlist(self) -> Watchlist: ...
+
 
 ALERT_USAGE = "/alert add … | /alert rm ID | /alert pause ID | /alert resume ID | /alert mute ID 1h"
 
 
-def rule_text(core: Core, rule: Rule) -> str:
+def rule_text(core: Needs, rule: Rule) -> str:
     names = [core.watchlist[rule.instrument].name]
     if rule.other:
         names.append(core.watchlist[rule.other].name)
     return describe_rule(rule.kind, names, rule.window, rule.direction.value, rule.threshold)
 
 
-def rule_state(core: Core, rule: Rule) -> str:
+def rule_state(core: Needs, rule: Rule) -> str:
     if rule.paused:
         return "paused"
     armed = [core.service.is_armed(rule.id, side) for side in (1, -1)]
@@ -30,7 +60,7 @@ def rule_state(core: Core, rule: Rule) -> str:
     return "waiting to re-arm"
 
 
-async def list_alerts(core: Core, cmd: Command) -> Message:
+async def list_alerts(core: Needs, cmd: Command) -> Message:
     rules = await core.store.rules_of(cmd.chat)
     if not rules:
         return reply(
@@ -45,7 +75,7 @@ async def list_alerts(core: Core, cmd: Command) -> Message:
     )
 
 
-async def _owned_rule(core: Core, cmd: Command, rule_id: str) -> Rule:
+async def _owned_rule(core: Needs, cmd: Command, rule_id: str) -> Rule:
     if not RULE_ID.match(rule_id):
         raise UsageError(f"{rule_id!r} is not a rule id; ids look like r12 (see /alerts)")
     rule = await core.store.get_rule(rule_id)
@@ -54,7 +84,7 @@ async def _owned_rule(core: Core, cmd: Command, rule_id: str) -> Rule:
     return rule
 
 
-async def alert(core: Core, cmd: Command) -> Message:
+async def alert(core: Needs, cmd: Command) -> Message:
     if not cmd.args:
         raise UsageError(f"usage: {ALERT_USAGE}")
     sub, rest = cmd.args[0].lower(), list(cmd.args[1:])
@@ -80,7 +110,7 @@ async def alert(core: Core, cmd: Command) -> Message:
     raise UsageError(f"unknown /alert action {sub!r}; usage: {ALERT_USAGE}")
 
 
-async def _resume_flap(core: Core, cmd: Command, rule_id: str) -> Message | None:
+async def _resume_flap(core: Needs, cmd: Command, rule_id: str) -> Message | None:
     """Resume after flap protection (bot.chat.gate): a house rule paused for this chat
     only is resumed here; the chat's own rule also forgets its recent fires. None when
     the ordinary resume should answer."""
@@ -95,7 +125,7 @@ async def _resume_flap(core: Core, cmd: Command, rule_id: str) -> Message | None
     return None
 
 
-async def _add(core: Core, cmd: Command, words: list[str]) -> Message:
+async def _add(core: Needs, cmd: Command, words: list[str]) -> Message:
     try:
         spec = parse_rule(words, core.watchlist)
     except RuleSpecError as exc:
@@ -120,7 +150,7 @@ async def _add(core: Core, cmd: Command, words: list[str]) -> Message:
     )
 
 
-async def _mute(core: Core, cmd: Command, rule_id: str, rest: list[str]) -> Message:
+async def _mute(core: Needs, cmd: Command, rule_id: str, rest: list[str]) -> Message:
     if not RULE_ID.match(rule_id):
         raise UsageError(f"{rule_id!r} is not a rule id; ids look like r12 (see /alerts)")
     rule = await core.store.get_rule(rule_id)

@@ -7,20 +7,64 @@ answers from memory, and says how many alerts wait to be queued.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from bot import __version__, fmt
 from bot.chat.timezone import chat_timezone
+from bot.clock import Clock
+from bot.config import Settings
+from bot.delivery.outbox import Outbox
 from bot.market.horizons import horizon_line, provisional_line
+from bot.market.sessions import Market
+from bot.market.watchlist import Watchlist
 from bot.models import Message, Quote, SourceHealth
+from bot.ops.health import HealthBoard
+from bot.ops.operators import Operators
 from bot.rules.backlog import UNREACHABLE
-from bot.wiring import Core
+from bot.rules.service import AlertService
+from bot.state.store import Store
 from handlers.base import Command, UsageError
+
+
+class Needs(Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def health(self) -> HealthBoard: ...
+
+    @property
+    def markets(self) -> dict[str, Market]: ...
+
+    @property
+    def operators(self) -> Operators: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def redis(self) -> Any: ...
+
+    @property
+    def service(self) -> AlertService: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def watchlist(self) -> Watchlist: ...
 
 
 def _checked(h: SourceHealth) -> float:
     return h.last_checked.timestamp() if h.last_checked else 0.0
 
 
-async def _health(core: Core) -> list[SourceHealth]:
+async def _health(core: Needs) -> list[SourceHealth]:
     """Newest of what this replica saw and what Redis holds, per source."""
     board = {h.name: h for h in core.health.all()}
     for h in await core.store.stored_health():
@@ -29,7 +73,7 @@ async def _health(core: Core) -> list[SourceHealth]:
     return [board[name] for name in sorted(board)]
 
 
-async def _quotes(core: Core) -> dict[str, Quote]:
+async def _quotes(core: Needs) -> dict[str, Quote]:
     latest = core.service.latest_quotes()
     for key, q in (await core.store.load_quotes(core.watchlist.keys())).items():
         if key not in latest or q.at > latest[key].at:
@@ -37,7 +81,7 @@ async def _quotes(core: Core) -> dict[str, Quote]:
     return latest
 
 
-async def status(core: Core, cmd: Command) -> Message:
+async def status(core: Needs, cmd: Command) -> Message:
     if cmd.args:
         raise UsageError("usage: /status (takes no arguments)")
     now = core.clock.now()

@@ -6,12 +6,30 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from bot import fmt
+from bot.chat.gate import Gate
+from bot.clock import Clock
 from bot.models import SUBSCRIBABLE, Family, Message
 from bot.rules.grammar import RuleSpecError, parse_duration
-from bot.wiring import Core
+from bot.state.store import Store
 from handlers import headlines
 from handlers.base import Command, UsageError, reply
+
+
+class Needs(headlines.Needs, Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def noise(self) -> Gate: ...
+
+    @property
+    def store(self) -> Store: ...
+
 
 FAMILIES = " ".join(f.value for f in SUBSCRIBABLE)
 
@@ -33,7 +51,7 @@ def _families(args: tuple[str, ...], verb: str) -> list[Family]:
     return out
 
 
-async def subscribe(core: Core, cmd: Command) -> Message:
+async def subscribe(core: Needs, cmd: Command) -> Message:
     args, headline_filter = headlines.split_headline_options(core, cmd.args)
     families = _families(args, "subscribe")
     topic = _topic(cmd)
@@ -64,7 +82,7 @@ def _topic(cmd: Command) -> str | None:
     return cmd.thread
 
 
-async def unsubscribe(core: Core, cmd: Command) -> Message:
+async def unsubscribe(core: Needs, cmd: Command) -> Message:
     families = _families(cmd.args, "unsubscribe")
     for family in families:
         await core.store.unsubscribe(cmd.chat, family)
@@ -77,7 +95,7 @@ async def unsubscribe(core: Core, cmd: Command) -> Message:
     )
 
 
-async def mute(core: Core, cmd: Command) -> Message:
+async def mute(core: Needs, cmd: Command) -> Message:
     if len(cmd.args) != 1:
         raise UsageError("usage: /mute DURATION, e.g. /mute 2h (up to 7d); /unmute ends it")
     try:
@@ -92,7 +110,7 @@ async def mute(core: Core, cmd: Command) -> Message:
     )
 
 
-async def unmute(core: Core, cmd: Command) -> Message:
+async def unmute(core: Needs, cmd: Command) -> Message:
     if cmd.args:
         raise UsageError("usage: /unmute (takes no arguments)")
     was = await core.store.unmute(cmd.chat)

@@ -3,15 +3,30 @@ uses (alert footers, command replies, quiet hours, /calendar, /history)."""
 
 from __future__ import annotations
 
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.chat.gate import Gate
 from bot.chat.timezone import chat_timezone, set_chat_timezone
+from bot.clock import Clock
 from bot.models import Message
-from bot.wiring import Core
 from handlers.base import Command, UsageError, reply
 
 
-async def timezone(core: Core, cmd: Command) -> Message:
+class Needs(Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def noise(self) -> Gate: ...
+
+    @property
+    def redis(self) -> Any: ...
+
+
+async def timezone(core: Needs, cmd: Command) -> Message:
     if not cmd.args:
         tz = await chat_timezone(core.redis, cmd.chat)
         return reply(f"This chat's time zone: {tz}", "change it: /timezone Asia/Hong_Kong")

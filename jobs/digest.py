@@ -14,18 +14,48 @@ import hashlib
 import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
+from bot.clock import Clock
+from bot.config import Settings
 from bot.divergence.snapshot import (
     DEFAULT_BENCHMARK,
     DEFAULT_TECH,
+    Sources,
     chart_png,
     refresh_pulse,
     render,
     snapshot,
 )
 from bot.divergence.watch_next import watch_line
+from bot.headlines.store import HeadlineStore
+from bot.macro.calendar import ReleaseCalendar
+from bot.market.sessions import Market
 from bot.models import Alert, Family
-from bot.wiring import Core
+from bot.rules.service import AlertService
+
+
+class Needs(Sources, Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def headlines(self) -> HeadlineStore: ...
+
+    @property
+    def markets(self) -> dict[str, Market]: ...
+
+    @property
+    def releases(self) -> ReleaseCalendar: ...
+
+    @property
+    def service(self) -> AlertService: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
 
 log = logging.getLogger(__name__)
 SHANGHAI = "XSHG"
@@ -41,7 +71,7 @@ class DigestJob:
 
     def __init__(
         self,
-        core: Core,
+        core: Needs,
         *,
         settle_s: int = 75 * 60,
         window: str = "mtd",

@@ -23,6 +23,7 @@ from typing import Protocol
 
 import aiohttp
 
+from bot.config import Settings
 from bot.headlines.alert import headline_alert, headline_summary
 from bot.headlines.classifier import Classification, Classifier, load_rules
 from bot.headlines.store import HeadlinePrefs, HeadlineStore, LatestItem
@@ -33,7 +34,23 @@ from bot.ops.health import HealthBoard
 from bot.rules.service import AlertService
 from bot.sources.headline_feeds import FeedBook, FeedError, FeedSource, Fetched, load_feeds
 from bot.sources.replay_headlines import load_replay_feeds
-from bot.wiring import Core
+
+
+class Needs(Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def headlines(self) -> HeadlineStore: ...
+
+    @property
+    def health(self) -> HealthBoard: ...
+
+    @property
+    def service(self) -> AlertService: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
 
 log = logging.getLogger(__name__)
 SOON = timedelta(seconds=1)
@@ -202,7 +219,7 @@ class HeadlinesJob:
         return headline_alert(h, found, now), found
 
 
-def build_live_job(core: Core, http: aiohttp.ClientSession) -> HeadlinesJob:
+def build_live_job(core: Needs, http: aiohttp.ClientSession) -> HeadlinesJob:
     """The watcher over seeds/feeds.toml, each base URL overridable by FEED_BASE_OVERRIDES."""
     settings = core.settings
     book: FeedBook = load_feeds(settings.seeds_dir / "feeds.toml", settings.feed_base_overrides)
@@ -222,7 +239,7 @@ def build_live_job(core: Core, http: aiohttp.ClientSession) -> HeadlinesJob:
     )
 
 
-def build_replay_job(core: Core, path: Path | None = None) -> HeadlinesJob:
+def build_replay_job(core: Needs, path: Path | None = None) -> HeadlinesJob:
     """The watcher over the bundled SYNTHETIC January 2026 headlines, for `divbot replay`."""
     settings = core.settings
     book = load_feeds(settings.seeds_dir / "feeds.toml")

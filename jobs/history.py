@@ -14,11 +14,39 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
-from bot.divergence.snapshot import refresh_pulse
+from bot.divergence.snapshot import DivergenceCache, Sources, refresh_pulse
+from bot.market.sessions import Market
+from bot.market.watchlist import Watchlist
 from bot.models import Instrument
+from bot.ops.health import HealthBoard
+from bot.rules.service import AlertService
 from bot.sources.base import QuoteSource, SourceError
-from bot.wiring import Core
+from bot.state.store import Store
+
+
+class Needs(Sources, Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def divergence(self) -> DivergenceCache: ...
+
+    @property
+    def health(self) -> HealthBoard: ...
+
+    @property
+    def markets(self) -> dict[str, Market]: ...
+
+    @property
+    def service(self) -> AlertService: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def watchlist(self) -> Watchlist: ...
+
 
 log = logging.getLogger(__name__)
 BACKFILL_DAYS = 5 * 366
@@ -43,7 +71,7 @@ class HistoryJob:
     name = "history"
 
     def __init__(
-        self, core: Core, sources: Sequence[QuoteSource], *, settle_s: int = 30 * 60
+        self, core: Needs, sources: Sequence[QuoteSource], *, settle_s: int = 30 * 60
     ) -> None:
         self.core = core
         self.sources = list(sources)

@@ -17,18 +17,49 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import aiohttp
 
-from bot.divergence.snapshot import refresh_pulse
-from bot.macro.alerts import MARKER_TTL_S, late_notice, publish_print, remind
+from bot.clock import Clock
+from bot.config import Settings
+from bot.divergence.snapshot import Sources, refresh_pulse
+from bot.macro.alerts import MARKER_TTL_S, Context, late_notice, publish_print, remind
 from bot.macro.calendar import CalendarEntry, ReleaseCalendar
 from bot.macro.history import DEFINITIONS, load_history, seed_if_empty
 from bot.macro.replay_prints import ReplayMacroSource
+from bot.ops.health import HealthBoard
+from bot.rules.service import AlertService
 from bot.sources.base import SourceError
 from bot.sources.datacenter import EastmoneyMacroSource, MacroPrint, MacroSource
 from bot.state import keys
-from bot.wiring import Core
+from bot.state.store import Store
+
+
+class Needs(Context, Sources, Protocol):
+    """What these commands use of the wiring (bot.wiring.Core provides it)."""
+
+    @property
+    def service(self) -> AlertService: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def health(self) -> HealthBoard: ...
+
+    @property
+    def redis(self) -> Any: ...
+
+    @property
+    def releases(self) -> ReleaseCalendar: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> Store: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +69,7 @@ class MacroJob:
 
     def __init__(
         self,
-        core: Core,
+        core: Needs,
         calendar: ReleaseCalendar,
         source: MacroSource,
         *,
@@ -192,7 +223,7 @@ class MacroJob:
             await late_notice(self.core, e, self.source.name, waited, reason, now)
 
 
-async def replay_macro_job(core: Core, start: datetime, offsets_min: list[int]) -> MacroJob:
+async def replay_macro_job(core: Needs, start: datetime, offsets_min: list[int]) -> MacroJob:
     """The macro watcher for `divbot replay`: history as known at `start`, and the prints
     released during the replay served by a ReplayMacroSource at their release times."""
     seeds = core.settings.seeds_dir
@@ -214,7 +245,7 @@ async def replay_macro_job(core: Core, start: datetime, offsets_min: list[int]) 
     return job
 
 
-async def live_macro_job(core: Core, http: aiohttp.ClientSession) -> MacroJob:
+async def live_macro_job(core: Needs, http: aiohttp.ClientSession) -> MacroJob:
     """The macro watcher of the live bot: Eastmoney's datacenter, the settings' schedule;
     the seed history fills an empty store with what was public before today."""
     settings = core.settings

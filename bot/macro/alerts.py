@@ -55,7 +55,7 @@ class Dispatcher(Protocol):
     ) -> None: ...
 
 
-class Core(Protocol):
+class Context(Protocol):
     """What macro alerts use of the wiring (bot.wiring.Core provides it)."""
 
     @property
@@ -115,7 +115,7 @@ class Published:
 
 
 async def deliver(
-    core: Core,
+    core: Context,
     alert: Alert,
     indicator: str | None = None,
     surprise_value: float | None = None,
@@ -145,7 +145,7 @@ async def deliver(
 
 
 async def publish_print(
-    core: Core,
+    core: Context,
     indicator: str,
     period: date,
     value: float,
@@ -236,7 +236,7 @@ async def publish_print(
 
 
 async def remind(
-    core: Core, entries: list[CalendarEntry], minutes: int, now: datetime
+    core: Context, entries: list[CalendarEntry], minutes: int, now: datetime
 ) -> list[str]:
     """One reminder for the entries due at the same time, `minutes` before it."""
     tz = core.settings.timezone
@@ -266,7 +266,7 @@ async def remind(
 
 
 async def late_notice(
-    core: Core, entry: CalendarEntry, source: str, waited_s: float, reason: str, now: datetime
+    core: Context, entry: CalendarEntry, source: str, waited_s: float, reason: str, now: datetime
 ) -> list[str]:
     tz = core.settings.timezone
     lines = [
