@@ -19,7 +19,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.market.days import MarketDays
 from bot.market.horizons import ALIASES, closures_in, market_name, summary
-from bot.market.sessions import DayOverride, Market
+from bot.market.sessions import START, DayOverride, Market
 from bot.models import Message
 from handlers.base import Command, UsageError, reply
 
@@ -90,6 +90,9 @@ def _listing(core: Needs, args: tuple[str, ...], today: date) -> Message:
     for word in args:
         if word.isascii() and word.isdigit() and len(word) == 4:
             year = int(word)
+            last = max(m.end.year for m in core.markets.values())
+            if not START.year <= year <= last:
+                raise UsageError(f"year {year} is out of range: from {START.year} to {last}")
         else:
             markets = [_market(core, word)]
     lines: list[str] = []

@@ -114,42 +114,34 @@ class HeadlinesJob:
         results = await asyncio.gather(*(self._poll(f, now) for f in due))
         prefs: dict[str, HeadlinePrefs] | None = None
         for feed, fetched in zip(due, results, strict=True):
-            # Alert in the order the stories happened; undated ones as the feed lists
-            # them, which is newest first by convention.
+            # The most severe first, and within a severity in the order the stories
+            # happened (undated ones as the feed lists them, newest first by convention).
             ordered = sorted(reversed(fetched), key=lambda h: h.published or now)
-            news: list[tuple[Alert, set[str]]] = []
-            for headline in ordered:
+            classified = [(h, self.classifier.classify(h.title)) for h in ordered]
+            classified.sort(key=lambda c: -RANK.get(_severity(c[1]), 0))
+            alone = 0
+            rest: list[tuple[Alert, set[str]]] = []
+            for headline, found in classified:
                 if prefs is None:
                     prefs = await self._subscriber_prefs()
-                found = await self._story(headline, now)
-                if found is not None:
-                    alert, classified = found
-                    wanted = {
-                        c for c, p in prefs.items() if p.wants(classified, fold(headline.title))
-                    }
-                    if wanted:
-                        news.append((alert, wanted))
-            await self._announce(feed, news, now)
-
-    async def _announce(
-        self, feed: HeadlineFeed, news: list[tuple[Alert, set[str]]], now: datetime
-    ) -> None:
-        """Queue one poll's new stories of one feed: the most severe MAX_STORIES_PER_POLL
-        one by one (in the order they happened), the rest as one summary."""
-        ranked = sorted(news, key=lambda n: -RANK.get(n[0].severity, 0))
-        each, rest = ranked[:MAX_STORIES_PER_POLL], ranked[MAX_STORIES_PER_POLL:]
-        keep = {id(n) for n in each}
-        for alert, wanted in [n for n in news if id(n) in keep]:
-            await self._dispatch(alert, wanted)
-        if rest:
-            summary = headline_summary(feed.name, [a for a, _ in rest], now, SUMMARY_TOP)
-            await self._dispatch(summary, set().union(*(w for _, w in rest)))
-            log.warning(
-                "feed %s: %d new stories in one poll; %d summarised",
-                feed.id,
-                len(news),
-                len(rest),
-            )
+                # Claimed (marked seen) right before its own dispatch, so a crash in
+                # between loses at most the story in hand, never the rest of the poll.
+                if not await self._claim(headline, found, now):
+                    continue
+                folded = fold(headline.title)
+                wanted = {c for c, p in prefs.items() if p.wants(found, folded)}
+                if not wanted:
+                    continue
+                alert = headline_alert(headline, found, now)
+                if alone < MAX_STORIES_PER_POLL:
+                    alone += 1
+                    await self._dispatch(alert, wanted)
+                else:
+                    rest.append((alert, wanted))
+            if rest:  # a flood: the rest of this feed's poll as one summary
+                summary = headline_summary(feed.name, [a for a, _ in rest], now, SUMMARY_TOP)
+                await self._dispatch(summary, set().union(*(w for _, w in rest)))
+                log.warning("feed %s: %d more new stories summarised", feed.id, len(rest))
 
     async def _dispatch(self, alert: Alert, wanted: set[str]) -> None:
         async def send(fence: str | None) -> None:
@@ -196,15 +188,14 @@ class HeadlinesJob:
         chats = await self.service.store.subscribers(Family.HEADLINES)
         return {chat: await self.store.prefs(chat) for chat in sorted(chats)}
 
-    async def _story(self, h: Headline, now: datetime) -> tuple[Alert, Classification] | None:
-        """A story seen for the first time, classified and listed in /headlines; None for
-        old news and stories seen before."""
+    async def _claim(self, h: Headline, found: Classification, now: datetime) -> bool:
+        """Mark a story seen and list it in /headlines; False for old news and stories
+        seen before."""
         if h.published is not None and now - h.published > self.max_age:
-            return None  # old news: the seen keys' TTL is longer than this age
+            return False  # old news: the seen keys' TTL is longer than this age
         keys = story_keys(h)
         if not keys or not await self.store.first_sighting(keys):
-            return None
-        found = self.classifier.classify(h.title)
+            return False
         if found.matches:
             primary = found.matches[0]
             await self.store.push_latest(
@@ -216,7 +207,11 @@ class HeadlinesJob:
                     primary.direction,
                 )
             )
-        return headline_alert(h, found, now), found
+        return True
+
+
+def _severity(found: Classification) -> str:
+    return found.matches[0].severity if found.matches else "info"
 
 
 def build_live_job(core: Needs, http: aiohttp.ClientSession) -> HeadlinesJob:

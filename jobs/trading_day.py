@@ -128,18 +128,21 @@ class TradingDayCheck:
             usual = market.regular_session(day)
             if not usual.open + GRACE <= now < usual.close:
                 continue
-            if not await self.redis.set(
-                keys.market_probed(code, day.isoformat()), "1", nx=True, ex=PROBE_TTL_S
-            ):
+            probed = keys.market_probed(code, day.isoformat())
+            if await self.redis.exists(probed):
                 continue
             times = await self.trade_times(insts, now)
+            if not times:
+                continue  # no provider answered: ask again at the next run, not never
             traded = [
                 t for t in times.values() if t >= usual.open and self._today(market, t) == day
             ]
-            if not traded:
+            if traded:
+                await self._open_today(market, day, max(traded), now)
+            else:
                 log.info("calendar %s: %s closed as expected (no trade today)", code, day)
-                continue
-            await self._open_today(market, day, max(traded), now)
+            # Marked only once answered and acted on: a crash before this asks again.
+            await self.redis.set(probed, "1", ex=PROBE_TTL_S)
 
     async def _open_today(self, market: Market, day: date, seen: datetime, now: datetime) -> None:
         said = market.source_of(day)

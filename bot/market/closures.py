@@ -98,7 +98,8 @@ class Extension:
     through: date | None = None  # the last day the table (or the official schedule) knows
 
 
-def official_closures(year: int) -> list[tuple[date, str]] | None:
+@cache
+def official_closures(year: int) -> tuple[tuple[date, str], ...] | None:
     """The mainland's official holiday weekdays of `year` from the installed
     chinese-calendar release, or None when that release does not cover the year."""
     try:
@@ -115,7 +116,7 @@ def official_closures(year: int) -> list[tuple[date, str]] | None:
             day += timedelta(days=1)
     except NotImplementedError:
         return None
-    return out
+    return tuple(out)
 
 
 def official_version() -> str:

@@ -184,22 +184,19 @@ class Engine:
 
     def legs(self, signal: Signal) -> tuple[Leg, ...] | None:
         window = Window(signal.window) if signal.window else None
-        first = self.leg(signal.a, window)
-        if first is None:
+        a = self.latest.get(signal.a)
+        if a is None:
             return None
         if signal.kind != "spread":
-            return (first,)
-        second = self.leg(signal.b, window)
-        if second is None:
+            return (self.leg_of(a, window),)
+        b = self.latest.get(signal.b)
+        if b is None:
             return None
-        if window in (Window.MTD, Window.YTD):
-            # One period for both legs: the month (year) of the newer session. A leg with
-            # no session in it yet has moved 0% in it, it does not bring last month's move
-            # (2 Feb: STAR 50's February against the Nasdaq-100's February, not January).
-            a, b = self.latest[signal.a], self.latest[signal.b]
-            period = max(a.session, b.session)
-            return (self.leg_of(a, window, period), self.leg_of(b, window, period))
-        return (first, second)
+        # One period for both legs of a month- or year-to-date spread: that of the newer
+        # session. A leg with no session in it yet has moved 0% in it; it does not bring
+        # last month's move (2 Feb: STAR 50's February against the Nasdaq-100's February).
+        period = max(a.session, b.session)
+        return (self.leg_of(a, window, period), self.leg_of(b, window, period))
 
     def value(self, signal: Signal) -> float | None:
         legs = self.legs(signal)

@@ -495,3 +495,14 @@ def test_divbot_calendars_loads_a_closure_file_into_redis(
     assert main(["calendars", "load", str(path)]) == 2
     assert "XSHG.through" in capsys.readouterr().err
     sync.close()
+
+
+async def test_a_closure_listing_for_a_year_out_of_range_is_one_line(
+    redis_client: Redis, redis_server: RedisServer
+) -> None:
+    clock = SimClock(datetime(2027, 3, 1, 2, 0, tzinfo=UTC))
+    core = await build_core(make_settings(redis_server), redis_client, clock)
+    for year in ("0000", "1990", "9999"):
+        answer = await handle(core, Command("telegram", "telegram:1", "1", "closure", (year,)))
+        assert answer.title.startswith(f"year {int(year)} is out of range"), answer.title
+        assert answer.private
