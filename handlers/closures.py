@@ -90,9 +90,9 @@ def _listing(core: Needs, args: tuple[str, ...], today: date) -> Message:
     for word in args:
         if word.isascii() and word.isdigit() and len(word) == 4:
             year = int(word)
-            last = max(m.end.year for m in core.markets.values())
-            if not START.year <= year <= last:
-                raise UsageError(f"year {year} is out of range: from {START.year} to {last}")
+            final = max(m.end.year for m in core.markets.values())
+            if not START.year <= year <= final:
+                raise UsageError(f"year {year} is out of range: from {START.year} to {final}")
         else:
             markets = [_market(core, word)]
     lines: list[str] = []
