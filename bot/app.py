@@ -160,6 +160,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             asyncio.create_task(follow(core.rules, core.rules.changes), name="rules"),
             # Every replica: what waited for Redis (bot.rules.backlog) is written when it answers.
             asyncio.create_task(core.service.keep_writing(), name="backlog"),
+            # Every replica: fan-outs a dead replica started are finished (bot.delivery.fanout).
+            asyncio.create_task(core.service.fanout.keep_recovering(), name="fanout"),
         ]
         # Every replica releases held alerts (a lock per chat).
         running.append(asyncio.create_task(run_forever(NoiseJob(core.noise), clock), name="noise"))

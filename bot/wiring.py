@@ -24,6 +24,7 @@ from bot.chat.prefs import Prefs, ZoneCache
 from bot.chat.routing import SendRouting
 from bot.clock import Clock
 from bot.config import Settings
+from bot.delivery.fanout import FanOut
 from bot.delivery.outbox import Outbox
 from bot.divergence.snapshot import DivergenceCache
 from bot.headlines.classifier import load_rules
@@ -78,10 +79,11 @@ async def build_core(
     leading: Callable[[], bool] = lambda: False,
 ) -> Core:
     """Build every component, each handed what it uses. The one way an alert travels:
-    quotes -> AlertService (engine) -> Gate (noise) -> Outbox (Redis stream) -> delivery
-    loop -> SendRouting (zone, topic, reply; history) -> transport. `fence` and `leading`
-    come from leader election (bot.state.leader) in the live app; replay and tests lead
-    alone."""
+    quotes -> AlertService (engine; the state change and the alert's record in one atomic
+    write) -> FanOut (record -> chats, resumable) -> Gate (noise) -> Outbox (Redis stream)
+    -> delivery loop -> SendRouting (zone, topic, reply; history) -> transport. `fence`
+    and `leading` come from leader election (bot.state.leader) in the live app; replay and
+    tests lead alone."""
     watchlist = Watchlist.load(settings.seeds_dir / "watchlist.toml")
     markets = {code: market(code, settings.seeds_dir) for code in {i.calendar for i in watchlist}}
     days = MarketDays(redis, markets)
@@ -98,7 +100,8 @@ async def build_core(
     outbox = Outbox(redis, clock, consumer=consumer, metrics=metrics, routing=routing)
     await outbox.ensure_group()
     gate = Gate(redis, outbox, clock, settings, prefs, history, zones, rules.pause_by_id)
-    service = AlertService(store, outbox, gate, rules, watchlist, settings, clock, fence)
+    fanout = FanOut(redis, store, gate, history, clock, consumer)
+    service = AlertService(store, outbox, gate, fanout, rules, watchlist, settings, clock, fence)
     await rules.load()
     return Core(
         settings,
@@ -113,7 +116,7 @@ async def build_core(
         HealthBoard(),
         metrics,
         days,
-        Operators(settings, redis, clock, service.admit),
+        Operators(settings, redis, clock, service.raise_alert),
         gate,
         HeadlineStore(redis, settings.headline_seen_ttl_s),
         ReleaseCalendar(redis, seed_calendar(settings.seeds_dir)),

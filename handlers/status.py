@@ -121,13 +121,19 @@ async def status(core: Needs, cmd: Command) -> Message:
     if reachable:
         try:
             pending, dead = await core.outbox.pending(), await core.outbox.dead()
+            retrying, owed = await core.outbox.retrying(), await core.service.fanout.owed()
             stats = await core.store.stats()
         except UNREACHABLE:
             reachable = False
     if reachable:
+        # Every alert is in exactly one of these places from the moment it is raised.
         lines.append(
-            f"deliveries: {pending} pending, {dead} failed; "
-            f"{stats.get('alerts_fired', 0)} alerts fired, {stats.get('muted', 0)} muted"
+            f"alerts: {stats.get('alerts_fired', 0)} fired, {owed} being handed to chats, "
+            f"{stats.get('muted', 0)} muted"
+        )
+        lines.append(
+            f"deliveries: {stats.get('sent', 0)} sent, {pending} pending "
+            f"({retrying} retrying), {dead} failed"
         )
     else:
         lines.append("BAD redis: unreachable; deliveries resume when it answers")

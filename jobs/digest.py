@@ -119,6 +119,8 @@ class DigestJob:
         if self.with_chart:
             message = replace(message, image=await chart_png(core, snap))
         alert = Alert(id=digest_id(day), family=Family.DIGEST, message=message, at=now, owner=None)
-        queued = await core.service.dispatch(alert)
-        log.info("digest for %s queued to %d chats", day, len(queued))
+        # The day's record claims its id: a digest raised twice (a restart, a new leader)
+        # is recorded once.
+        queued = await core.service.raise_or_keep("digest", alert)
+        log.info("digest for %s raised for %d chats", day, len(queued or []))
         return alert

@@ -9,7 +9,9 @@ go on. Feeds due together are fetched concurrently.
 Per story: too old -> ignored; seen before under any key (GUID, canonical link,
 normalised title) -> ignored, across feeds and restarts (keys in Redis); otherwise it is
 classified and, if it matches a category or some subscribed chat's own keyword, it
-becomes one HEADLINES alert queued only for the chats whose preferences want it.
+becomes one HEADLINES alert for the chats whose preferences want it. The story is marked
+seen in the same atomic, fenced write as its alert's record (bot.state.atomic), so a
+crash or a change of leader between the two cannot lose the story.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bot.ops.health import HealthBoard
 from bot.rules.service import AlertService
 from bot.sources.headline_feeds import FeedBook, FeedError, FeedSource, Fetched, load_feeds
 from bot.sources.replay_headlines import load_replay_feeds
+from bot.state.atomic import Batch
 
 
 class Needs(Protocol):
@@ -120,36 +123,67 @@ class HeadlinesJob:
             classified = [(h, self.classifier.classify(h.title)) for h in ordered]
             classified.sort(key=lambda c: -RANK.get(_severity(c[1]), 0))
             alone = 0
-            rest: list[tuple[Alert, set[str]]] = []
+            rest: list[tuple[Headline, Classification, Alert, set[str]]] = []
             for headline, found in classified:
                 if prefs is None:
                     prefs = await self._subscriber_prefs()
-                # Claimed (marked seen) right before its own dispatch, so a crash in
-                # between loses at most the story in hand, never the rest of the poll.
-                if not await self._claim(headline, found, now):
+                keys = self._new_story_keys(headline, now)
+                if not keys or await self.store.seen_before(keys):
                     continue
                 folded = fold(headline.title)
                 wanted = {c for c, p in prefs.items() if p.wants(found, folded)}
-                if not wanted:
+                alert = headline_alert(headline, found, now) if wanted else None
+                if alert is not None and alone >= MAX_STORIES_PER_POLL:
+                    rest.append((headline, found, alert, wanted))
                     continue
-                alert = headline_alert(headline, found, now)
-                if alone < MAX_STORIES_PER_POLL:
+                # The story marked seen (and listed in /headlines) with its alert's record:
+                # one atomic write, so a crash or a lost leadership loses neither alone.
+                batch = self._sighting(headline, found, keys)
+                if alert is None:
+                    await self.service.write_or_keep("headline", batch)
+                elif (
+                    await self.service.raise_or_keep(
+                        "headline", alert, audience=wanted, batch=batch
+                    )
+                    is not None
+                ):
                     alone += 1
-                    await self._dispatch(alert, wanted)
-                else:
-                    rest.append((alert, wanted))
             if rest:  # a flood: the rest of this feed's poll as one summary
-                summary = headline_summary(feed.name, [a for a, _ in rest], now, SUMMARY_TOP)
-                await self._dispatch(summary, set().union(*(w for _, w in rest)))
+                summary = headline_summary(feed.name, [a for _, _, a, _ in rest], now, SUMMARY_TOP)
+                batch = Batch()
+                for headline, found, _, _ in rest:
+                    batch = self._sighting(headline, found, story_keys(headline), batch)
+                wanted_any = set().union(*(w for _, _, _, w in rest))
+                await self.service.raise_or_keep(
+                    "headline summary", summary, audience=wanted_any, batch=batch
+                )
                 log.warning("feed %s: %d more new stories summarised", feed.id, len(rest))
 
-    async def _dispatch(self, alert: Alert, wanted: set[str]) -> None:
-        async def send(fence: str | None) -> None:
-            queued = await self.service.dispatch(alert, accept=wanted.__contains__, fence=fence)
-            log.info("headline %s queued for %d chats", alert.id, len(queued))
+    def _new_story_keys(self, h: Headline, now: datetime) -> list[str]:
+        """The story's keys, or [] for old news (the seen keys' TTL is longer than this age)."""
+        if h.published is not None and now - h.published > self.max_age:
+            return []
+        return story_keys(h)
 
-        # The story is claimed (first_sighting): if Redis fails now, keep the alert.
-        await self.service.dispatch_or_keep("headline", alert, send)
+    def _sighting(
+        self, h: Headline, found: Classification, keys: list[str], batch: Batch | None = None
+    ) -> Batch:
+        """A batch that marks a story seen and lists it in /headlines when it matched."""
+        batch = batch or Batch()
+        self.store.stage_sighting(batch, keys)
+        if found.matches:
+            primary = found.matches[0]
+            self.store.stage_latest(
+                batch,
+                LatestItem(
+                    h,
+                    tuple(m.category for m in found.matches),
+                    tuple(m.label for m in found.matches),
+                    primary.severity,
+                    primary.direction,
+                ),
+            )
+        return batch
 
     async def _poll(self, feed: HeadlineFeed, now: datetime) -> list[Headline]:
         name = health_name(feed.id)
@@ -187,27 +221,6 @@ class HeadlinesJob:
     async def _subscriber_prefs(self) -> dict[str, HeadlinePrefs]:
         chats = await self.service.store.subscribers(Family.HEADLINES)
         return {chat: await self.store.prefs(chat) for chat in sorted(chats)}
-
-    async def _claim(self, h: Headline, found: Classification, now: datetime) -> bool:
-        """Mark a story seen and list it in /headlines; False for old news and stories
-        seen before."""
-        if h.published is not None and now - h.published > self.max_age:
-            return False  # old news: the seen keys' TTL is longer than this age
-        keys = story_keys(h)
-        if not keys or not await self.store.first_sighting(keys):
-            return False
-        if found.matches:
-            primary = found.matches[0]
-            await self.store.push_latest(
-                LatestItem(
-                    h,
-                    tuple(m.category for m in found.matches),
-                    tuple(m.label for m in found.matches),
-                    primary.severity,
-                    primary.direction,
-                )
-            )
-        return True
 
 
 def _severity(found: Classification) -> str:

@@ -148,10 +148,11 @@ class MacroJob:
             latest = min(passed)  # after downtime, only the reminder nearest the release
             for off in passed:
                 minutes = int(off.total_seconds() // 60)
-                first = await redis.set(
-                    keys.macro_reminded(e.key, minutes), "1", nx=True, ex=MARKER_TTL_S
-                )
-                if first and off == latest:
+                marker = keys.macro_reminded(e.key, minutes)
+                if off != latest:  # skipped, not sent: marked so it is never sent late
+                    await redis.set(marker, "1", nx=True, ex=MARKER_TTL_S)
+                elif not await redis.exists(marker):
+                    # Marked reminded with the reminder's record (bot.macro.alerts.remind).
                     due[(e.at, minutes)].append(e)
         for (_, minutes), entries in sorted(due.items()):
             await remind(self.core, entries, minutes, now)
@@ -217,7 +218,8 @@ class MacroJob:
 
     async def _late(self, e: CalendarEntry, now: datetime) -> None:
         self.finished.add(e.key)
-        if await self.core.redis.set(keys.macro_late(e.key), "1", nx=True, ex=MARKER_TTL_S):
+        if not await self.core.redis.exists(keys.macro_late(e.key)):
+            # Marked late with the notice's record (bot.macro.alerts.late_notice).
             waited = (now - e.at).total_seconds()
             reason = self.last_error or "answered, but without this period's print"
             await late_notice(self.core, e, self.source.name, waited, reason, now)

@@ -17,8 +17,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock, SimClock
+from bot.rules.backlog import UNREACHABLE
 
 log = logging.getLogger(__name__)
+REDIS_BACKOFF_S = (0.25, 5.0)  # first and longest pause after Redis was unreachable
+BUG_BACKOFF_S = (1.0, 30.0)  # ... after any other failure
 
 
 class Job(Protocol):
@@ -31,18 +34,41 @@ class Job(Protocol):
     async def run_once(self, now: datetime) -> None: ...
 
 
-async def run_forever(job: Job, clock: Clock, error_backoff_s: float = 30.0) -> None:
+def error_backoff_s(failures: int, redis_unreachable: bool) -> float:
+    """The pause after the `failures`-th failed step in a row: Redis being unreachable
+    costs one short step (0.25 s, doubling to 5 s), so a job is back within a step of Redis
+    answering; our own bug backs off further (1 s, doubling to 30 s)."""
+    first, longest = REDIS_BACKOFF_S if redis_unreachable else BUG_BACKOFF_S
+    return float(min(longest, first * 2 ** max(0, failures - 1)))
+
+
+async def run_forever(job: Job, clock: Clock) -> None:
     """Run a job on its schedule until cancelled; one failing step never stops it."""
+    failures = 0
     while True:
         now = clock.now()
         try:
             await job.run_once(now)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("job %s failed; retrying in %.0fs", job.name, error_backoff_s)
-            await clock.sleep_until(clock.now() + timedelta(seconds=error_backoff_s))
+        except UNREACHABLE as exc:
+            failures += 1
+            pause = error_backoff_s(failures, redis_unreachable=True)
+            log.warning(
+                "job %s: Redis unreachable (%s); again in %.2fs",
+                job.name,
+                type(exc).__name__,
+                pause,
+            )
+            await clock.sleep_until(clock.now() + timedelta(seconds=pause))
             continue
+        except Exception:
+            failures += 1
+            pause = error_backoff_s(failures, redis_unreachable=False)
+            log.exception("job %s failed; retrying in %.0fs", job.name, pause)
+            await clock.sleep_until(clock.now() + timedelta(seconds=pause))
+            continue
+        failures = 0
         task = asyncio.current_task()
         if task is not None and task.cancelling():
             # A library swallowed our cancellation mid-step (redis-py can, inside a

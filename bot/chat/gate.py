@@ -37,9 +37,10 @@ from bot.chat.prefs import Prefs, ZoneCache
 from bot.chat.quiet import goes_through, quiet_window
 from bot.clock import Clock
 from bot.config import Settings
-from bot.delivery.outbox import DEDUP_TTL_S, Outbox, StaleLeader
+from bot.delivery.outbox import DEDUP_TTL_S, Outbox
 from bot.models import Alert, Button, Family, Message
 from bot.state import keys
+from bot.state.atomic import StaleLeader
 from bot.state.codec import alert_from_json, alert_to_json
 from bot.state.leader import LEADER
 

@@ -29,6 +29,7 @@ from bot.delivery.sending import Delivery, Outcome, Sender, send_entry
 from bot.models import Alert, ChatRef, Message
 from bot.ops.metrics import Metrics
 from bot.state import keys
+from bot.state.atomic import StaleLeader
 from bot.state.codec import alert_from_json, alert_to_json
 from bot.state.leader import LEADER
 
@@ -56,10 +57,6 @@ class OutboxEntry:
 
     def __post_init__(self) -> None:
         self.alert = alert_from_json(self.raw)
-
-
-class StaleLeader(RuntimeError):
-    """This replica's leadership token is no longer current: its write was refused."""
 
 
 class Routing(Protocol):
@@ -149,6 +146,10 @@ class Outbox:
 
     async def dead(self) -> int:
         return int(await self.redis.xlen(keys.OUTBOX_DEAD))
+
+    async def retrying(self) -> int:
+        """Queued deliveries that failed at least once and wait for another attempt."""
+        return int(await self.redis.hlen(ATTEMPTS))
 
     # -- reading -----------------------------------------------------------------
     def _entries(self, raw: list[tuple[str, dict[str, str]]]) -> list[OutboxEntry]:
@@ -263,7 +264,7 @@ class Outbox:
             self.metrics.deliveries.labels(platform, outcome).inc()
         if result.outcome is Outcome.SENT:
             await self.redis.set(keys.sent(entry.alert.id, entry.chat), "1", ex=DEDUP_TTL_S)
-            await self._done(entry.id)
+            await self._done(entry.id, counted="duplicates" if result.duplicate else "sent")
             log.info("alert %s delivered to %s", entry.alert.id, entry.chat)
             await self._finished(entry, result)
             return None
@@ -337,9 +338,11 @@ class Outbox:
         log.info("alert %s: chat %s moved to %s, re-queued", alert.id, chat, new_chat)
         return True
 
-    async def _done(self, entry_id: str) -> None:
+    async def _done(self, entry_id: str, counted: str | None = None) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xack(keys.OUTBOX, keys.OUTBOX_GROUP, entry_id)
             pipe.xdel(keys.OUTBOX, entry_id)
             pipe.hdel(ATTEMPTS, entry_id)
+            if counted is not None:  # /status: deliveries sent (and re-reads found sent)
+                pipe.hincrby(keys.STATS, counted, 1)
             await pipe.execute()

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from bot.headlines.classifier import SEVERITIES, Classification, Severity, severity_rank
 from bot.headlines.story import Headline
 from bot.state import keys
+from bot.state.atomic import Batch
 
 LATEST_CAP = 200
 MAX_KEYWORDS = 20
@@ -106,7 +107,31 @@ class HeadlineStore:
             await pipe.execute()
         return False
 
+    def stage_sighting(self, batch: Batch, story_keys: list[str]) -> None:
+        """Claim every key of a story in an atomic batch (bot.state.atomic): the batch
+        applies only if none was seen before."""
+        for key in story_keys:
+            batch.claim(keys.headline_seen(key), self.seen_ttl_s)
+
+    async def seen_before(self, story_keys: list[str]) -> bool:
+        """A story seen before under any key; its keys' TTLs are refreshed (and the new
+        variants marked) so the variants stay linked, as `first_sighting` does."""
+        redis_keys = [keys.headline_seen(k) for k in story_keys]
+        if not await self.redis.exists(*redis_keys):
+            return False
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in redis_keys:
+                pipe.set(key, "1", ex=self.seen_ttl_s)
+            await pipe.execute()
+        return True
+
     # -- latest matches --------------------------------------------------------
+    @staticmethod
+    def stage_latest(batch: Batch, item: LatestItem) -> None:
+        """`push_latest` as commands of an atomic batch."""
+        batch.call("LPUSH", keys.HEADLINES_LATEST, item.to_json())
+        batch.call("LTRIM", keys.HEADLINES_LATEST, 0, LATEST_CAP - 1)
+
     async def push_latest(self, item: LatestItem) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.lpush(keys.HEADLINES_LATEST, item.to_json())

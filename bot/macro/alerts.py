@@ -2,16 +2,17 @@
 (actual vs consensus vs target vs previous, the surprise, the streak), the late notice.
 
 Used by the macro watcher (jobs/macro.py) and by an admin's ``/macro set``. A print is
-published once per release (``SET NX`` on ``divbot:macro:published:{entry}``), stored in
-the shared macro history, and queued for every chat subscribed to ``macro`` whose macro
-filters (bot.macro.filters) it passes and that is not muted.
+published once per release: the marker ``divbot:macro:published:{entry}``, the print in
+the shared macro history and the alert's record are one atomic write (bot.state.atomic);
+the alert goes to every chat subscribed to ``macro`` whose macro filters
+(bot.macro.filters) it passes and that is not muted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
@@ -21,7 +22,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.macro.calendar import CalendarEntry, period_label, period_text
 from bot.macro.filters import get_filters
-from bot.macro.history import DEFINITIONS, load_history, save_prints
+from bot.macro.history import DEFINITIONS, load_history, stage_prints
 from bot.macro.stats import (
     MIN_SURPRISES,
     StreakChange,
@@ -34,6 +35,7 @@ from bot.macro.stats import (
 )
 from bot.models import Alert, Family, Message
 from bot.state import keys
+from bot.state.atomic import Batch
 from bot.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,16 +45,14 @@ MARKER_TTL_S = 60 * 86400
 class Dispatcher(Protocol):
     """What macro alerts use of the alerting service (bot.rules.service.AlertService)."""
 
-    @property
-    def fence(self) -> Callable[[], str | None]: ...
-
-    async def admit(self, alert: Alert, chat: str, fence: str | None = None) -> bool: ...
-
-    async def note(self, alert: Alert, chat: str, status: str) -> None: ...
-
-    async def dispatch_or_keep(
-        self, what: str, alert: Alert, send: Callable[[str | None], Awaitable[object]]
-    ) -> None: ...
+    async def raise_or_keep(
+        self,
+        what: str,
+        alert: Alert,
+        *,
+        audience: Iterable[str] | None = None,
+        batch: Batch | None = None,
+    ) -> list[str] | None: ...
 
 
 class Context(Protocol):
@@ -114,34 +114,39 @@ class Published:
     change: StreakChange | None
 
 
-async def deliver(
+async def audience(
     core: Context,
-    alert: Alert,
     indicator: str | None = None,
     surprise_value: float | None = None,
     change: StreakChange | None = None,
-    fence: str | None = None,
 ) -> list[str]:
-    """Queue `alert` for macro subscribers: filtered by their macro rules when `indicator`.
-    `fence`: the leader's token it was raised under (default: the current one)."""
-    now = core.clock.now().timestamp()
-    queued = []
+    """Macro subscribers, narrowed by their macro rules when `indicator` (mutes and the
+    noise gate are the fan-out's: bot.delivery.fanout)."""
+    chats = []
     for chat in sorted(await core.store.subscribers(Family.MACRO)):
         if indicator is not None:
             rule = (await get_filters(core.redis, chat)).get(indicator)
             if rule is not None and not rule.matches(surprise_value, change):
                 continue
-        until = await core.store.muted_until(chat)
-        if until and until > now:
-            await core.store.count("muted")
-            await core.service.note(alert, chat, "muted")
-            continue
-        if await core.service.admit(
-            alert, chat, fence if fence is not None else core.service.fence()
-        ):
-            queued.append(chat)
-    await core.store.count("alerts_fired")
-    return queued
+        chats.append(chat)
+    return chats
+
+
+async def deliver(
+    core: Context,
+    what: str,
+    alert: Alert,
+    batch: Batch | None = None,
+    indicator: str | None = None,
+    surprise_value: float | None = None,
+    change: StreakChange | None = None,
+) -> list[str] | None:
+    """Raise `alert` for macro subscribers (filtered by their macro rules when
+    `indicator`), in one atomic write with `batch` (the release's markers and history).
+    None when a claim in `batch` existed (done before); while Redis is unreachable the
+    raise waits in the backlog ([])."""
+    chats = await audience(core, indicator, surprise_value, change)
+    return await core.service.raise_or_keep(what, alert, audience=chats, batch=batch)
 
 
 async def publish_print(
@@ -163,8 +168,12 @@ async def publish_print(
     if ytd:
         key += ":ytd"
     marker = keys.macro_published(key)
-    if not await redis.set(marker, source, nx=True, ex=MARKER_TTL_S):
+    if await redis.exists(marker):
         return None
+    # The release marked published, the print stored, the surprise noted and the alert's
+    # record: one atomic write (bot.state.atomic), so none lands without the others.
+    batch = Batch()
+    batch.claim(marker, MARKER_TTL_S, source)
     stored = "GDP_YTD" if ytd else indicator
     known = DEFINITIONS.get(stored)
     unit = entry.unit if entry else (known.unit if known else "")
@@ -185,10 +194,10 @@ async def publish_print(
         past_raw: dict[str, str] = await redis.hgetall(keys.macro_surprises(indicator))
         past = [float(v) for k, v in past_raw.items() if k != period.isoformat()]
         s = surprise(value, consensus, past)
-        await redis.hset(keys.macro_surprises(indicator), period.isoformat(), repr(s.value))
+        batch.call("HSET", keys.macro_surprises(indicator), period.isoformat(), repr(s.value))
     if known:
         # The caller refreshes the economy pulse (bot.divergence.snapshot.refresh_pulse).
-        await save_prints(redis, stored, [(period, value)])
+        stage_prints(batch, stored, [(period, value)])
 
     name = known.name if known else indicator
     label = period_label(indicator, period)
@@ -222,22 +231,20 @@ async def publish_print(
     big = s is not None and s.z is not None and abs(s.z) >= core.settings.quiet_urgent_surprise_z
     severity: Literal["info", "critical"] = "critical" if big else "info"
     alert = Alert(_id("macro-print", key), Family.MACRO, message, at, severity=severity)
-    chats: list[str] = []
-
-    async def send(fence: str | None) -> None:
-        chats[:] = await deliver(core, alert, indicator, s.value if s else None, change, fence)
-        log.info(
-            "published %s %s = %s from %s to %d chats", indicator, label, value, source, len(chats)
-        )
-
-    # The release is claimed (the marker): if Redis fails now, keep the alert.
-    await core.service.dispatch_or_keep("macro print", alert, send)
+    chats = await deliver(
+        core, "macro print", alert, batch, indicator, s.value if s else None, change
+    )
+    if chats is None:
+        return None  # published meanwhile (another replica, or /macro set)
+    log.info(
+        "published %s %s = %s from %s to %d chats", indicator, label, value, source, len(chats)
+    )
     return Published(alert, chats, s, change)
 
 
 async def remind(
     core: Context, entries: list[CalendarEntry], minutes: int, now: datetime
-) -> list[str]:
+) -> list[str] | None:
     """One reminder for the entries due at the same time, `minutes` before it."""
     tz = core.settings.timezone
     lines = []
@@ -262,12 +269,15 @@ async def remind(
     titles = ", ".join(e.title for e in entries)
     message = Message(title=f"In {minutes} min: {titles}", lines=[f"Due {when}", *lines], at=now)
     alert_id = _id("macro-remind", minutes, *(e.key for e in entries))
-    return await deliver(core, Alert(alert_id, Family.MACRO, message, now))
+    batch = Batch()
+    for e in entries:  # marked reminded with the reminder's record: both or neither
+        batch.claim(keys.macro_reminded(e.key, minutes), MARKER_TTL_S)
+    return await deliver(core, "macro reminder", Alert(alert_id, Family.MACRO, message, now), batch)
 
 
 async def late_notice(
     core: Context, entry: CalendarEntry, source: str, waited_s: float, reason: str, now: datetime
-) -> list[str]:
+) -> list[str] | None:
     tz = core.settings.timezone
     lines = [
         f"Scheduled {fmt.when(entry.at, tz)}; no new print from {source} after "
@@ -278,4 +288,6 @@ async def late_notice(
     lines.append(f"An admin can publish it by hand: /macro set {entry.indicator} VALUE")
     message = Message(title=f"{entry.title} is late", lines=lines, at=now)
     alert = Alert(_id("macro-late", entry.key), Family.MACRO, message, now, severity="warning")
-    return await deliver(core, alert)
+    batch = Batch()
+    batch.claim(keys.macro_late(entry.key), MARKER_TTL_S)
+    return await deliver(core, "macro late notice", alert, batch)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.state import keys
+from bot.state.atomic import Batch
 
 INDICATORS = ("GDP", "CPI", "PPI", "PMI")  # what load_all returns (the /divergence contract)
 
@@ -56,6 +57,13 @@ async def save_prints(redis: Any, indicator: str, prints: list[tuple[date, float
     if prints:
         mapping = {d.isoformat(): repr(v) for d, v in prints if math.isfinite(v)}
         await redis.hset(_key(indicator), mapping=mapping)
+
+
+def stage_prints(batch: Batch, indicator: str, prints: list[tuple[date, float]]) -> None:
+    """`save_prints` as commands of an atomic batch (bot.state.atomic)."""
+    for d, v in prints:
+        if math.isfinite(v):
+            batch.call("HSET", _key(indicator), d.isoformat(), repr(v))
 
 
 async def load_history(redis: Any, indicator: str) -> list[tuple[date, float]]:

@@ -2,18 +2,19 @@
 
 Operators are the people running the bot, named by platform user id
 (``telegram:12345``, ``slack:U0ABCDEF``). Only they may change what every chat shares
-(market calendars here). A notice to them is an alert of the ``ops`` family queued for
-each operator chat through the same pipeline as any alert (outbox, retries, /status),
-at most once per notice key across restarts and replicas (``divbot:ops:told:{key}``).
+(market calendars here). A notice to them is an alert of the ``ops`` family raised for the
+operator chats through the same pipeline as any alert (record, fan-out, outbox, retries,
+/status), at most once per notice key across restarts and replicas: the key
+(``divbot:ops:told:{key}``) is claimed in the same atomic write as the notice's record.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -21,6 +22,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.models import Alert, Family, Message
 from bot.state import keys
+from bot.state.atomic import Batch
 
 log = logging.getLogger(__name__)
 TOLD_TTL_S = 400 * 86400  # longer than any calendar horizon warning is relevant
@@ -29,17 +31,23 @@ NOT_OPERATOR = (
     "(ask whoever runs the bot to add your id to OPERATORS)."
 )
 
-Admit = Callable[[Alert, str], Awaitable[bool]]
+
+class Raiser(Protocol):
+    """How a notice is raised (bot.rules.service.AlertService.raise_alert)."""
+
+    async def __call__(
+        self, alert: Alert, *, audience: Iterable[str] | None = ..., batch: Batch | None = ...
+    ) -> list[str] | None: ...
 
 
 class Operators:
-    def __init__(self, settings: Settings, redis: Redis, clock: Clock, admit: Admit) -> None:
+    def __init__(self, settings: Settings, redis: Redis, clock: Clock, raise_alert: Raiser) -> None:
         self.ids = frozenset(settings.operators)
         self.chats = tuple(settings.operator_chats)
         # decode_responses=True: replies are str, which redis-py's annotations can't say.
         self.redis: Any = redis
         self.clock = clock
-        self.admit = admit
+        self.raise_alert = raise_alert
 
     def is_operator(self, platform: str, user: str) -> bool:
         return f"{platform}:{user}" in self.ids
@@ -58,11 +66,9 @@ class Operators:
             at=now,
             severity="critical",  # through quiet hours: operators act on these
         )
-        for chat in self.chats:
-            await self.admit(alert, chat)
         if not self.chats:
             log.warning("operators: no OPERATOR_CHATS set; the notice above is only logged")
-        # Marked told only once queued: a crash in between repeats it (the outbox's own
-        # dedup on the alert id keeps the chats from seeing it twice), never loses it.
-        await self.redis.set(told, "1", ex=TOLD_TTL_S)
-        return True
+        # Marked told in the same atomic write as the notice's record: both or neither.
+        batch = Batch()
+        batch.claim(told, TOLD_TTL_S)
+        return await self.raise_alert(alert, audience=self.chats, batch=batch) is not None

@@ -15,8 +15,11 @@ evaluation resumes.
 
 An item carries the leader's token of the term that made it. If leadership was lost
 meanwhile, its write is refused (bot.state.leader) and the term's items are dropped with a
-warning naming their alerts: the next leader starts from the state in Redis, where those
-rules are still armed, so it raises the same crossings itself if they still hold.
+warning naming their alerts. Each write is one atomic batch fenced inside Redis
+(bot.state.atomic), so nothing of a refused step landed: the next leader starts from the
+state in Redis, where those rules are still armed (a replica whose engine evaluated a
+dropped step reloads it from Redis when it leads again: `take_diverged`), and raises the
+same crossings itself if they still hold.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.delivery.outbox import StaleLeader
 from bot.models import Alert, Quote
+from bot.state.atomic import StaleLeader
 
 log = logging.getLogger(__name__)
 BACKOFF_S = (0.1, 5.0)  # first and longest pause between flush attempts
@@ -82,6 +85,8 @@ class Backlog:
         self.steps: deque[Waiting] = deque()
         self.failures = 0
         self.dropped_alerts = 0  # refused after a lost leadership (see the docstring)
+        # A step was dropped: the engine evaluated it in memory, Redis never got it.
+        self._diverged = False
         self._changed = asyncio.Event()
         self._lock = asyncio.Lock()  # one flush at a time: the watcher's and the flusher's
 
@@ -115,7 +120,13 @@ class Backlog:
                 kept.append(step)
         self.steps = kept
         self.dropped_alerts += len(dropped)
+        self._diverged = True
         return dropped
+
+    def take_diverged(self) -> bool:
+        """True once after a step was dropped (the engine must reload from Redis)."""
+        diverged, self._diverged = self._diverged, False
+        return diverged
 
     @property
     def backoff_s(self) -> float:
@@ -157,6 +168,7 @@ class Backlog:
                 return False
             except Exception:
                 self.steps.popleft()
+                self._diverged = True
                 log.exception(
                     "writing the %s failed; its alerts %s are not sent",
                     step.what,

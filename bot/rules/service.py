@@ -14,22 +14,25 @@ reloads its engine if another leader wrote state since it loaded (`take_over`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from functools import partial
 
 from bot.chat.gate import Gate
 from bot.clock import Clock
 from bot.config import Settings
+from bot.delivery.fanout import FanOut, record
 from bot.delivery.outbox import Outbox
 from bot.market.watchlist import Watchlist
-from bot.models import HOUSE, Alert, DailyCloses, Quote, Rule, Window
+from bot.models import Alert, DailyCloses, Quote, Rule, Window
+from bot.ops import crashpoint
 from bot.rules.backlog import UNREACHABLE, Backlog, Step, Waiting
 from bot.rules.crossing_alerts import build_alert
 from bot.rules.engine import Engine, Leg
 from bot.rules.grammar import RuleSpec
 from bot.rules.live import LiveRules
 from bot.state import keys
+from bot.state.atomic import Batch, StaleLeader, apply
 from bot.state.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ class AlertService:
         store: Store,
         outbox: Outbox,
         gate: Gate,
+        fanout: FanOut,
         rules: LiveRules,
         watchlist: Watchlist,
         settings: Settings,
@@ -53,6 +57,8 @@ class AlertService:
         # The noise gate (bot.chat.gate): levels, flap protection, quiet hours and
         # grouping between dispatch and the outbox.
         self.gate = gate
+        # Records become deliveries here (bot.delivery.fanout), resumably.
+        self.fanout = fanout
         self.rules = rules
         self.watchlist = watchlist
         self.settings = settings
@@ -122,7 +128,12 @@ class AlertService:
         """This replica just became the leader: write what an earlier term left waiting
         (or drop it, refused), then reload unless this engine is already current."""
         await self.backlog.flush()
-        if int(await self.store.redis.get(keys.ENGINE_VERSION) or 0) != self.rules.version:
+        if self.backlog.take_diverged():
+            # A step evaluated in memory was refused (its term ended) or failed: the
+            # engine holds state Redis never got (a rule disarmed, say). Redis is right.
+            log.info("steps of an earlier term were not written: reloading the engine")
+            await self.rules.reload()
+        elif int(await self.store.redis.get(keys.ENGINE_VERSION) or 0) != self.rules.version:
             log.info("another leader wrote engine state since this replica loaded: reloading")
             await self.rules.reload()
 
@@ -163,30 +174,101 @@ class AlertService:
         return step
 
     async def _write(self, step: Step) -> None:
-        """Write one evaluated step and queue its alerts (idempotent: safe to repeat)."""
-        await self.store.save_states(step.states)
-        await self.store.save_quote(step.quote)
-        for rule_id, epoch in step.fired:
-            await self.store.set_fired(rule_id, epoch)
-        if step.close is not None:
-            instrument, session, close = step.close
-            await self.store.put_closes(instrument, [(session, close)])
-        self.rules.version = int(await self.store.redis.incr(keys.ENGINE_VERSION))
-        for alert in step.alerts:
-            await self.dispatch(alert, fence=step.fence)
+        """Write one evaluated step — its state and its alerts' records, in one atomic
+        batch fenced by the term's token — then fan the alerts out. Safe to repeat: a
+        retry after a lost reply finds the records claimed, writes nothing and finishes
+        the fan-out."""
+        batch = Batch()
+        self.store.stage_quote_step(batch, step.states, step.quote, step.fired, step.close)
+        batch.call("INCR", keys.ENGINE_VERSION)
+        await self._raise(step.alerts, batch, None, step.fence)
+        self.rules.version = int(await self.store.redis.get(keys.ENGINE_VERSION) or 0)
 
-    async def dispatch_or_keep(
-        self, what: str, alert: Alert, send: Callable[[str | None], Awaitable[object]]
-    ) -> None:
-        """Run `send(fence)` (a dispatch of `alert` whose story or release is already
-        claimed); while Redis is unreachable keep it in the backlog, to run when it
-        answers, fenced with this term's token."""
-        fence = self.fence()
+    async def _raise(
+        self, alerts: list[Alert], batch: Batch, audience: Iterable[str] | None, fence: str | None
+    ) -> tuple[bool, list[str]]:
+        """Apply `batch` with the alerts' records; then fan them out. Returns whether the
+        batch applied (False: a claim in it existed) and the chats the alerts went to."""
+        now = self.clock.now().timestamp()
+        for alert in alerts:
+            record(batch, alert, audience, self.outbox.consumer, now)
+        ids = [a.id for a in alerts]
+        self.fanout.reserve(ids)
         try:
-            await send(fence)
+            applied = await apply(self.store.redis, batch, fence)
+            if alerts:
+                crashpoint.reached("raised")
+            if applied and self.outbox.metrics is not None:
+                for alert in alerts:
+                    self.outbox.metrics.alerts_fired.labels(alert.family.value).inc()
+            chats: list[str] = []
+            for alert in alerts:
+                chats += await self.fanout.expand(alert.id)
+            return applied, chats
+        finally:
+            self.fanout.release(ids)
+
+    async def raise_alert(
+        self,
+        alert: Alert,
+        *,
+        audience: Iterable[str] | None = None,
+        batch: Batch | None = None,
+        fence: str | None = None,
+    ) -> list[str] | None:
+        """Raise one alert: its record in one atomic batch with the state change that
+        raised it (`batch`: a story marked seen, a release marked published), fenced with
+        `fence` (default: this term's token); then fan it out.
+
+        `audience`, when given, is every chat it is for (narrowed by the caller: headline
+        categories, macro filters); otherwise the owner or the family's subscribers.
+        Returns the chats it was handed to, or None when a claim in `batch` existed (the
+        story or release was raised before)."""
+        claimed_by_caller = bool(batch and batch.claims)
+        applied, chats = await self._raise(
+            [alert], batch or Batch(), audience, fence if fence is not None else self.fence()
+        )
+        return chats if applied or not claimed_by_caller else None
+
+    async def raise_or_keep(
+        self,
+        what: str,
+        alert: Alert,
+        *,
+        audience: Iterable[str] | None = None,
+        batch: Batch | None = None,
+    ) -> list[str] | None:
+        """`raise_alert`, or — Redis unreachable — keep the raise in the backlog to run when
+        it answers, fenced with this term's token. Returns as raise_alert does; [] when kept."""
+        fence = self.fence()
+        kept_batch = batch or Batch()
+        raise_it = partial(
+            self.raise_alert, alert, audience=audience, batch=kept_batch, fence=fence
+        )
+        try:
+            return await raise_it()
+        except StaleLeader:
+            # Refused whole: nothing of it landed (the story is not marked seen, the
+            # release not marked published), so the current leader raises it.
+            log.warning("%s %s: leadership lost; left to the next leader", what, alert.id)
+            return []
         except UNREACHABLE as exc:
             log.warning("%s %s: Redis unreachable (%s); kept", what, alert.id, type(exc).__name__)
-            self.backlog.add(Waiting(f"{what} {alert.id}", [alert], partial(send, fence), fence))
+            self.backlog.add(Waiting(f"{what} {alert.id}", [alert], raise_it, fence))
+            return []
+
+    async def write_or_keep(self, what: str, batch: Batch) -> None:
+        """Apply a batch that raises no alert (a story nobody follows marked seen), fenced
+        with this term's token; kept in the backlog while Redis is unreachable."""
+        fence = self.fence()
+        write = partial(apply, self.store.redis, batch, fence)
+        try:
+            await write()
+        except StaleLeader:
+            log.warning("%s: leadership lost; left to the next leader", what)
+        except UNREACHABLE as exc:
+            log.warning("%s: Redis unreachable (%s); kept", what, type(exc).__name__)
+            self.backlog.add(Waiting(what, [], write, fence))
 
     async def dispatch(
         self,
@@ -194,39 +276,14 @@ class AlertService:
         accept: Callable[[str], bool] | None = None,
         fence: str | None = None,
     ) -> list[str]:
-        """Queue an alert for its owner, or for every subscriber of a house alert.
-
-        `accept`, when given, narrows the subscribers further (a chat's headline
-        categories, severity floor and keywords: see jobs.headlines)."""
-        if alert.owner and alert.owner != HOUSE:
-            targets = {alert.owner}
-        else:
-            targets = await self.store.subscribers(alert.family)
+        """Raise an alert that changes no other state: for its owner, or every subscriber
+        of a house alert; `accept`, when given, narrows the subscribers. Returns the chats
+        it was handed to."""
+        audience = None
         if accept is not None:
-            targets = {chat for chat in targets if accept(chat)}
-        queued = []
-        now = self.clock.now().timestamp()
-        for chat in sorted(targets):
-            if chat == alert.owner and await self.store.is_dormant(chat):
-                continue  # it blocked or removed the bot; /start brings it back
-            until = await self.store.muted_until(chat)
-            if alert.rule_id and not (until and until > now):
-                until = await self.store.rule_muted_until(chat, alert.rule_id)
-            if until and until > now:
-                await self.store.count("muted")
-                await self.note(alert, chat, "muted")
-                continue
-            if await self.admit(alert, chat, fence if fence is not None else self.fence()):
-                queued.append(chat)
-        await self.store.count("alerts_fired")
-        if self.outbox.metrics is not None:
-            self.outbox.metrics.alerts_fired.labels(alert.family.value).inc()
-        return queued
-
-    async def admit(self, alert: Alert, chat: str, fence: str | None = None) -> bool:
-        """Hand one (alert, chat) to the noise gate. True when the alert will reach the
-        chat (queued, grouped or held)."""
-        return await self.gate.admit(alert, chat, fence)
+            audience = {c for c in await self.store.subscribers(alert.family) if accept(c)}
+        chats = await self.raise_alert(alert, audience=audience, fence=fence)
+        return chats or []
 
     async def note(self, alert: Alert, chat: str, status: str) -> None:
         """Write an alert the chat will not get (muted) to its history."""

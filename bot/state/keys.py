@@ -27,6 +27,13 @@ divbot:outbox                          stream  deliveries: alert JSON + destinat
 divbot:outbox:dead                     stream  deliveries given up, with the reason
 divbot:outbox:due                      zset    entry id -> epoch a retried delivery may go
 divbot:outbox:attempts                 hash    entry id -> attempts so far
+divbot:alerts:owed                     hash    alert id -> its durable record (alert JSON and
+                                               audience), written with the state change that
+                                               raised it;
+                                               deleted once fanned out to every chat
+divbot:alerts:cursor                   hash    alert id -> the last chat its fan-out reached
+divbot:alerts:lease:{alert}            string  the consumer fanning an alert out (PX lease)
+divbot:alerts:recorded:{alert}         string  an alert recorded once (claim, TTL)
 divbot:enq:{alert}:{chat}              string  enqueue idempotency (SET NX, TTL)
 divbot:sent:{alert}:{chat}             string  delivered marker (SET NX, TTL)
 divbot:stats                           hash    counters shown in /status
@@ -153,6 +160,25 @@ def daily(instrument: str) -> str:
 
 def rule_side(rule_id: str, side: int) -> str:
     return f"{_rule(rule_id)}:{side}"
+
+
+ALERTS_OWED = f"{NS}:alerts:owed"
+ALERTS_CURSOR = f"{NS}:alerts:cursor"
+_ALERT = re.compile(r"^[A-Za-z0-9_.:-]{1,160}$")
+
+
+def _alert(alert_id: str) -> str:
+    if not _ALERT.match(alert_id):
+        raise ValueError(f"bad alert id: {alert_id!r}")
+    return alert_id
+
+
+def alert_lease(alert_id: str) -> str:
+    return f"{NS}:alerts:lease:{_alert(alert_id)}"
+
+
+def alert_recorded(alert_id: str) -> str:
+    return f"{NS}:alerts:recorded:{_alert(alert_id)}"
 
 
 def enqueued(alert_id: str, chat: str) -> str:

@@ -1,8 +1,10 @@
 """Leader election: one replica runs the watchers; any replica can deliver.
 
 A Redis key holds the leader's token ``{replica}:{fence}``; the fence is a counter that
-only grows, so a token is never reused. The leader renews the key's TTL; a leader that
-dies or stalls (GC pause, SIGSTOP) past the TTL loses it and another replica takes over.
+only grows, so a token is never reused. The leader renews the key's lease three times per
+lease; followers look for a free lease every `poll_s` (at most 0.5 s), and the lease is
+LEADER_TTL_S minus that, so a leader that dies or stalls (kill -9, GC pause, SIGSTOP) is
+replaced within LEADER_TTL_S. A graceful stop releases the key at once.
 A stale leader that wakes up cannot do harm: writes it makes on the watchers' behalf go
 through `fenced`, a compare-and-act script that refuses them unless the key still holds
 its token.
@@ -48,7 +50,10 @@ class Leadership:
     def __init__(self, redis: Any, replica: str, ttl_s: float = 15.0) -> None:
         self.redis = redis
         self.replica = replica
-        self.ttl_ms = int(ttl_s * 1000)
+        # A follower looks for a free lease this often; the lease itself is that much
+        # shorter than LEADER_TTL_S, so a dead leader is replaced within LEADER_TTL_S.
+        self.poll_s = min(0.5, ttl_s / 10)
+        self.ttl_ms = int((ttl_s - self.poll_s) * 1000)
         self.token: str | None = None
 
     async def try_acquire(self) -> bool:
@@ -106,7 +111,7 @@ async def lead(
     may lead."""
     _TERM.set(leadership)
     tasks: list[asyncio.Task[None]] = []
-    interval = leadership.ttl_ms / 3000
+    renew_every = leadership.ttl_ms / 3000  # the leader: three chances per lease
     renewed_at = now()
     try:
         while True:
@@ -125,7 +130,7 @@ async def lead(
                 log.info("replica %s stops its watchers", leadership.replica)
                 await _stop(tasks)
                 tasks = []
-            await sleep(interval)
+            await sleep(renew_every if tasks else leadership.poll_s)
     finally:
         await _stop(tasks)
         with contextlib.suppress(Exception):

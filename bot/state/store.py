@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from bot.models import DailyCloses, Family, Quote, Rule, SourceHealth
 from bot.state import keys
+from bot.state.atomic import Batch
 from bot.state.codec import quote_from_json, quote_to_json
 
 RedisClient = Redis
@@ -103,6 +104,25 @@ class Store:
             rule_id, side = field.rsplit(":", 1)
             out.setdefault(rule_id, {})[int(side)] = value == "1"
         return out
+
+    @staticmethod
+    def stage_quote_step(
+        batch: Batch,
+        states: list[tuple[str, int, bool]],
+        quote: Quote,
+        fired: list[tuple[str, float]],
+        close: tuple[str, date, float] | None,
+    ) -> None:
+        """Add one evaluated quote's writes to `batch` (applied with its alerts' records):
+        armed states, the quote, cooldown clocks, the session's close."""
+        for rule_id, side, armed in states:
+            batch.call("HSET", keys.RULE_STATE, keys.rule_side(rule_id, side), int(armed))
+        batch.call("SET", keys.quote(quote.instrument), quote_to_json(quote))
+        for rule_id, epoch in fired:
+            batch.call("HSET", keys.RULE_FIRED, rule_id, str(epoch))
+        if close is not None:
+            instrument, session, price = close
+            batch.call("HSET", keys.daily(instrument), session.isoformat(), repr(price))
 
     async def set_fired(self, rule_id: str, epoch: float) -> None:
         await self.redis.hset(keys.RULE_FIRED, rule_id, str(epoch))

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -222,7 +223,61 @@ async def test_alerts_of_a_term_that_ended_during_the_outage_are_refused(
     assert await queued_for(redis, CHAT) == 0
 
 
-async def test_a_claimed_headline_whose_dispatch_fails_is_kept_and_sent_later(
+async def test_a_term_that_ended_in_an_outage_leaves_its_rule_armed_for_the_next_term(
+    own_redis: tuple[RedisServer, Redis, Settings], clock: SimClock
+) -> None:
+    """The crossing evaluated in memory by a term that ended is not lost: its write was
+    refused whole, the rule is still armed in Redis, and the replica's engine reloads
+    from Redis when it leads again, so the next quote above the trigger raises it."""
+    server, redis, settings = own_redis
+    term = ["a:1"]
+    core = await with_close(await build_core(settings, redis, clock, fence=lambda: term[0]))
+    rule = await star50_up_3(core)
+    await redis.set(LEADER, "a:1")
+    server.stop(kill=True)
+    assert await core.service.on_quotes([star50(103.5)], AT)  # evaluated, kept in memory
+    server.start()
+    await redis.set(LEADER, "a:2")  # the lease lapsed; this replica leads again
+    term[0] = "a:2"
+    await core.service.take_over()
+    assert core.service.backlog.dropped_alerts == 1
+    assert await redis.hget(keys.RULE_STATE, keys.rule_side(rule.id, 1)) != "0"
+    assert core.service.engine.index.is_armed(rule.id, 1)  # reloaded from Redis
+    fired = await core.service.on_quotes([star50(103.6, 1)], AT)
+    assert [a.rule_id for a in fired] == [rule.id]
+    assert await queued_for(redis, CHAT) == 1
+
+
+async def test_a_write_applied_after_the_lease_lapsed_lands_nothing(
+    own_redis: tuple[RedisServer, Redis, Settings], clock: SimClock
+) -> None:
+    """Redis frozen (SIGSTOP) while a step's write is on its way; the leader's lease runs
+    out meanwhile. When Redis wakes it executes the write: the fence inside the atomic
+    batch refuses all of it, so the rule is not left disarmed without its alert."""
+    server, redis, settings = own_redis
+    core = await with_close(await build_core(settings, redis, clock, fence=lambda: "a:1"))
+    rule = await star50_up_3(core)
+    await redis.set(LEADER, "a:1", px=300)
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGSTOP)
+    try:
+        evaluating = asyncio.create_task(core.service.on_quotes([star50(103.5)], AT))
+        await asyncio.sleep(0.8)  # past the lease; the write waits in the socket
+    finally:
+        server.proc.send_signal(signal.SIGCONT)
+    assert await evaluating  # the crossing was evaluated...
+    assert core.service.backlog.dropped_alerts == 1  # ...and its write refused whole
+    assert await redis.hget(keys.RULE_STATE, keys.rule_side(rule.id, 1)) != "0"
+    assert await redis.hlen(keys.ALERTS_OWED) == 0
+    assert await queued_for(redis, CHAT) == 0
+    await redis.set(LEADER, "a:1")  # leading again (same token for brevity): reload
+    await core.service.take_over()
+    fired = await core.service.on_quotes([star50(103.6, 1)], AT)
+    assert [a.rule_id for a in fired] == [rule.id]
+    assert await queued_for(redis, CHAT) == 1
+
+
+async def test_a_headline_raised_while_redis_is_down_is_kept_and_sent_later(
     own_redis: tuple[RedisServer, Redis, Settings], clock: SimClock
 ) -> None:
     server, redis, settings = own_redis
@@ -234,12 +289,8 @@ async def test_a_claimed_headline_whose_dispatch_fails_is_kept_and_sent_later(
         Message(title="SYNTHETIC: CSRC tightens margin rules"),
         AT,
     )
-
-    async def send(fence: str | None) -> None:
-        await core.service.dispatch(alert, fence=fence)
-
     server.stop(kill=True)
-    await core.service.dispatch_or_keep("headline", alert, send)  # no exception: kept
+    assert await core.service.raise_or_keep("headline", alert) == []  # no exception: kept
     assert len(core.service.backlog) == 1
     server.start()
     writer = asyncio.create_task(core.service.keep_writing())

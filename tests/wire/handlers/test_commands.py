@@ -115,7 +115,9 @@ async def test_subscribe_mute_and_status(
     assert await core.store.muted_until(CHAT) is not None
     assert (await handle(core, cmd("unmute"))).title == "Unmuted"
     status = await handle(core, cmd("status"))
-    assert any("deliveries: 0 pending, 0 failed" in line for line in status.lines)
+    assert any(
+        "deliveries: 0 sent, 0 pending (0 retrying), 0 failed" in line for line in status.lines
+    )
 
 
 async def test_rules_and_armed_state_survive_a_restart(

@@ -13,6 +13,7 @@ from bot.headlines.text import fold
 from bot.models import Family
 from bot.sources.headline_feeds import FeedError, FeedSource, load_feeds
 from bot.state import keys
+from bot.state.leader import LEADER
 from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
@@ -356,3 +357,20 @@ async def test_a_flood_of_new_stories_is_ten_alerts_and_one_summary(
     ]
     assert len(summary.lines) == 6  # the top five, and where the rest are
     assert summary.lines[-1] == "… and 45 more: /headlines"
+
+
+async def test_a_story_seen_by_a_leader_whose_term_ended_is_raised_by_the_next(
+    core: Core, host: FakeFeedHost, session: object, redis_client: Redis
+) -> None:
+    """The story marked seen and its alert recorded are one fenced write: a leader whose
+    term ended while it polled writes neither, so the next leader's poll raises it."""
+    serve_all(host)
+    await subscribe(core, CHAT, "headlines")
+    await redis_client.set(LEADER, "b:2")  # b leads now; a does not know yet
+    stale = await build_core(core.settings, redis_client, core.clock, fence=lambda: "a:1")
+    assert (await poll(build_live_job(stale, session), stale)).sent == []  # type: ignore[arg-type]
+    assert await redis_client.keys("divbot:hl:seen:*") == []
+    assert await redis_client.lrange(keys.HEADLINES_LATEST, 0, -1) == []
+    leader = await build_core(core.settings, redis_client, core.clock, fence=lambda: "b:2")
+    sent = await poll(build_live_job(leader, session), leader)  # type: ignore[arg-type]
+    assert fold(MARGIN_EN) in [fold(t) for t in sent.titles(CHAT)]

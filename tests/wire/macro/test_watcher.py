@@ -14,7 +14,8 @@ from bot.macro.calendar import seed_calendar
 from bot.macro.history import load_history
 from bot.macro.replay_prints import ReplayMacroSource
 from bot.sources.datacenter import EastmoneyMacroSource
-from bot.wiring import Core
+from bot.state.leader import LEADER
+from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
 from jobs.runner import run_replay
@@ -260,3 +261,32 @@ async def test_year_to_date_gdp_is_posted_as_such_and_the_quarter_can_still_be_s
     done = await handle(core, cmd("macro", "set", "GDP", "4.5", "2025-Q4"))
     assert done.title == "Published GDP Q4 2025: +4.5% y/y"
     assert (await titles(redis_client))[-1] == "GDP +4.5% y/y, 2nd straight quarter below target"
+
+
+async def test_a_print_seen_by_a_leader_whose_term_ended_is_published_by_the_next(
+    core: Core,
+    redis_client: Redis,
+    macro_clock: SimClock,
+    datacenter: FakeDatacenter,
+    eastmoney_macro: EastmoneyMacroSource,
+) -> None:
+    """The release marked published, the print stored and the alert recorded are one
+    fenced write: a leader whose term ended writes none of them, and the next leader
+    publishes the print (the stale one had stored nothing that would make it skip it)."""
+    datacenter.release("RPT_ECONOMY_PPI", PPI_DEC)
+    datacenter.release("RPT_ECONOMY_CPI", CPI_DEC)
+    macro_clock.set(RELEASE + timedelta(seconds=30))
+    await redis_client.set(LEADER, "b:2")
+    stale = await build_core(core.settings, redis_client, macro_clock, fence=lambda: "a:1")
+    job = make_job(stale, eastmoney_macro, offsets=(30,), timeout_s=600)
+    await job.run_once(macro_clock.now())
+    assert await titles(redis_client) == []
+    assert (await load_history(redis_client, "PPI"))[-1][0] < RELEASE.date().replace(2025, 12, 1)
+    leader = await build_core(core.settings, redis_client, macro_clock, fence=lambda: "b:2")
+    await make_job(leader, eastmoney_macro, offsets=(30,), timeout_s=600).run_once(
+        macro_clock.now()
+    )
+    assert await titles(redis_client) == [
+        "CPI +0.8% y/y, 3rd straight month above zero",
+        "PPI −1.9% y/y, 39th straight month below zero",
+    ]

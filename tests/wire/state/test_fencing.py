@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
-from bot.delivery.outbox import StaleLeader
 from bot.models import Alert, Family, Message
+from bot.state.atomic import StaleLeader
 from bot.state.leader import NOT_LEADER, Leadership, lead, watcher_fence
 from bot.wiring import build_core
 

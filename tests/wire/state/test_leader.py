@@ -9,9 +9,10 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.clock import SimClock
-from bot.delivery.outbox import Outbox, StaleLeader
+from bot.delivery.outbox import Outbox
 from bot.models import Alert, Family, Message
-from bot.state.leader import Leadership, lead
+from bot.state.atomic import StaleLeader
+from bot.state.leader import LEADER, Leadership, lead
 
 
 def alert(alert_id: str) -> Alert:
@@ -74,3 +75,39 @@ async def test_lead_starts_and_stops_the_watchers(redis_client: Redis) -> None:
     with pytest.raises(asyncio.CancelledError):
         await campaign
     assert await redis_client.get("divbot:leader") is None  # released on the way out
+
+
+async def test_a_leader_that_dies_is_replaced_within_the_ttl(redis_client: Redis) -> None:
+    """kill -9 of the leader right after it took the lease: the lease is LEADER_TTL_S minus
+    a follower's look interval, so the follower that looks every poll_s takes over within
+    LEADER_TTL_S (it was 15.6-18.0 s with a 15 s TTL: lease = TTL, looks every TTL/3)."""
+    ttl = 1.0
+    dead = Leadership(redis_client, "a", ttl_s=ttl)
+    assert await dead.try_acquire()  # and never renews: killed
+    assert 0 < await redis_client.pttl(LEADER) <= (ttl - dead.poll_s) * 1000
+    follower = Leadership(redis_client, "b", ttl_s=ttl)
+    naps: list[float] = []
+    took_over = asyncio.Event()
+
+    async def nap(seconds: float) -> None:
+        if follower.token is None:  # still following
+            naps.append(seconds)
+        await asyncio.sleep(seconds)
+
+    def start() -> list[asyncio.Task[None]]:
+        async def watchers() -> None:
+            took_over.set()
+            await asyncio.Event().wait()
+
+        return [asyncio.create_task(watchers())]
+
+    campaign = asyncio.create_task(lead(follower, start, sleep=nap))
+    await asyncio.wait_for(took_over.wait(), 10)
+    campaign.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await campaign
+    # Each nap lasted at least what it asked, so the naps before the take-over add up to
+    # no more than the time it took: within the TTL.
+    assert naps
+    assert set(naps) == {follower.poll_s}
+    assert sum(naps) <= ttl + 1e-9

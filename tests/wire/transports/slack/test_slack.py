@@ -243,7 +243,7 @@ async def test_every_command_happy_path(harness: Harness) -> None:
     assert header(await h.command("unmute")) == "Unmuted"
     status = await h.command("status")
     assert header(status) == "Status"
-    assert "deliveries: 0 pending, 0 failed" in section_texts(status)[0]
+    assert "deliveries: 0 sent, 0 pending (0 retrying), 0 failed" in section_texts(status)[0]
     # /divbot with a leading slash on the command word works too
     assert header(await h.command("/help")) == "Commands"
 

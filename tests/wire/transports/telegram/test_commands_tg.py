@@ -61,7 +61,7 @@ async def test_quote_and_status(
     assert "1,506.86" in quote
     status = text_of(await ask(fake_tg, "/status"))
     assert status.startswith("<b>Status</b>")
-    assert "deliveries: 0 pending, 0 failed" in status
+    assert "deliveries: 0 sent, 0 pending (0 retrying), 0 failed" in status
 
 
 async def test_alert_lifecycle_in_a_group_by_an_admin(
