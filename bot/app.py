@@ -213,6 +213,7 @@ async def metrics(request: web.Request) -> web.Response:
     try:
         m.outbox_depth.set(await core.outbox.pending())
         m.dead_letters.set(await core.outbox.dead())
+        m.alerts_owed.set(await core.service.fanout.owed())
     except Exception:
         log.warning("metrics: Redis did not answer for the outbox gauges")
     leadership = request.app.get(LEADERSHIP)

@@ -11,13 +11,16 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.alerts_fired = Counter(
-            "divbot_alerts_fired", "Alerts built from crossings", ["family"], registry=r
+            "divbot_alerts_fired", "Alerts raised (recorded), by family", ["family"], registry=r
         )
         self.deliveries = Counter(
             "divbot_deliveries", "Delivery attempts by outcome", ["platform", "outcome"], registry=r
         )
         self.outbox_depth = Gauge(
             "divbot_outbox_depth", "Deliveries queued or in flight", registry=r
+        )
+        self.alerts_owed = Gauge(
+            "divbot_alerts_owed", "Alerts recorded, not yet handed to every chat", registry=r
         )
         self.leader = Gauge("divbot_leader", "1 while this replica runs the watchers", registry=r)
         self.dead_letters = Gauge("divbot_outbox_dead", "Deliveries given up", registry=r)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -36,6 +37,8 @@ async def test_healthz_readyz_metrics(settings: Settings, redis_client: Redis) -
         assert (await ready.json())["checks"] == {"redis": True}
         text = await (await client.get("/metrics")).text()
         assert "divbot_outbox_depth 0.0" in text
+        # (the calendars watcher may be raising its start-up notice to the operators)
+        assert re.search(r"^divbot_alerts_owed [01]\.0$", text, re.MULTILINE), text
         assert "divbot_deliveries_total" in text or "# TYPE divbot_deliveries counter" in text
 
 
