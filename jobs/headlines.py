@@ -10,6 +10,13 @@ Per story: too old -> ignored; seen before under any key (GUID, canonical link,
 normalised title) -> ignored, across feeds and restarts (keys in Redis); otherwise it is
 classified and, if it matches a category or some subscribed chat's own keyword, it
 becomes one HEADLINES alert queued only for the chats whose preferences want it.
+
+Events, not articles (issue 18.1): a classified story whose signature (bot.headlines.event)
+matches an event opened within EVENT_WINDOW is a *follow-up*: it is listed in /headlines
+under the event, and goes out as a reply in the first alert's thread (Telegram
+reply_parameters, Slack thread_ts: the rules' follow-up mechanism) carrying "also: SCMP
+18:10, RTHK 18:25" and the event's own category and severity, at info urgency so it never
+breaks through quiet hours. Otherwise it opens a new event and alerts as before.
 """
 
 from __future__ import annotations
@@ -24,9 +31,10 @@ from typing import Protocol
 import aiohttp
 
 from bot.config import Settings
-from bot.headlines.alert import headline_alert, headline_summary
+from bot.headlines.alert import event_alert, headline_alert, headline_followup, headline_summary
 from bot.headlines.classifier import Classification, Classifier, load_rules
-from bot.headlines.store import HeadlinePrefs, HeadlineStore, LatestItem
+from bot.headlines.event import EVENT_WINDOW
+from bot.headlines.store import EventRecord, HeadlinePrefs, HeadlineStore, LatestItem
 from bot.headlines.story import Headline, story_keys
 from bot.headlines.text import fold
 from bot.models import Alert, Family
@@ -92,6 +100,7 @@ class HeadlinesJob:
         *,
         max_age: timedelta,
         max_backoff: timedelta,
+        tz: str = "Asia/Shanghai",
     ) -> None:
         self.feeds = list(feeds)
         self.classifier = classifier
@@ -100,6 +109,7 @@ class HeadlinesJob:
         self.health = health
         self.max_age = max_age
         self.max_backoff = max_backoff
+        self.tz = tz  # the times in a follow-up's "also:" line
         self.due: dict[str, datetime] = {}
         self.failures: dict[str, int] = {}
 
@@ -126,13 +136,13 @@ class HeadlinesJob:
                     prefs = await self._subscriber_prefs()
                 # Claimed (marked seen) right before its own dispatch, so a crash in
                 # between loses at most the story in hand, never the rest of the poll.
-                if not await self._claim(headline, found, now):
+                if not await self._claim(headline, now):
                     continue
+                alert = await self._record(headline, found, now)
                 folded = fold(headline.title)
                 wanted = {c for c, p in prefs.items() if p.wants(found, folded)}
                 if not wanted:
                     continue
-                alert = headline_alert(headline, found, now)
                 if alone < MAX_STORIES_PER_POLL:
                     alone += 1
                     await self._dispatch(alert, wanted)
@@ -188,26 +198,54 @@ class HeadlinesJob:
         chats = await self.service.store.subscribers(Family.HEADLINES)
         return {chat: await self.store.prefs(chat) for chat in sorted(chats)}
 
-    async def _claim(self, h: Headline, found: Classification, now: datetime) -> bool:
-        """Mark a story seen and list it in /headlines; False for old news and stories
-        seen before."""
+    async def _claim(self, h: Headline, now: datetime) -> bool:
+        """Mark a story seen; False for old news and stories seen before."""
         if h.published is not None and now - h.published > self.max_age:
             return False  # old news: the seen keys' TTL is longer than this age
         keys = story_keys(h)
-        if not keys or not await self.store.first_sighting(keys):
-            return False
-        if found.matches:
-            primary = found.matches[0]
-            await self.store.push_latest(
-                LatestItem(
-                    h,
-                    tuple(m.category for m in found.matches),
-                    tuple(m.label for m in found.matches),
-                    primary.severity,
-                    primary.direction,
-                )
+        return bool(keys) and await self.store.first_sighting(keys)
+
+    async def _record(self, h: Headline, found: Classification, now: datetime) -> Alert:
+        """The story's alert, as a new event or a follow-up of an open one; a matched story
+        is listed in /headlines either way."""
+        alert = headline_alert(h, found, now)
+        primary = found.primary
+        signature = self.classifier.signature(h.title, found)
+        if primary is None or signature is None:
+            return alert  # a chat's keyword only: no event
+        at = h.published or now
+        event = await self.store.find_event(signature, now, EVENT_WINDOW)
+        follow_up = event is not None
+        if event is None:
+            event = EventRecord(
+                id=alert.id,
+                signature=signature,
+                label=primary.label,
+                severity=primary.severity,
+                direction=primary.direction,
+                day=at.date(),
+                title=h.title,
+                reports=[(h.source_name, at)],
             )
-        return True
+            await self.store.save_event(event, now)
+            alert = event_alert(alert, event)
+        else:
+            event.reports.append((h.source_name, at))
+            await self.store.save_event(event, now)
+            alert = headline_followup(h, event, now, self.tz)
+            log.info("headline %s folded into event %s", alert.id, event.id)
+        await self.store.push_latest(
+            LatestItem(
+                h,
+                tuple(m.category for m in found.matches),
+                tuple(m.label for m in found.matches),
+                event.severity,
+                event.direction,
+                event=event.id,
+                follow_up=follow_up,
+            )
+        )
+        return alert
 
 
 def _severity(found: Classification) -> str:
@@ -231,6 +269,7 @@ def build_live_job(core: Needs, http: aiohttp.ClientSession) -> HeadlinesJob:
         core.health,
         max_age=book.max_age,
         max_backoff=timedelta(seconds=book.max_backoff_s),
+        tz=settings.timezone,
     )
 
 
@@ -249,4 +288,5 @@ def build_replay_job(core: Needs, path: Path | None = None) -> HeadlinesJob:
         core.health,
         max_age=book.max_age,
         max_backoff=timedelta(seconds=book.max_backoff_s),
+        tz=settings.timezone,
     )

@@ -36,6 +36,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.headlines.event import Signature, numbers_in
 from bot.headlines.text import fold
 from bot.seedfiles import At, SeedFileError, load_seed_file, validate_seed
 
@@ -78,6 +79,15 @@ class Matcher:
         regexes.extend(patterns)
         self.regex = re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
 
+    def first_at(self, folded: str) -> int | None:
+        """Where the first keyword or pattern starts in already-folded text, or None."""
+        found = [i for i in (folded.find(w) for w in self.substrings) if i >= 0]
+        if self.regex is not None:
+            m = self.regex.search(folded)
+            if m:
+                found.append(m.start())
+        return min(found) if found else None
+
     def find(self, folded: str) -> str | None:
         """The first keyword found in already-folded text, or None."""
         for word in self.substrings:
@@ -112,6 +122,11 @@ class Category:
     def searched(self, folded: str) -> str:
         """The folded title with this category's excluded phrases cut out."""
         return self.exclude.sub(" ", folded) if self.exclude is not None else folded
+
+
+def _stance(said: frozenset[QualifierKind]) -> str:
+    """The stance an event signature records: the strongest qualifier said."""
+    return next((k for k in ("reversal", "denial", "delay") if k in said), "")
 
 
 def qualify(
@@ -156,10 +171,16 @@ class Classification:
 
 class Classifier:
     def __init__(
-        self, categories: list[Category], qualifiers: dict[QualifierKind, Matcher] | None = None
+        self,
+        categories: list[Category],
+        qualifiers: dict[QualifierKind, Matcher] | None = None,
+        actors: dict[str, Matcher] | None = None,
+        terms: dict[str, Matcher] | None = None,
     ) -> None:
         self.categories = categories
         self.qualifiers = qualifiers or {}
+        self.actors = actors or {}
+        self.terms = terms or {}
         self.by_name: dict[str, Category] = {}
         for cat in categories:
             for name in (cat.id, *cat.aliases):
@@ -171,6 +192,25 @@ class Classifier:
 
     def ids(self) -> list[str]:
         return [c.id for c in self.categories]
+
+    def signature(self, title: str, found: Classification) -> Signature | None:
+        """The event a classified title reports (bot.headlines.event), or None when it
+        matched no category."""
+        primary = found.primary
+        if primary is None:
+            return None
+        folded = fold(title)
+        # The actor is who acts, the first one named: "商务部决定将15家美国企业列入…" is
+        # MOFCOM's measure, "美国将多家中国半导体企业列入实体清单" Washington's.
+        named = [(at, a) for a, m in self.actors.items() if (at := m.first_at(folded)) is not None]
+        return Signature(
+            primary.category,
+            primary.direction,
+            frozenset([min(named)[1]] if named else []),
+            frozenset(t for t, m in self.terms.items() if m.find(folded) is not None),
+            numbers_in(folded),
+            _stance(self.qualifiers_in(folded)),
+        )
 
     def qualifiers_in(self, folded: str) -> frozenset[QualifierKind]:
         return frozenset(k for k, m in self.qualifiers.items() if m.find(folded) is not None)
@@ -293,6 +333,25 @@ class CategoryRow(BaseModel):
         )
 
 
+class VocabRow(BaseModel):
+    """An ``[[actor]]`` or ``[[term]]`` of event signatures: one id, its words everywhere."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=CATEGORY_ID.pattern)
+    any: list[Word] = []
+    patterns: list[Pattern] = []
+
+    @model_validator(mode="after")
+    def _some_words(self) -> VocabRow:
+        if not self.any and not self.patterns:
+            raise At(("any",), "needs `any` words or patterns")
+        return self
+
+    def matcher(self) -> Matcher:
+        return Matcher(self.any, self.patterns)
+
+
 class RulesFile(BaseModel):
     """seeds/headline_rules.toml: the categories, in the order titles are tried."""
 
@@ -300,6 +359,8 @@ class RulesFile(BaseModel):
 
     category: list[CategoryRow] = Field(default_factory=list, validate_default=True)
     qualifier: list[QualifierRow] = []
+    actor: list[VocabRow] = []
+    term: list[VocabRow] = []
 
     @field_validator("category")
     @classmethod
@@ -323,7 +384,12 @@ class RulesFile(BaseModel):
             have[0].extend(row.any)
             have[1].extend(row.patterns)
         qualifiers = {kind: Matcher(any_, pats) for kind, (any_, pats) in words.items()}
-        return Classifier([row.category() for row in self.category], qualifiers)
+        return Classifier(
+            [row.category() for row in self.category],
+            qualifiers,
+            {row.id: row.matcher() for row in self.actor},
+            {row.id: row.matcher() for row in self.term},
+        )
 
 
 def parse_rules(doc: dict[str, Any], name: str = "headline rules") -> Classifier:

@@ -10,16 +10,63 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bot.headlines.classifier import SEVERITIES, Classification, Severity, severity_rank
+from bot.headlines.event import Signature, same_event
 from bot.headlines.story import Headline
 from bot.state import keys
 
 LATEST_CAP = 200
 MAX_KEYWORDS = 20
+EVENT_TTL_S = 2 * 86400  # past the event window and the follow-ups' first-message key
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """One event: its signature, what its first report said, and every report of it."""
+
+    id: str
+    signature: Signature
+    label: str
+    severity: Severity
+    direction: str
+    day: date  # the session follow-ups thread under (bot.chat.routing first messages)
+    title: str
+    reports: list[tuple[str, datetime]]  # (source name, published), first report first
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "signature": self.signature.to_json(),
+                "label": self.label,
+                "severity": self.severity,
+                "direction": self.direction,
+                "day": self.day.isoformat(),
+                "title": self.title,
+                "reports": [[s, at.isoformat()] for s, at in self.reports],
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> EventRecord:
+        d = json.loads(raw)
+        severity: Severity = d["severity"] if d["severity"] in SEVERITIES else "info"
+        return cls(
+            id=str(d["id"]),
+            signature=Signature.from_json(d["signature"]),
+            label=str(d["label"]),
+            severity=severity,
+            direction=str(d["direction"]),
+            day=date.fromisoformat(d["day"]),
+            title=str(d["title"]),
+            reports=[(str(s), datetime.fromisoformat(at)) for s, at in d["reports"]],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +102,8 @@ class LatestItem:
     labels: tuple[str, ...]
     severity: Severity
     direction: str
+    event: str | None = None  # the event it reports (bot.headlines.event)
+    follow_up: bool = False  # a later report of that event, folded into its first
 
     def to_json(self) -> str:
         return json.dumps(
@@ -64,6 +113,8 @@ class LatestItem:
                 "labels": list(self.labels),
                 "severity": self.severity,
                 "direction": self.direction,
+                "event": self.event,
+                "follow_up": self.follow_up,
             },
             ensure_ascii=False,
         )
@@ -78,6 +129,8 @@ class LatestItem:
             labels=tuple(d["labels"]),
             severity=severity,
             direction=str(d["direction"]),
+            event=str(d["event"]) if d.get("event") else None,
+            follow_up=bool(d.get("follow_up", False)),
         )
 
 
@@ -105,6 +158,32 @@ class HeadlineStore:
                 pipe.expire(key, self.seen_ttl_s)
             await pipe.execute()
         return False
+
+    # -- events ----------------------------------------------------------------------
+    async def find_event(
+        self, signature: Signature, now: datetime, window: timedelta
+    ) -> EventRecord | None:
+        """The open event (opened within `window`) this signature reports, the oldest
+        first, or None."""
+        cutoff = (now - window).timestamp()
+        await self.redis.zremrangebyscore(keys.HEADLINE_EVENTS, "-inf", f"({cutoff}")
+        ids: list[str] = await self.redis.zrange(keys.HEADLINE_EVENTS, 0, -1)
+        if not ids:
+            return None
+        raws: list[str | None] = await self.redis.mget([keys.headline_event(i) for i in ids])
+        for raw in raws:
+            if raw is None:
+                continue
+            event = EventRecord.from_json(raw)
+            if same_event(event.signature, signature):
+                return event
+        return None
+
+    async def save_event(self, event: EventRecord, opened: datetime) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.headline_event(event.id), event.to_json(), ex=EVENT_TTL_S)
+            pipe.zadd(keys.HEADLINE_EVENTS, {event.id: opened.timestamp()}, nx=True)
+            await pipe.execute()
 
     # -- latest matches --------------------------------------------------------
     async def push_latest(self, item: LatestItem) -> None:
