@@ -169,6 +169,7 @@ async def test_follow_ups_reply_in_the_first_alerts_thread_and_wait_out_quiet_ho
     _serve(host, EVENTS[:1])
     later = await poll(job, core, NOW + timedelta(minutes=10))
     assert later.sent == []  # the follow-ups are held, not sent
+    assert await core.noise.held_count(CHAT) == 2
 
 
 async def test_a_follow_up_replies_to_the_first_message(
