@@ -157,3 +157,38 @@ def test_distinct_events_of_one_category_have_distinct_signatures(a: str, b: str
     sa, sb = _sig(a), _sig(b)
     assert (sa.category, sa.direction) == (sb.category, sb.direction)
     assert not same_event(sa, sb)
+
+
+@pytest.mark.parametrize(
+    "reports",
+    [
+        (
+            "经中国证监会批准，沪深北交易所将融资保证金最低比例从80%提高至100%",
+            "China raises margin requirement for new financing purchases to 100%",
+            "滬深北交易所上調融資保證金最低比例至100%，下周一生效",
+        ),
+        (
+            "中国人民银行决定下调金融机构存款准备金率0.5个百分点",
+            "PBOC cuts reserve requirement ratio by 50 basis points",
+            "人行降準半厘 釋放長期資金約一萬億元",
+        ),
+        (
+            "证监会：没有收紧两融的计划",
+            "CSRC denies plans to tighten margin rules",
+            "中證監否認收緊兩融 稱無相關計劃",
+        ),
+        (
+            "美方解除对英伟达H20芯片的对华出口限制",
+            "US lifts ban on Nvidia H20",
+            "美國解除對英偉達H20晶片銷華禁令",
+        ),
+    ],
+)
+def test_one_event_gets_one_severity_in_every_language(reports: tuple[str, str, str]) -> None:
+    """The same event got different severities in different languages (issue 18.2)."""
+    found = {
+        (p.category, p.severity, p.direction) for t in reports if (p := RULES.classify(t).primary)
+    }
+    assert len(found) == 1, found
+    signatures = [_sig(t) for t in reports]
+    assert all(same_event(signatures[0], s) for s in signatures[1:])
