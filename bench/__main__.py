@@ -24,6 +24,7 @@ BENCHES = [
     "bench.alert_latency",
     "bench.memory",
     "bench.status_latency",
+    "bench.feed_memory",
 ]
 NAMES = [b.rsplit(".", 1)[-1] for b in BENCHES]
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"

@@ -35,7 +35,34 @@ def build_parser() -> argparse.ArgumentParser:
     sm = sub.add_parser("slack-manifest", help="print the Slack app manifest (JSON) to paste")
     sm.add_argument("--url", help="the bot's public https base URL (events go to /slack/events)")
     sm.add_argument("--socket-mode", action="store_true", help="no request URLs: Socket Mode")
+    ev = sub.add_parser(
+        "eval-headlines", help="precision and recall of the headline classifier on a labelled set"
+    )
+    ev.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="labelled titles (default: seeds/headline_eval.synthetic.txt)",
+    )
+    ev.add_argument("--misses", action="store_true", help="also list every title it got wrong")
     return parser
+
+
+def eval_headlines(settings: Settings, file: Path | None, misses: bool) -> int:
+    """`divbot eval-headlines [FILE]`: the figures on the team's labelled titles."""
+    from bot.headlines.classifier import load_rules
+    from bot.headlines.evaluation import EvalSetError, evaluate, load_eval_set, report
+
+    rules = load_rules(settings.seeds_dir / "headline_rules.toml")
+    path = file or settings.seeds_dir / "headline_eval.synthetic.txt"
+    try:
+        examples = load_eval_set(path, rules.ids())
+    except EvalSetError as exc:
+        print(f"eval-headlines: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report(evaluate(rules, examples), misses=misses)))
+    return 0
 
 
 def exit_on_bad_seeds(settings: Settings) -> None:
@@ -66,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         print("config ok")
         return 0
+    if args.command == "eval-headlines":
+        return eval_headlines(settings, args.file, args.misses)
     if args.command == "calendars":
         setup_logging("WARNING")
         return calendars_cli.run(settings, args)

@@ -1,6 +1,7 @@
 """/headlines, /keywords, and the headline options of /subscribe.
 
-- `/headlines [CATEGORY] [N]`: the latest matched stories (all, or one category).
+- `/headlines [CATEGORY] [N]`: the latest matched events (all, or one category), each
+  with its first report and an "also: SCMP 18:10, RTHK 18:25" line naming the later ones.
 - `/keywords`, `/keywords add WORD…`, `/keywords rm WORD…`, `/keywords clear`: a chat's
   own words; a headline containing one reaches the chat whatever its category.
 - `/subscribe headlines [CATEGORY…] [min=info|warning|critical]`: parsed here by
@@ -14,13 +15,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from bot import fmt
 from bot.chat.timezone import chat_timezone
 from bot.clock import Clock
 from bot.config import Settings
 from bot.headlines.classifier import SEVERITIES, Classifier, Severity, load_rules
-from bot.headlines.store import MAX_KEYWORDS, HeadlineStore
+from bot.headlines.store import LATEST_CAP, MAX_KEYWORDS, HeadlineStore, LatestItem
 from bot.headlines.text import fold
 from bot.models import Family, Message
 from handlers.base import Command, UsageError, reply
@@ -140,14 +142,14 @@ def _parse_list_args(rules: Classifier, args: tuple[str, ...]) -> tuple[str | No
 async def headlines(core: Needs, cmd: Command) -> Message:
     rules = classifier(core)
     category, n = _parse_list_args(rules, cmd.args)
-    items = await _store(core).latest(category, n)
+    items = await _store(core).latest(category, LATEST_CAP)
     cat = rules.category(category) if category else None
     title = f"Latest headlines: {cat.label}" if cat else "Latest headlines"
     if not items:
         return Message(title=title, lines=["No matching stories yet."])
     lines: list[str] = []
     tz = await chat_timezone(core.redis, cmd.chat)  # every time in the chat's own zone
-    for item in items:
+    for item, later in _events(items)[:n]:
         h = item.headline
         stamp = fmt.when(h.published, tz) if h.published else "undated"
         labels = ", ".join(item.labels)
@@ -155,7 +157,30 @@ async def headlines(core: Needs, cmd: Command) -> Message:
         lines.append(f"  {h.title}")
         if h.link:
             lines.append(f"  {h.link}")
+        if later:
+            zone = ZoneInfo(tz)
+            also = [
+                f"{x.headline.source_name} {x.headline.published.astimezone(zone):%H:%M}"
+                if x.headline.published
+                else x.headline.source_name
+                for x in later
+            ]
+            lines.append("  also: " + ", ".join(also))
     return Message(title=title, lines=lines, at=core.clock.now())
+
+
+def _events(items: list[LatestItem]) -> list[tuple[LatestItem, list[LatestItem]]]:
+    """Newest first, one entry per event: its first report and the later ones (oldest
+    first). A later report whose first fell off the list stands on its own."""
+    firsts = {i.event for i in items if i.event and not i.follow_up}
+    later: dict[str, list[LatestItem]] = {}
+    out: list[tuple[LatestItem, list[LatestItem]]] = []
+    for item in items:
+        if item.follow_up and item.event in firsts:
+            later.setdefault(item.event, []).insert(0, item)
+            continue
+        out.append((item, later.setdefault(item.event, []) if item.event else []))
+    return out
 
 
 # -- /keywords ------------------------------------------------------------------------

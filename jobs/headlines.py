@@ -10,8 +10,16 @@ Per story: too old -> ignored; seen before under any key (GUID, canonical link,
 normalised title) -> ignored, across feeds and restarts (keys in Redis); otherwise it is
 classified and, if it matches a category or some subscribed chat's own keyword, it
 becomes one HEADLINES alert for the chats whose preferences want it. The story is marked
-seen in the same atomic, fenced write as its alert's record (bot.state.atomic), so a
-crash or a change of leader between the two cannot lose the story.
+seen in the same atomic, fenced write as its alert's record (bot.state.atomic), with the
+event it opens or joins and its /headlines listing, so a crash or a change of leader
+between them cannot lose the story.
+
+Events, not articles (issue 18.1): a classified story whose signature (bot.headlines.event)
+matches an event opened within EVENT_WINDOW is a *follow-up*: it is listed in /headlines
+under the event, and goes out as a reply in the first alert's thread (Telegram
+reply_parameters, Slack thread_ts: the rules' follow-up mechanism) carrying "also: SCMP
+18:10, RTHK 18:25" and the event's own category and severity, at info urgency so it never
+breaks through quiet hours. Otherwise it opens a new event and alerts as before.
 """
 
 from __future__ import annotations
@@ -26,9 +34,10 @@ from typing import Protocol
 import aiohttp
 
 from bot.config import Settings
-from bot.headlines.alert import headline_alert, headline_summary
+from bot.headlines.alert import event_alert, headline_alert, headline_followup, headline_summary
 from bot.headlines.classifier import Classification, Classifier, load_rules
-from bot.headlines.store import HeadlinePrefs, HeadlineStore, LatestItem
+from bot.headlines.event import EVENT_WINDOW
+from bot.headlines.store import EventRecord, HeadlinePrefs, HeadlineStore, LatestItem
 from bot.headlines.story import Headline, story_keys
 from bot.headlines.text import fold
 from bot.models import Alert, Family
@@ -95,6 +104,7 @@ class HeadlinesJob:
         *,
         max_age: timedelta,
         max_backoff: timedelta,
+        tz: str = "Asia/Shanghai",
     ) -> None:
         self.feeds = list(feeds)
         self.classifier = classifier
@@ -103,6 +113,7 @@ class HeadlinesJob:
         self.health = health
         self.max_age = max_age
         self.max_backoff = max_backoff
+        self.tz = tz  # the times in a follow-up's "also:" line
         self.due: dict[str, datetime] = {}
         self.failures: dict[str, int] = {}
 
@@ -123,24 +134,25 @@ class HeadlinesJob:
             classified = [(h, self.classifier.classify(h.title)) for h in ordered]
             classified.sort(key=lambda c: -RANK.get(_severity(c[1]), 0))
             alone = 0
-            rest: list[tuple[Headline, Classification, Alert, set[str]]] = []
+            rest: list[tuple[Batch, Alert, set[str]]] = []
             for headline, found in classified:
                 if prefs is None:
                     prefs = await self._subscriber_prefs()
                 keys = self._new_story_keys(headline, now)
                 if not keys or await self.store.seen_before(keys):
                     continue
+                # The story marked seen, its event and its /headlines listing, and its
+                # alert's record: one atomic write, so a crash or a lost leadership loses
+                # none of them alone.
+                batch = Batch()
+                self.store.stage_sighting(batch, keys)
+                alert = await self._record(headline, found, now, batch)
                 folded = fold(headline.title)
                 wanted = {c for c, p in prefs.items() if p.wants(found, folded)}
-                alert = headline_alert(headline, found, now) if wanted else None
-                if alert is not None and alone >= MAX_STORIES_PER_POLL:
-                    rest.append((headline, found, alert, wanted))
-                    continue
-                # The story marked seen (and listed in /headlines) with its alert's record:
-                # one atomic write, so a crash or a lost leadership loses neither alone.
-                batch = self._sighting(headline, found, keys)
-                if alert is None:
+                if not wanted:
                     await self.service.write_or_keep("headline", batch)
+                elif alone >= MAX_STORIES_PER_POLL:
+                    rest.append((batch, alert, wanted))
                 elif (
                     await self.service.raise_or_keep(
                         "headline", alert, audience=wanted, batch=batch
@@ -149,11 +161,12 @@ class HeadlinesJob:
                 ):
                     alone += 1
             if rest:  # a flood: the rest of this feed's poll as one summary
-                summary = headline_summary(feed.name, [a for _, _, a, _ in rest], now, SUMMARY_TOP)
+                summary = headline_summary(feed.name, [a for _, a, _ in rest], now, SUMMARY_TOP)
                 batch = Batch()
-                for headline, found, _, _ in rest:
-                    batch = self._sighting(headline, found, story_keys(headline), batch)
-                wanted_any = set().union(*(w for _, _, _, w in rest))
+                for story, _, _ in rest:
+                    batch.claims += story.claims
+                    batch.commands += story.commands
+                wanted_any = set().union(*(w for _, _, w in rest))
                 await self.service.raise_or_keep(
                     "headline summary", summary, audience=wanted_any, batch=batch
                 )
@@ -164,26 +177,6 @@ class HeadlinesJob:
         if h.published is not None and now - h.published > self.max_age:
             return []
         return story_keys(h)
-
-    def _sighting(
-        self, h: Headline, found: Classification, keys: list[str], batch: Batch | None = None
-    ) -> Batch:
-        """A batch that marks a story seen and lists it in /headlines when it matched."""
-        batch = batch or Batch()
-        self.store.stage_sighting(batch, keys)
-        if found.matches:
-            primary = found.matches[0]
-            self.store.stage_latest(
-                batch,
-                LatestItem(
-                    h,
-                    tuple(m.category for m in found.matches),
-                    tuple(m.label for m in found.matches),
-                    primary.severity,
-                    primary.direction,
-                ),
-            )
-        return batch
 
     async def _poll(self, feed: HeadlineFeed, now: datetime) -> list[Headline]:
         name = health_name(feed.id)
@@ -222,6 +215,52 @@ class HeadlinesJob:
         chats = await self.service.store.subscribers(Family.HEADLINES)
         return {chat: await self.store.prefs(chat) for chat in sorted(chats)}
 
+    async def _record(
+        self, h: Headline, found: Classification, now: datetime, batch: Batch
+    ) -> Alert:
+        """The story's alert, as a new event or a follow-up of an open one; a matched story
+        is listed in /headlines either way. Its writes (the event, the listing) go into
+        `batch`, applied with the alert's record."""
+        alert = headline_alert(h, found, now)
+        primary = found.primary
+        signature = self.classifier.signature(h.title, found)
+        if primary is None or signature is None:
+            return alert  # a chat's keyword only: no event
+        at = h.published or now
+        event = await self.store.find_event(signature, now, EVENT_WINDOW)
+        follow_up = event is not None
+        if event is None:
+            event = EventRecord(
+                id=alert.id,
+                signature=signature,
+                label=primary.label,
+                severity=primary.severity,
+                direction=primary.direction,
+                day=at.date(),
+                title=h.title,
+                reports=[(h.source_name, at)],
+            )
+            self.store.stage_event(batch, event, now)
+            alert = event_alert(alert, event)
+        else:
+            event.reports.append((h.source_name, at))
+            self.store.stage_event(batch, event, now)
+            alert = headline_followup(h, event, now, self.tz)
+            log.info("headline %s folded into event %s", alert.id, event.id)
+        self.store.stage_latest(
+            batch,
+            LatestItem(
+                h,
+                tuple(m.category for m in found.matches),
+                tuple(m.label for m in found.matches),
+                event.severity,
+                event.direction,
+                event=event.id,
+                follow_up=follow_up,
+            ),
+        )
+        return alert
+
 
 def _severity(found: Classification) -> str:
     return found.matches[0].severity if found.matches else "info"
@@ -244,6 +283,7 @@ def build_live_job(core: Needs, http: aiohttp.ClientSession) -> HeadlinesJob:
         core.health,
         max_age=book.max_age,
         max_backoff=timedelta(seconds=book.max_backoff_s),
+        tz=settings.timezone,
     )
 
 
@@ -262,4 +302,5 @@ def build_replay_job(core: Needs, path: Path | None = None) -> HeadlinesJob:
         core.health,
         max_age=book.max_age,
         max_backoff=timedelta(seconds=book.max_backoff_s),
+        tz=settings.timezone,
     )

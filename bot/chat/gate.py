@@ -102,7 +102,10 @@ class Gate:
         if await self.prefs.level(chat, alert.family) == "off":
             await self.history.record(chat, alert, "off")
             return False
-        if alert.rule_id and await self._flapping(alert, chat, fence):
+        # A headline event's reports share its rule id only to thread (bot.headlines.alert):
+        # they are not a rule firing, so flap protection does not count them.
+        flaps = alert.rule_id and alert.family is not Family.HEADLINES
+        if flaps and await self._flapping(alert, chat, fence):
             return False
         now = self.clock.now()
         quiet = await self.prefs.quiet(chat)
@@ -271,7 +274,7 @@ class Gate:
         return queued
 
     def _group_alert(self, chat: str, family: Family, alerts: list[Alert]) -> Alert:
-        lines = [f"• {a.message.title}" for a in alerts]
+        lines = [line for a in alerts for line in _group_lines(a)]
         first = alerts[0]
         message = Message(
             title=f"{len(alerts)} {family.value} alerts at once", lines=lines, at=first.at
@@ -332,6 +335,17 @@ class Gate:
         await self.redis.set(
             keys.noise_members(carrier_id), ",".join(a.id for a in alerts), ex=MEMBERS_TTL_S
         )
+
+
+def _group_lines(alert: Alert) -> list[str]:
+    """One alert in a grouped message: its title; a headline keeps its severity, category
+    and link (issue 18.6)."""
+    if alert.family is not Family.HEADLINES:
+        return [f"• {alert.message.title}"]
+    fields = dict(alert.message.fields)
+    link = next((line for line in alert.message.lines if line.startswith("http")), None)
+    about = [fields.get("Severity", alert.severity), fields.get("Category"), link]
+    return [f"• {alert.message.title}", "  " + " · ".join(p for p in about if p)]
 
 
 def _rank(severity: str) -> int:

@@ -10,17 +10,64 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bot.headlines.classifier import SEVERITIES, Classification, Severity, severity_rank
+from bot.headlines.event import Signature, same_event
 from bot.headlines.story import Headline
 from bot.state import keys
 from bot.state.atomic import Batch
 
 LATEST_CAP = 200
 MAX_KEYWORDS = 20
+EVENT_TTL_S = 2 * 86400  # past the event window and the follow-ups' first-message key
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """One event: its signature, what its first report said, and every report of it."""
+
+    id: str
+    signature: Signature
+    label: str
+    severity: Severity
+    direction: str
+    day: date  # the session follow-ups thread under (bot.chat.routing first messages)
+    title: str
+    reports: list[tuple[str, datetime]]  # (source name, published), first report first
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "signature": self.signature.to_json(),
+                "label": self.label,
+                "severity": self.severity,
+                "direction": self.direction,
+                "day": self.day.isoformat(),
+                "title": self.title,
+                "reports": [[s, at.isoformat()] for s, at in self.reports],
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> EventRecord:
+        d = json.loads(raw)
+        severity: Severity = d["severity"] if d["severity"] in SEVERITIES else "info"
+        return cls(
+            id=str(d["id"]),
+            signature=Signature.from_json(d["signature"]),
+            label=str(d["label"]),
+            severity=severity,
+            direction=str(d["direction"]),
+            day=date.fromisoformat(d["day"]),
+            title=str(d["title"]),
+            reports=[(str(s), datetime.fromisoformat(at)) for s, at in d["reports"]],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +103,8 @@ class LatestItem:
     labels: tuple[str, ...]
     severity: Severity
     direction: str
+    event: str | None = None  # the event it reports (bot.headlines.event)
+    follow_up: bool = False  # a later report of that event, folded into its first
 
     def to_json(self) -> str:
         return json.dumps(
@@ -65,6 +114,8 @@ class LatestItem:
                 "labels": list(self.labels),
                 "severity": self.severity,
                 "direction": self.direction,
+                "event": self.event,
+                "follow_up": self.follow_up,
             },
             ensure_ascii=False,
         )
@@ -79,6 +130,8 @@ class LatestItem:
             labels=tuple(d["labels"]),
             severity=severity,
             direction=str(d["direction"]),
+            event=str(d["event"]) if d.get("event") else None,
+            follow_up=bool(d.get("follow_up", False)),
         )
 
 
@@ -88,25 +141,6 @@ class HeadlineStore:
         self.seen_ttl_s = seen_ttl_s
 
     # -- once per story --------------------------------------------------------
-    async def first_sighting(self, story_keys: list[str]) -> bool:
-        """True if none of the story's keys was seen before; marks them all seen either
-        way, so a later variant (same title, new link) is recognised too."""
-        if not story_keys:
-            return False
-        redis_keys = [keys.headline_seen(k) for k in story_keys]
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for key in redis_keys:
-                pipe.set(key, "1", nx=True, ex=self.seen_ttl_s)
-            created = await pipe.execute()
-        if all(created):
-            return True
-        # Seen before under some key: refresh the others' TTL so the variants stay linked.
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in redis_keys:
-                pipe.expire(key, self.seen_ttl_s)
-            await pipe.execute()
-        return False
-
     def stage_sighting(self, batch: Batch, story_keys: list[str]) -> None:
         """Claim every key of a story in an atomic batch (bot.state.atomic): the batch
         applies only if none was seen before."""
@@ -114,8 +148,8 @@ class HeadlineStore:
             batch.claim(keys.headline_seen(key), self.seen_ttl_s)
 
     async def seen_before(self, story_keys: list[str]) -> bool:
-        """A story seen before under any key; its keys' TTLs are refreshed (and the new
-        variants marked) so the variants stay linked, as `first_sighting` does."""
+        """A story seen before under any key. Its keys' TTLs are refreshed and its new
+        variants marked, so a later variant (same title, new link) is recognised too."""
         redis_keys = [keys.headline_seen(k) for k in story_keys]
         if not await self.redis.exists(*redis_keys):
             return False
@@ -124,6 +158,32 @@ class HeadlineStore:
                 pipe.set(key, "1", ex=self.seen_ttl_s)
             await pipe.execute()
         return True
+
+    # -- events ----------------------------------------------------------------------
+    async def find_event(
+        self, signature: Signature, now: datetime, window: timedelta
+    ) -> EventRecord | None:
+        """The open event (opened within `window`) this signature reports, the oldest
+        first, or None."""
+        cutoff = (now - window).timestamp()
+        await self.redis.zremrangebyscore(keys.HEADLINE_EVENTS, "-inf", f"({cutoff}")
+        ids: list[str] = await self.redis.zrange(keys.HEADLINE_EVENTS, 0, -1)
+        if not ids:
+            return None
+        raws: list[str | None] = await self.redis.mget([keys.headline_event(i) for i in ids])
+        for raw in raws:
+            if raw is None:
+                continue
+            event = EventRecord.from_json(raw)
+            if same_event(event.signature, signature):
+                return event
+        return None
+
+    @staticmethod
+    def stage_event(batch: Batch, event: EventRecord, opened: datetime) -> None:
+        """`save_event` as commands of an atomic batch (with the alert that reports it)."""
+        batch.call("SET", keys.headline_event(event.id), event.to_json(), "EX", EVENT_TTL_S)
+        batch.call("ZADD", keys.HEADLINE_EVENTS, "NX", opened.timestamp(), event.id)
 
     # -- latest matches --------------------------------------------------------
     @staticmethod

@@ -48,6 +48,9 @@ divbot:hl:seen:{kind}:{digest}         string  a headline story seen (kind title
                                                TTL HEADLINE_SEEN_TTL_S, > the max story age)
 divbot:hl:latest                       list    latest matched stories, JSON, newest first
                                                (capped, bot.headlines.store.LATEST_CAP)
+divbot:hl:events                       zset    open headline events: event id -> epoch opened
+                                               (older than the event window are dropped)
+divbot:hl:event:{id}                   string  one event's signature and reports, JSON (TTL 2d)
 divbot:hl:validators:{source}          hash    a feed's ETag / Last-Modified (conditional GET)
 divbot:chat:{chat}:headlines           hash    categories ("*" = all, or csv) and min_severity
 divbot:chat:{chat}:keywords            set     a chat's own headline keywords (folded text)
@@ -108,6 +111,7 @@ LEADER = f"{NS}:leader"
 LEADER_FENCE = f"{NS}:leader:fence"
 STATS = f"{NS}:stats"
 HEADLINES_LATEST = f"{NS}:hl:latest"
+HEADLINE_EVENTS = f"{NS}:hl:events"
 CALENDAR_OVERRIDES = f"{NS}:calendar:overrides"
 
 
@@ -123,8 +127,13 @@ def _instrument(key: str) -> str:
     return key
 
 
+# A headline event's reports thread like a rule's follow-ups (bot.headlines.alert): its
+# rule id is "ev" + the event's digest, never a rule's "r<number>".
+EVENT_RULE_ID = re.compile(r"^ev[0-9a-f]{8,24}$")
+
+
 def _rule(rule_id: str) -> str:
-    if not RULE_ID.match(rule_id):
+    if not (RULE_ID.match(rule_id) or EVENT_RULE_ID.match(rule_id)):
         raise ValueError(f"invalid rule id {rule_id!r}")
     return rule_id
 
@@ -210,6 +219,16 @@ def headline_seen(story_key: str) -> str:
     if not _STORY_KEY.match(story_key):
         raise ValueError(f"invalid story key {story_key!r}")
     return f"{NS}:hl:seen:{story_key}"
+
+
+_EVENT_ID = re.compile(r"^[a-z0-9]{4,40}$")
+
+
+def headline_event(event_id: str) -> str:
+    """One headline event: its signature and every report of it (bot.headlines.store)."""
+    if not _EVENT_ID.match(event_id):
+        raise ValueError(f"invalid event id {event_id!r}")
+    return f"{NS}:hl:event:{event_id}"
 
 
 def feed_validators(source: str) -> str:

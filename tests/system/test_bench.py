@@ -69,3 +69,17 @@ def test_the_summary_opens_the_file_and_a_bench_rewrites_only_its_own_rows(tmp_p
     assert text.count("### Alert latency") == 1
     for row in rows[1:]:
         assert row.rstrip(" |").endswith(summary.machine())
+
+
+def test_feed_memory_documents_are_the_sizes_named_and_the_attacks_are_refused() -> None:
+    """bench.feed_memory (issue 18.3): the flat-entity feeds of 40 KB and 310 KB are
+    refused by the watcher's parser; the ordinary document fills the 2 MB cap and parses."""
+    from bench import feed_memory
+
+    assert abs(len(feed_memory.flat_entity(40_000)) - 40_000) < 100
+    assert abs(len(feed_memory.flat_entity(310_000)) - 310_000) < 100
+    for kind in ("entity_40k", "entity_310k"):
+        assert feed_memory.child(kind)["outcome"] == "refused: the document declares DTD entities"
+    big = feed_memory.child("ordinary_cap")
+    assert feed_memory.CAP_BYTES - 1_000 < int(big["bytes"]) <= feed_memory.CAP_BYTES  # type: ignore[call-overload]
+    assert str(big["outcome"]).startswith("parsed: ")

@@ -193,6 +193,13 @@ def test_feed_base_overrides_setting() -> None:
         load_feeds(REPO_ROOT / "seeds" / "feeds.toml", {"nope": "http://x"})
 
 
+def test_every_bundled_feed_is_fetched_over_https() -> None:
+    """The CSRC list was fetched over plain http:// (issue 18.3): anyone on the path could
+    send a body of their choosing. Every source in seeds/feeds.toml offers https."""
+    book = load_feeds(REPO_ROOT / "seeds" / "feeds.toml")
+    assert [f.id for f in book.feeds if not f.url.startswith("https://")] == []
+
+
 def test_feed_file_is_validated(tmp_path: Path) -> None:
     bad = tmp_path / "feeds.toml"
     bad.write_text('[[feed]]\nid = "x1"\nkind = "gopher"\nbase = "http://a"\npath = "/f"\n')

@@ -92,7 +92,10 @@ async def test_rss_atom_and_csrc_json_in_both_languages_alert_once_each(
     # latest list kept for /headlines
     latest = await handle(core, Command("telegram", CHAT, "u1", "headlines", ("margin",)))
     assert latest.title == "Latest headlines: margin financing"
-    assert any(MARGIN_EN in line for line in latest.lines)
+    # one event (issue 18.1): the CSRC story first, SCMP's English report folded into it
+    assert any(MARGIN_ZH in line for line in latest.lines)
+    assert not any(MARGIN_EN in line for line in latest.lines)
+    assert any(line.startswith("  also: SCMP China economy ") for line in latest.lines)
 
 
 async def test_not_modified_path_uses_stored_validators(
@@ -355,7 +358,12 @@ async def test_a_flood_of_new_stories_is_ten_alerts_and_one_summary(
     (summary,) = [
         m for _, m in sender.sent if m.title == "50 more headlines from SCMP China economy"
     ]
-    assert len(summary.lines) == 6  # the top five, and where the rest are
+    # the top five, each with its severity, category and link (issue 18.6), and the rest
+    assert len(summary.lines) == 11
+    for title, about in zip(summary.lines[:10:2], summary.lines[1:10:2], strict=True):
+        step = title.rsplit(" ", 1)[1]
+        assert title == f"• China raises margin requirement, step {step}"
+        assert about == f"  critical · margin financing · https://www.scmp.com/economy/{step}"
     assert summary.lines[-1] == "… and 45 more: /headlines"
 
 

@@ -40,6 +40,7 @@ from tests.fakes.slack_api import (
 )
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegram
+from tests.support.headline_events import MARGIN_CSRC, MARGIN_SCMP, ListFeed, event_job
 from tests.wire.handlers.test_commands import snapshot
 
 CHANNEL = "C111"
@@ -758,3 +759,27 @@ async def test_a_follow_up_goes_into_the_first_alerts_thread(harness: Harness) -
     stored = await h.core.redis.get(f"divbot:chat:{CHAT}:first:r9:2026-01-12")
     assert stored
     assert second.args["thread_ts"] == stored
+
+
+async def test_a_headline_events_later_report_goes_into_its_first_alerts_thread(
+    harness: Harness,
+) -> None:
+    """One event, two outlets (issue 18.1): the SCMP report is posted in the CSRC alert's
+    thread (thread_ts), carrying who reported it."""
+    h = harness
+    await h.core.store.subscribe(CHAT, Family.HEADLINES)
+    senders: dict[str, Sender] = {"slack": h.bot.sender}
+    csrc, scmp = ListFeed("csrc", "CSRC"), ListFeed("scmp_china_economy", "SCMP")
+    job = event_job(h.core, csrc, scmp)
+    now = h.clock.now()
+    csrc.publish(MARGIN_CSRC, now - timedelta(minutes=30), 1)
+    await job.run_once(now)
+    assert await h.core.outbox.deliver(senders) == 1
+    scmp.publish(MARGIN_SCMP, now - timedelta(minutes=10), 2)
+    await job.run_once(now + timedelta(minutes=5))
+    assert await h.core.outbox.deliver(senders) == 1
+    first, second = h.fake.of("chat.postMessage")
+    assert "thread_ts" not in first.args
+    [key] = await h.core.redis.keys(f"divbot:chat:{CHAT}:first:ev*")
+    assert second.args["thread_ts"] == await h.core.redis.get(key)
+    assert any("also: SCMP " in text for text in _all_text(second.args))

@@ -25,6 +25,7 @@ from handlers.base import Command
 from handlers.dispatch import handle
 from jobs.noise import NoiseJob
 from tests.fakes.telegram_api import FakeTelegram
+from tests.support.headline_events import MARGIN_CSRC, MARGIN_SCMP, ListFeed, event_job
 
 GROUP = -100200
 CHAT = f"telegram:{GROUP}"
@@ -258,3 +259,29 @@ async def test_a_chat_rule_that_flaps_is_paused_at_the_engine(
     assert not resumed.paused
     # its fire count was forgotten: the next fire is delivered, not paused again
     assert await core.service.dispatch(make_alert(90, rule_id=rule.id)) == [CHAT]
+
+
+async def test_a_headline_events_later_report_replies_to_its_first_alert(
+    fake_tg: FakeTelegram, transport: TelegramTransport, core: Core, clock: SimClock
+) -> None:
+    """One event, two outlets (issue 18.1): the SCMP report is a reply to the CSRC alert
+    (reply_parameters), carrying who reported it, not a second alert of its own."""
+    await core.store.subscribe(CHAT, Family.HEADLINES)
+    csrc, scmp = ListFeed("csrc", "CSRC"), ListFeed("scmp_china_economy", "SCMP")
+    job = event_job(core, csrc, scmp)
+    csrc.publish(MARGIN_CSRC, clock.now() - timedelta(minutes=30), 1)
+    await job.run_once(clock.now())
+    assert await core.outbox.deliver(senders(transport)) == 1
+    scmp.publish(MARGIN_SCMP, clock.now() - timedelta(minutes=10), 2)
+    clock.set(clock.now() + timedelta(minutes=5))
+    await job.run_once(clock.now())
+    assert await core.outbox.deliver(senders(transport)) == 1
+    first, second = fake_tg.requests("sendMessage", chat_id=GROUP)
+    assert "reply_parameters" not in first.params
+    assert MARGIN_CSRC in first.params["text"]
+    # the id the fake answered the first with, as stored on delivery under the event
+    [key] = await core.redis.keys(f"divbot:chat:{CHAT}:first:ev*")
+    answered = await core.redis.get(key)
+    assert second.params["reply_parameters"]["message_id"] == int(answered)
+    assert MARGIN_SCMP in second.params["text"]
+    assert "also: SCMP " in second.params["text"]
