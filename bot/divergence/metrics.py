@@ -13,6 +13,13 @@ Market leg (tech index X against benchmark B over a window):
 - The *anchor* is X's latest close. Both legs end at their last close on or before the
   anchor date and start at their own base, each on its own market's trading dates, so a
   US holiday or Chinese New Year simply means fewer sessions in that leg.
+- Session-counted windows (``1d 5d``) of a spread *pair sessions* (the alignment below):
+  B's leg runs from B's close paired with X's base session to B's close paired with X's
+  end session. After a US holiday (Tue 20 Jan 2026, NDX shut on Mon 19 Jan) both of X's
+  sessions pair with the same B close (Fri 16 Jan), so B's 1d leg is 0%: its 16 Jan move
+  belonged to 19 Jan's pairing and is not counted again. Calendar windows (``mtd ytd``,
+  ``1m``…) measure each leg in the period on its own dates, up to the anchor.
+  The live engine (bot.rules.engine) uses this same pairing for its spreads.
 - Spread = r_X - r_B in percentage points.
 - z-scores compare the window's value with the *trailing one-year distribution of
   same-length rolling values*: for every X session j in the 365 days before the anchor
@@ -131,9 +138,18 @@ def align(x_dates: Sequence[date], b: DailyCloses, lag: int) -> list[float | Non
     """B's close paired with each X date (see the module docstring for `lag`)."""
     out: list[float | None] = []
     for day in x_dates:
-        i = bisect.bisect_left(b.dates, day) if lag else bisect.bisect_right(b.dates, day)
-        out.append(b.closes[i - 1] if i else None)
+        i = paired_index(day, b, lag)
+        out.append(b.closes[i] if i >= 0 else None)
     return out
+
+
+def paired_index(x_day: date, b: DailyCloses, lag: int) -> int:
+    """Index of B's close paired with X's session on `x_day`, -1 if none: with lag 1 B's
+    last close on an earlier date (the US session that closed before the Asian day began),
+    with lag 0 on or before the same date. The one pairing rule of /divergence, the digest
+    and the engine's spreads."""
+    i = bisect.bisect_left(b.dates, x_day) if lag else bisect.bisect_right(b.dates, x_day)
+    return i - 1
 
 
 def zscore(value: float, sample: Sequence[float]) -> float | None:
@@ -233,6 +249,21 @@ def aligned_correlation(
 
 # -- the market leg -------------------------------------------------------------
 
+PAIRED_WINDOWS = ("1d", "5d")  # counted in X's sessions: B's move is over the paired ones
+
+
+def paired_span(xs: Span, b: DailyCloses, window: str, lag: int) -> Span | None:
+    """B over the sessions paired with X's window `xs` (1d, 5d): from B's close paired with
+    X's base session to B's close paired with X's end session. A B holiday, or no new B
+    session since the previous pairing (a US holiday: 20 Jan 2026 pairs with 16 Jan's
+    close, as 19 Jan did), gives a 0% leg; nothing is counted twice."""
+    if window not in PAIRED_WINDOWS:
+        raise ValueError(f"{window!r} is not a session-counted window")
+    base, end = paired_index(xs.base_date, b, lag), paired_index(xs.end_date, b, lag)
+    if base < 0 or end < 0:
+        return None
+    return Span(base, end, b.dates[base], b.dates[end], b.closes[base], b.closes[end])
+
 
 @dataclass(frozen=True, slots=True)
 class MarketLeg:
@@ -267,7 +298,10 @@ def market_leg(x: DailyCloses, b: DailyCloses, window: str, lag: int) -> MarketL
     xs = window_span(x, window, anchor)
     if xs is None:
         raise TooLittleHistory("x")
-    bs = window_span(b, window, anchor)
+    if window in PAIRED_WINDOWS:
+        bs = paired_span(xs, b, window, lag)
+    else:
+        bs = window_span(b, window, anchor)
     if bs is None:
         raise TooLittleHistory("b")
     spread = xs.change_pct - bs.change_pct
