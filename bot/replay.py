@@ -19,6 +19,7 @@ from bot.clock import SimClock
 from bot.config import Settings
 from bot.divergence.snapshot import refresh_pulse
 from bot.macro import history as macro_history
+from bot.macro.calendar import scheduled_releases
 from bot.market.quote_feed import QuoteFeed
 from bot.market.validate import QuoteValidator
 from bot.models import SUBSCRIBABLE, DailyCloses
@@ -59,7 +60,10 @@ async def replay(
         core.service.engine.set_closes(inst.key, DailyCloses.from_pairs(history))
     await seed_house_rules(core, begin)
     await macro_history.seed_if_empty(
-        core.redis, settings.seeds_dir / "macro_history.csv", released_before=start
+        core.redis,
+        settings.seeds_dir / "macro_history.csv",
+        released_before=start,
+        scheduled=scheduled_releases(core.releases.seed),
     )
     await refresh_pulse(core)
     for family in SUBSCRIBABLE:

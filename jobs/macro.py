@@ -25,7 +25,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.divergence.snapshot import Sources, refresh_pulse
 from bot.macro.alerts import MARKER_TTL_S, Context, late_notice, publish_print, remind
-from bot.macro.calendar import CalendarEntry, ReleaseCalendar
+from bot.macro.calendar import CalendarEntry, ReleaseCalendar, scheduled_releases
 from bot.macro.history import DEFINITIONS, load_history, seed_if_empty
 from bot.macro.replay_prints import ReplayMacroSource
 from bot.ops.health import HealthBoard
@@ -227,8 +227,13 @@ async def replay_macro_job(core: Needs, start: datetime, offsets_min: list[int])
     """The macro watcher for `divbot replay`: history as known at `start`, and the prints
     released during the replay served by a ReplayMacroSource at their release times."""
     seeds = core.settings.seeds_dir
-    await seed_if_empty(core.redis, seeds / "macro_history.csv", released_before=start.date())
     calendar = core.releases
+    await seed_if_empty(
+        core.redis,
+        seeds / "macro_history.csv",
+        released_before=start.date(),
+        scheduled=scheduled_releases(calendar.seed),
+    )
     source = ReplayMacroSource.from_seed(
         seeds / "macro_history.csv", calendar.seed, start.date(), core.clock
     )
@@ -250,7 +255,10 @@ async def live_macro_job(core: Needs, http: aiohttp.ClientSession) -> MacroJob:
     the seed history fills an empty store with what was public before today."""
     settings = core.settings
     await seed_if_empty(
-        core.redis, settings.seeds_dir / "macro_history.csv", core.clock.now().date()
+        core.redis,
+        settings.seeds_dir / "macro_history.csv",
+        core.clock.now().date(),
+        scheduled=scheduled_releases(core.releases.seed),
     )
     return MacroJob(
         core,

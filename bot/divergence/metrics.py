@@ -36,10 +36,12 @@ Market leg (tech index X against benchmark B over a window):
 - corr20 = Pearson correlation of the last 20 aligned daily returns (X's, B's).
 
 Economy leg ("pulse"): for GDP y/y (vs target), PPI y/y (vs 0), CPI y/y (vs 2%) and the
-official manufacturing PMI (vs 50), the latest print published by the as-of date, its
+official manufacturing PMI (vs 50), the latest print public at the as-of instant (its real
+publication time, `public_at`), its
 deviation from neutral divided by the standard deviation of that indicator's prints up
-to then; the pulse is the mean over indicators with at least MIN_PRINTS prints. Streaks
-count consecutive latest periods on the same side of neutral (PPI's months below zero).
+to then; the pulse is the mean over indicators with at least MIN_PRINTS prints whose latest
+print is not stale (`stale_since`). Streaks count consecutive latest periods on the same
+side of neutral (PPI's months below zero) and stop at a missing period.
 
 Decoupling score = X's window-return z-score minus the pulse; the regime comes from
 REGIME_TABLE.
@@ -51,10 +53,11 @@ import bisect
 import calendar
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from bot.models import DailyCloses
 
@@ -321,18 +324,42 @@ def market_leg(x: DailyCloses, b: DailyCloses, window: str, lag: int) -> MarketL
 
 # -- the economy leg ------------------------------------------------------------
 
-# When a print for a period can be assumed public (NBS 2026 calendar, DATA.md), chosen
-# late enough never to use a print before its release: CPI/PPI by the 15th of the next
-# month (released 9th-14th), the PMI by the 5th of the next month (last day of the
-# month, February's on 4 March), GDP by the 20th of the month after the quarter.
+# A print counts from its real publication time (bot.macro.history keeps it: the release
+# calendar's time, or when the bot recorded the print). Only a print stored without one
+# (an old history row) falls back to the day it can be assumed public (NBS 2026 calendar,
+# DATA.md), chosen late enough never to use a print before its release: CPI/PPI by the
+# 15th of the next month (released 9th-14th), the PMI by the 5th of the next month (last
+# day of the month, February's on 4 March), GDP by the 20th of the month after the
+# quarter; from 00:00 Beijing that day.
 _PUBLISHED = {"CPI": (1, 15), "PPI": (1, 15), "PMI": (1, 5), "GDP": (3, 20)}
 _STEP_MONTHS = {"CPI": 1, "PPI": 1, "PMI": 1, "GDP": 3}
+BEIJING = ZoneInfo("Asia/Shanghai")
+# A latest print is *stale* once the next period's print is this many days past the day
+# it can be assumed public (above): NBS has missed its own calendar, or the feed has.
+STALE_GRACE_DAYS = 10
 
 
 def published_by(indicator: str, period: date) -> date:
-    """The first day a print for `period` is assumed known."""
+    """The fallback: the first day a print for `period` is assumed known."""
     months, day = _PUBLISHED[indicator]
     return months_back(period, -months).replace(day=day)
+
+
+def public_at(
+    indicator: str, period: date, published: Mapping[date, datetime] | None = None
+) -> datetime:
+    """When the print for `period` was public: its recorded time, else the fallback day."""
+    known = (published or {}).get(period)
+    if known is not None:
+        return known
+    return datetime.combine(published_by(indicator, period), time(0), BEIJING)
+
+
+def stale_since(indicator: str, period: date) -> date:
+    """The day a print for `period` stops being the latest one can expect (the next
+    period's print is STALE_GRACE_DAYS overdue)."""
+    step = _STEP_MONTHS.get(indicator, 1)
+    return published_by(indicator, months_back(period, -step)) + timedelta(STALE_GRACE_DAYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +375,8 @@ class Reading:
     streak: int  # consecutive latest periods on the same side of neutral
     streak_side: int  # -1 below neutral, +1 above, 0 at neutral
     streak_is_floor: bool  # the streak reaches the start of the known history
+    gap: date | None = None  # the missing period the streak stopped at, if it did
+    stale: bool = False  # older than the series' cadence allows (stale_since)
 
     @property
     def deviation(self) -> float:
@@ -362,6 +391,7 @@ class Pulse:
     readings: dict[str, Reading] = field(default_factory=dict)
     short: tuple[str, ...] = ()  # indicators with a print but too little history
     missing: tuple[str, ...] = ()  # indicators with no published print at all
+    stale: tuple[str, ...] = ()  # latest print older than its cadence: left out of the value
 
 
 def streak(prints: Sequence[tuple[date, float]], neutral: float, step_months: int) -> Reading:
@@ -371,45 +401,57 @@ def streak(prints: Sequence[tuple[date, float]], neutral: float, step_months: in
     side = (value > neutral) - (value < neutral)
     count = 0
     floor = True
+    gap = None
     expected = period
     for p, v in reversed(prints):
-        if p != expected:  # a gap in the history: the run is at least this long
+        if p != expected:  # a gap in the history: the run stops here and says so
+            gap = expected
+            floor = False
             break
         if side == 0 or (v > neutral) - (v < neutral) != side:
             floor = False
             break
         count += 1
         expected = months_back(p, step_months)
-    return Reading("", period, value, neutral, len(prints), None, count, side, floor)
+    return Reading("", period, value, neutral, len(prints), None, count, side, floor, gap)
 
 
 def economy_pulse(
     history: dict[str, list[tuple[date, float]]],
     neutral: dict[str, float],
-    as_of: date,
+    as_of: datetime,
+    published: Mapping[str, Mapping[date, datetime]] | None = None,
     min_prints: int = MIN_PRINTS,
 ) -> Pulse:
-    """The pulse as of `as_of` from each indicator's (period start, value) history."""
+    """The pulse at the instant `as_of` from each indicator's (period start, value) history:
+    only prints public by then (`public_at`, from `published`: indicator -> period ->
+    publication time). A stale latest print (`stale_since`) is shown but left out."""
     readings: dict[str, Reading] = {}
     short: list[str] = []
     missing: list[str] = []
+    stale: list[str] = []
     zs: list[float] = []
+    today = as_of.astimezone(BEIJING).date()
     for indicator, level in neutral.items():
+        times = (published or {}).get(indicator)
         known = sorted(
             (p, v)
             for p, v in history.get(indicator, [])
-            if published_by(indicator, p) <= as_of and math.isfinite(v)
+            if public_at(indicator, p, times) <= as_of and math.isfinite(v)
         )
         if not known:
             missing.append(indicator)
             continue
         run = streak(known, level, _STEP_MONTHS[indicator])
+        old = today >= stale_since(indicator, run.period)
         z = None
         if len(known) >= min_prints:
             sd = statistics.stdev(v for _, v in known)
             if sd > 0:
                 z = (run.value - level) / sd
-        if z is None:
+        if old:
+            stale.append(indicator)
+        elif z is None:
             short.append(indicator)
         else:
             zs.append(z)
@@ -423,9 +465,11 @@ def economy_pulse(
             run.streak,
             run.streak_side,
             run.streak_is_floor,
+            run.gap,
+            old,
         )
     value = statistics.fmean(zs) if zs else None
-    return Pulse(value, readings, tuple(short), tuple(missing))
+    return Pulse(value, readings, tuple(short), tuple(missing), tuple(stale))
 
 
 # -- score and regime -------------------------------------------------------------

@@ -188,7 +188,7 @@ async def publish_print(
         await redis.hset(keys.macro_surprises(indicator), period.isoformat(), repr(s.value))
     if known:
         # The caller refreshes the economy pulse (bot.divergence.snapshot.refresh_pulse).
-        await save_prints(redis, stored, [(period, value)])
+        await save_prints(redis, stored, [(period, value)], at)  # public from now
 
     name = known.name if known else indicator
     label = period_label(indicator, period)
