@@ -171,6 +171,12 @@ class MacroJob:
             for e in pending:
                 found = next((p for p in prints if p.period == e.period), None)
                 if found is not None:
+                    # The provider's own preceding period, for "Previous" (bot.macro.alerts)
+                    before = [
+                        (p.period, p.value)
+                        for p in prints
+                        if p.period < found.period and p.ytd == found.ytd
+                    ]
                     published = await publish_print(
                         self.core,
                         indicator,
@@ -180,6 +186,7 @@ class MacroJob:
                         source=self.source.name,
                         at=now,
                         ytd=found.ytd,
+                        provider_previous=max(before) if before else None,
                     )
                     if published is not None:
                         # /divergence and divergence rules see the new print.

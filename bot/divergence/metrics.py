@@ -331,8 +331,17 @@ def market_leg(x: DailyCloses, b: DailyCloses, window: str, lag: int) -> MarketL
 # 15th of the next month (released 9th-14th), the PMI by the 5th of the next month (last
 # day of the month, February's on 4 March), GDP by the 20th of the month after the
 # quarter; from 00:00 Beijing that day.
-_PUBLISHED = {"CPI": (1, 15), "PPI": (1, 15), "PMI": (1, 5), "GDP": (3, 20)}
-_STEP_MONTHS = {"CPI": 1, "PPI": 1, "PMI": 1, "GDP": 3}
+# Industrial output and retail sales come out mid-month with GDP's quarter (by the 20th).
+_PUBLISHED = {
+    "CPI": (1, 15),
+    "PPI": (1, 15),
+    "PMI": (1, 5),
+    "GDP": (3, 20),
+    "GDP_YTD": (3, 20),
+    "IP": (1, 20),
+    "RETAIL": (1, 20),
+}
+_STEP_MONTHS = {"CPI": 1, "PPI": 1, "PMI": 1, "GDP": 3, "GDP_YTD": 3, "IP": 1, "RETAIL": 1}
 BEIJING = ZoneInfo("Asia/Shanghai")
 # A latest print is *stale* once the next period's print is this many days past the day
 # it can be assumed public (above): NBS has missed its own calendar, or the feed has.
