@@ -205,6 +205,10 @@ async def replay(
     jobs: list[Job] = []
     if plan.steps:
         jobs.append(ScriptJob(core, plan.steps, result))
+    if plan.record:
+        # Held alerts go out when a chat's quiet hours end (live: jobs/noise every
+        # second); a scenario looks every quarter hour, so they arrive on the quarter.
+        jobs.append(QuarterHours())
     for name in plan.jobs:
         if name == "quotes":
             jobs.append(quotes)
@@ -260,6 +264,18 @@ class ScriptJob:
             _, chat, command = self.steps[self.done]
             self.done += 1
             await _command(self.core, chat, command, self.result)
+
+
+class QuarterHours:
+    """Wakes the replay on every quarter hour (its deliveries then release held alerts)."""
+
+    name = "quarter-hours"
+
+    def next_run(self, now: datetime) -> datetime | None:
+        return now.replace(second=0, microsecond=0) + timedelta(minutes=15 - now.minute % 15)
+
+    async def run_once(self, now: datetime) -> None:
+        return None
 
 
 # -- scenarios --------------------------------------------------------------------------
