@@ -67,10 +67,10 @@ def run_scenarios(settings: Settings, paths: list[Path]) -> int:
     for path in paths:
         try:
             scenario = load(path)
+            run = asyncio.run(run_scenario(settings, scenario))
         except ScenarioError as exc:
             print(f"scenario error: {exc}", file=sys.stderr)
             return 2
-        run = asyncio.run(run_scenario(settings, scenario))
         lines = [f"command refused: {r}" for r in run.result.replies]
         lines += describe(run.difference, scenario.file.tz)
         if lines:

@@ -28,13 +28,16 @@ from bot.clock import Clock, SimClock
 from bot.config import Settings
 from bot.divergence.snapshot import refresh_pulse
 from bot.macro import history as macro_history
-from bot.macro.calendar import scheduled_releases
+from bot.macro.calendar import parse_period, scheduled_releases
+from bot.macro.history import DEFINITIONS
+from bot.macro.replay_prints import ReplayMacroSource
 from bot.market.quote_feed import QuoteFeed
 from bot.market.sessions import Market
 from bot.market.validate import QuoteValidator
 from bot.models import SUBSCRIBABLE, ChatRef, DailyCloses, Family, Instrument, Message
-from bot.scenario import Delivered, Difference, Scenario, compare
+from bot.scenario import Delivered, Difference, Scenario, ScenarioError, compare
 from bot.sources.base import RawQuote, SourceError
+from bot.sources.datacenter import MacroPrint
 from bot.sources.replay_quotes import ReplaySource, read_bars, read_daily
 from bot.state.connect import embedded_redis
 from bot.transports.console import ConsoleSender, render_text
@@ -71,6 +74,8 @@ class Plan:
     steps: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, chat, command)
     faults: list[tuple[datetime, datetime, str]] = field(default_factory=list)
     record: bool = False  # keep every delivered alert (scenarios)
+    headlines: Path | None = None  # a file of [[headline]] tables (default: the seeds')
+    prints: list[tuple[str, str, float, datetime | None]] = field(default_factory=list)
 
 
 DEMO = Plan({DEMO_CHAT: list(SUBSCRIBABLE)})
@@ -213,11 +218,12 @@ async def replay(
         if name == "quotes":
             jobs.append(quotes)
         elif name == "headlines":  # SYNTHETIC headlines, seeds/headlines_january2026.toml
-            jobs.append(build_replay_job(core))
+            jobs.append(build_replay_job(core, plan.headlines))
         elif name == "macro":
             # Macro releases: only the 30-minute reminder, so each release reads as two
             # lines (reminder, print) among the index alerts rather than three.
-            jobs.append(await replay_macro_job(core, begin, offsets_min=[30]))
+            own = _prints(core, plan.prints, clock) if plan.prints else None
+            jobs.append(await replay_macro_job(core, begin, offsets_min=[30], prints=own))
         elif name == "digest":
             # The digest is the /divergence table after each Shanghai close (no image).
             jobs.append(DigestJob(core, with_chart=False))
@@ -266,6 +272,24 @@ class ScriptJob:
             await _command(self.core, chat, command, self.result)
 
 
+def _prints(
+    core: Core, rows: list[tuple[str, str, float, datetime | None]], clock: Clock
+) -> ReplayMacroSource:
+    """A scenario's own macro prints, each available from its release time."""
+    scheduled = scheduled_releases(core.releases.seed)
+    prints = []
+    for indicator, period_word, value, at in rows:
+        known = DEFINITIONS.get(indicator)
+        period = parse_period(period_word, known.quarterly if known else None)[0]
+        when = at or scheduled.get((indicator, period))
+        if when is None:
+            raise ScenarioError(
+                f"print {indicator} {period_word}: no release in the calendar; give its `at`"
+            )
+        prints.append((when, MacroPrint(indicator, period, value)))
+    return ReplayMacroSource(prints, clock)
+
+
 class QuarterHours:
     """Wakes the replay on every quarter hour (its deliveries then release held alerts)."""
 
@@ -292,6 +316,8 @@ def scenario_plan(scenario: Scenario) -> Plan:
         steps=[(s.at, scenario.chat_of(s), s.command) for s in f.step],
         faults=[(x.start, x.end, x.kind) for x in f.fault],
         record=True,
+        headlines=scenario.path if f.headline else None,
+        prints=[(p.indicator, p.period, p.value, p.at) for p in f.print],
     )
 
 

@@ -45,6 +45,16 @@ The format (every time is a TOML date-time; one without an offset is in ``tz``):
     to = 2026-01-20T10:30:00
     kind = "down"              # down: errors; frozen: repeats its last answer
 
+    [[print]]                  # a macro print (jobs "macro"): from its release time in
+    indicator = "PPI"          # seeds/calendar_2026.toml, or from `at`
+    period = "2026-01"
+    value = -1.4
+
+    [[headline]]               # a story (jobs "headlines"), as in seeds/headlines_*.toml
+    feed = "csrc"
+    published = 2026-01-14T17:30:00+08:00
+    title = "…"
+
     [[step]]                   # a command typed in a chat at a time
     at = 2026-01-19T09:00:00
     command = "alert add STAR50 vs NDX 1d up 3"
@@ -169,6 +179,34 @@ class StepRow(_Row):
     _at = field_validator("at", mode="before")(_instant)
 
 
+class HeadlineRow(_Row):
+    """A headline a feed publishes (same shape as seeds/headlines_january2026.toml)."""
+
+    feed: str
+    published: datetime
+    title: str
+    link: str | None = None
+    guid: str | None = None
+
+    @field_validator("published")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give the publish time with its UTC offset (+08:00)")
+        return value
+
+
+class PrintRow(_Row):
+    """A macro print the provider has from `at` (default: its release in the calendar)."""
+
+    indicator: str
+    period: str  # "2026-01", or "2026-Q1" for GDP
+    value: float
+    at: datetime | None = None
+
+    _at = field_validator("at", mode="before")(_instant)
+
+
 class ExpectRow(_Row):
     at: datetime
     chat: str | None = None
@@ -199,6 +237,8 @@ class ScenarioFile(_Row):
     tick: list[TickRow] = []
     fault: list[FaultRow] = []
     step: list[StepRow] = []
+    headline: list[HeadlineRow] = []  # the headlines job's feeds (default: the seeds')
+    print: list[PrintRow] = []  # the macro job's provider (default: the seeds' prints)
     expect: list[ExpectRow]  # required: a scenario always says what it expects
 
     @field_validator("tz")

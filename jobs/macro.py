@@ -230,9 +230,15 @@ class MacroJob:
             await late_notice(self.core, e, self.source.name, waited, reason, now)
 
 
-async def replay_macro_job(core: Needs, start: datetime, offsets_min: list[int]) -> MacroJob:
+async def replay_macro_job(
+    core: Needs,
+    start: datetime,
+    offsets_min: list[int],
+    prints: ReplayMacroSource | None = None,
+) -> MacroJob:
     """The macro watcher for `divbot replay`: history as known at `start`, and the prints
-    released during the replay served by a ReplayMacroSource at their release times."""
+    released during the replay served by a ReplayMacroSource at their release times (the
+    seed's, or a scenario's own `prints`)."""
     seeds = core.settings.seeds_dir
     calendar = core.releases
     await seed_if_empty(
@@ -241,7 +247,7 @@ async def replay_macro_job(core: Needs, start: datetime, offsets_min: list[int])
         released_before=start.date(),
         scheduled=scheduled_releases(calendar.seed),
     )
-    source = ReplayMacroSource.from_seed(
+    source = prints or ReplayMacroSource.from_seed(
         seeds / "macro_history.csv", calendar.seed, start.date(), core.clock
     )
     job = MacroJob(
