@@ -42,7 +42,7 @@ def test_scenario_delivers_what_it_expects(path: Path) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=st.sampled_from(SCENARIOS))
 def test_replaying_a_scenario_twice_gives_the_same_alerts(path: Path) -> None:
     first, _, _ = _run(path)
