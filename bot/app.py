@@ -23,6 +23,7 @@ from bot.delivery.deliverer import Deliverer
 from bot.delivery.sending import Sender
 from bot.divergence.snapshot import refresh_pulse
 from bot.macro import history as macro_history
+from bot.macro.calendar import scheduled_releases
 from bot.market.quote_feed import QuoteFeed
 from bot.market.validate import QuoteValidator
 from bot.rules.sync import follow
@@ -77,7 +78,11 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
                 leading=lambda: leadership.token is not None,
             )
             await seed_house_rules(core, clock.now())
-            await macro_history.seed_if_empty(redis, settings.seeds_dir / "macro_history.csv")
+            await macro_history.seed_if_empty(
+                redis,
+                settings.seeds_dir / "macro_history.csv",
+                scheduled=scheduled_releases(core.releases.seed),
+            )
             await refresh_pulse(core)  # divergence rules need the economy pulse
             app[CORE], app[HTTP] = core, http
             senders: dict[str, Sender] = {"console": ConsoleSender()}

@@ -27,9 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot (watchers, chat transports, HTTP server)")
     rp = sub.add_parser("replay", help="replay bundled history and print every alert")
-    rp.add_argument("--from", dest="start", type=_date, required=True, help="first day")
-    rp.add_argument("--to", dest="end", type=_date, required=True, help="last day")
+    rp.add_argument("--from", dest="start", type=_date, help="first day")
+    rp.add_argument("--to", dest="end", type=_date, help="last day")
     rp.add_argument("--data", type=Path, default=None, help="data folder (default: seeds/history)")
+    rp.add_argument(
+        "--scenario",
+        type=Path,
+        action="append",
+        help="a scenario file (tests/scenarios/*.toml; repeatable): replay it, print what "
+        "differs from its expected alerts, exit 1 on a difference",
+    )
     sub.add_parser("check-config", help="validate the settings and the seed files and exit")
     calendars_cli.add_parser(sub)
     sm = sub.add_parser("slack-manifest", help="print the Slack app manifest (JSON) to paste")
@@ -77,6 +84,33 @@ def exit_on_bad_seeds(settings: Settings) -> None:
         raise SystemExit(2) from None
 
 
+def run_scenarios(settings: Settings, paths: list[Path]) -> int:
+    """Replay each scenario; print what differs; 0 when all match, 1 on a difference,
+    2 for a file that does not validate."""
+    from bot.replay import run_scenario
+    from bot.scenario import ScenarioError, describe, load
+
+    status = 0
+    for path in paths:
+        try:
+            scenario = load(path)
+            run = asyncio.run(run_scenario(settings, scenario))
+        except ScenarioError as exc:
+            print(f"scenario error: {exc}", file=sys.stderr)
+            return 2
+        lines = [f"command refused: {r}" for r in run.result.replies]
+        lines += describe(run.difference, scenario.file.tz)
+        if lines:
+            status = 1
+            print(f"\n{path.name}: DIFFERS from its expectations", file=sys.stdout)
+            for line in lines:
+                print("  " + line)
+        else:
+            n = len(scenario.file.expect)
+            print(f"\n{path.name}: ok ({n} expected alert{'s' if n != 1 else ''}, all delivered)")
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "slack-manifest":  # needs no settings: it describes the app to Slack
@@ -100,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         return calendars_cli.run(settings, args)
     if args.command == "replay":
         setup_logging("WARNING")
+        if args.scenario:
+            return run_scenarios(settings, args.scenario)
+        if args.start is None or args.end is None:
+            print("replay: --from and --to are required (or --scenario FILE)", file=sys.stderr)
+            return 2
         if args.end < args.start:
             print("replay: --to must not be before --from", file=sys.stderr)
             return 2

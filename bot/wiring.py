@@ -26,7 +26,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery.fanout import FanOut
 from bot.delivery.outbox import Outbox
-from bot.divergence.snapshot import DivergenceCache
+from bot.divergence.snapshot import DivergenceCache, session_lag
 from bot.headlines.classifier import load_rules
 from bot.headlines.store import HeadlineStore
 from bot.macro.calendar import ReleaseCalendar, seed_calendar
@@ -38,6 +38,7 @@ from bot.models import HOUSE
 from bot.ops.health import HealthBoard
 from bot.ops.metrics import Metrics
 from bot.ops.operators import Operators
+from bot.rules.engine import Lag
 from bot.rules.grammar import RuleSpec, RuleSpecError, parse_rule
 from bot.rules.live import LiveRules
 from bot.rules.service import AlertService
@@ -70,6 +71,23 @@ class Core:
     divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
 
 
+def spread_lag(watchlist: Watchlist, markets: dict[str, Market], clock: Clock) -> Lag:
+    """Which sessions pair in a spread, from the two instruments' calendars (1: Shanghai or
+    Hong Kong against New York; bot.divergence.metrics.paired_index), once per pair."""
+    known: dict[tuple[str, str], int] = {}
+
+    def lag(x: str, b: str) -> int:
+        if x not in watchlist or b not in watchlist:
+            return 0
+        pair = (watchlist[x].calendar, watchlist[b].calendar)
+        if pair not in known:
+            today = clock.now().date()
+            known[pair] = session_lag(markets[pair[0]], markets[pair[1]], today)
+        return known[pair]
+
+    return lag
+
+
 async def build_core(
     settings: Settings,
     redis: Redis,
@@ -90,7 +108,14 @@ async def build_core(
     await days.load()
     store = Store(redis)
     metrics = Metrics()
-    rules = LiveRules(store, RuleChanges(redis, consumer), watchlist, settings, leading)
+    rules = LiveRules(
+        store,
+        RuleChanges(redis, consumer),
+        watchlist,
+        settings,
+        leading,
+        spread_lag(watchlist, markets, clock),
+    )
     prefs = Prefs(redis, settings.noise_group_window_s)
     history = AlertHistory(redis, settings.history_cap)
     zones = ZoneCache(redis, clock)

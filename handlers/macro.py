@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.chat.timezone import DEFAULT_TZ, chat_timezone, valid_timezone
 from bot.clock import Clock
+from bot.divergence.metrics import stale_since
 from bot.divergence.snapshot import HasEngine, Sources, refresh_pulse
 from bot.macro.alerts import Context, Dispatcher, publish_print, value_text
 from bot.macro.calendar import (
@@ -30,7 +31,14 @@ from bot.macro.calendar import (
 )
 from bot.macro.filters import add_condition, check_surprise, clear, get_filters
 from bot.macro.history import DEFINITIONS, INDICATORS, load_history
-from bot.macro.stats import describe_streak, streak_change
+from bot.macro.stats import (
+    Gap,
+    describe_streak,
+    gap_note,
+    run_before,
+    step_back,
+    streak_change,
+)
 from bot.models import Message
 from handlers.base import Command, UsageError, reply
 
@@ -253,13 +261,34 @@ async def macro(core: Needs, cmd: Command) -> Message:
 
 
 def _streak_text(indicator: str, history: list[tuple[date, float]]) -> str | None:
+    """The latest print's streak, counted over consecutive periods only; a run that
+    reaches a missing period says so (bot.macro.stats.run_before)."""
     known = DEFINITIONS[indicator]
     if known.level is None or not history:
         return None
-    values = [v for _, v in history]
-    change = streak_change(values[:-1], values[-1], known.level)
+    period, value = history[-1]
+    step = 3 if known.quarterly else 1
+    run, gap = run_before(history, period, step)
+    change = streak_change(run, value, known.level)
     unit_word = "quarter" if known.quarterly else "month"
-    return describe_streak(change, known.level_name, unit_word)
+    text = describe_streak(change, known.level_name, unit_word)
+    return text + gap_note(change, run, gap, known.quarterly)
+
+
+def _label(indicator: str, period: date) -> str:
+    return parse_period(period_text(indicator, period), None)[1]
+
+
+def _stale(indicator: str, period: date, today: date) -> str | None:
+    """'stale: Jan 2026 overdue' when a newer print should have come out by `today`."""
+    if today < stale_since(indicator, period):
+        return None
+    step = 3 if DEFINITIONS[indicator].quarterly else 1
+    return f"stale: {_label(indicator, step_back(period, -step))} overdue"
+
+
+def _today(core: Needs) -> date:
+    return core.clock.now().astimezone(ZoneInfo(DEFAULT_TZ)).date()  # NBS's calendar day
 
 
 async def _history(core: Needs, indicator: str) -> Message:
@@ -268,20 +297,30 @@ async def _history(core: Needs, indicator: str) -> Message:
     if not history:
         return reply(f"No {known.name} prints stored yet", "they arrive with the next release")
     latest_period, latest = history[-1]
-    label = parse_period(period_text(indicator, latest_period), None)[1]
-    title = f"{known.name} {value_text(latest, known.unit)} for {label}"
+    label = _label(indicator, latest_period)
+    title = f"{known.name} {label} {value_text(latest, known.unit)}"
+    stale = _stale(indicator, latest_period, _today(core))
+    if stale:
+        title += f" ({stale})"
     streak = _streak_text(indicator, history)
     if streak:
         title += f", {streak}"
     lines = []
-    for period, value in reversed(history[-6:]):
-        when = parse_period(period_text(indicator, period), None)[1]
-        lines.append(f"{when:<9} {value_text(value, known.unit):>12}")
+    step = 3 if known.quarterly else 1
+    shown = history[-6:]
+    for i in range(len(shown) - 1, -1, -1):
+        period, value = shown[i]
+        lines.append(f"{_label(indicator, period):<9} {value_text(value, known.unit):>12}")
+        if i > 0 and step_back(period, step) != shown[i - 1][0]:
+            first = step_back(period, step)
+            gap = Gap(step_back(shown[i - 1][0], -step), first)
+            lines.append(f"{gap.text(known.quarterly)} missing")
     return Message(title=title, lines=lines, preformatted=True, source="macro history (Redis)")
 
 
 async def _summary(core: Needs) -> Message:
     lines = []
+    today = _today(core)
     for indicator in INDICATORS:
         known = DEFINITIONS[indicator]
         history = await load_history(core.redis, indicator)
@@ -289,12 +328,14 @@ async def _summary(core: Needs) -> Message:
             lines.append(f"{known.name}: no prints yet")
             continue
         period, value = history[-1]
-        label = parse_period(period_text(indicator, period), None)[1]
         streak = _streak_text(indicator, history)
-        line = f"{known.name} {value_text(value, known.unit)} ({label})"
+        line = f"{known.name} {_label(indicator, period)} {value_text(value, known.unit)}"
+        stale = _stale(indicator, period, today)
+        if stale:
+            line += f" ({stale})"
         lines.append(line + (f": {streak}" if streak else ""))
     lines.append(f"usage: {MACRO_USAGE}")
-    return reply("China macro, latest prints", *lines)
+    return reply("China macro, latest prints (a stale one says so)", *lines)
 
 
 async def _pending_release(

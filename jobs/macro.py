@@ -25,7 +25,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.divergence.snapshot import Sources, refresh_pulse
 from bot.macro.alerts import MARKER_TTL_S, Context, late_notice, publish_print, remind
-from bot.macro.calendar import CalendarEntry, ReleaseCalendar
+from bot.macro.calendar import CalendarEntry, ReleaseCalendar, scheduled_releases
 from bot.macro.history import DEFINITIONS, load_history, seed_if_empty
 from bot.macro.replay_prints import ReplayMacroSource
 from bot.ops.health import HealthBoard
@@ -172,6 +172,12 @@ class MacroJob:
             for e in pending:
                 found = next((p for p in prints if p.period == e.period), None)
                 if found is not None:
+                    # The provider's own preceding period, for "Previous" (bot.macro.alerts)
+                    before = [
+                        (p.period, p.value)
+                        for p in prints
+                        if p.period < found.period and p.ytd == found.ytd
+                    ]
                     published = await publish_print(
                         self.core,
                         indicator,
@@ -181,6 +187,7 @@ class MacroJob:
                         source=self.source.name,
                         at=now,
                         ytd=found.ytd,
+                        provider_previous=max(before) if before else None,
                     )
                     if published is not None:
                         # /divergence and divergence rules see the new print.
@@ -225,13 +232,24 @@ class MacroJob:
             await late_notice(self.core, e, self.source.name, waited, reason, now)
 
 
-async def replay_macro_job(core: Needs, start: datetime, offsets_min: list[int]) -> MacroJob:
+async def replay_macro_job(
+    core: Needs,
+    start: datetime,
+    offsets_min: list[int],
+    prints: ReplayMacroSource | None = None,
+) -> MacroJob:
     """The macro watcher for `divbot replay`: history as known at `start`, and the prints
-    released during the replay served by a ReplayMacroSource at their release times."""
+    released during the replay served by a ReplayMacroSource at their release times (the
+    seed's, or a scenario's own `prints`)."""
     seeds = core.settings.seeds_dir
-    await seed_if_empty(core.redis, seeds / "macro_history.csv", released_before=start.date())
     calendar = core.releases
-    source = ReplayMacroSource.from_seed(
+    await seed_if_empty(
+        core.redis,
+        seeds / "macro_history.csv",
+        released_before=start.date(),
+        scheduled=scheduled_releases(calendar.seed),
+    )
+    source = prints or ReplayMacroSource.from_seed(
         seeds / "macro_history.csv", calendar.seed, start.date(), core.clock
     )
     job = MacroJob(
@@ -252,7 +270,10 @@ async def live_macro_job(core: Needs, http: aiohttp.ClientSession) -> MacroJob:
     the seed history fills an empty store with what was public before today."""
     settings = core.settings
     await seed_if_empty(
-        core.redis, settings.seeds_dir / "macro_history.csv", core.clock.now().date()
+        core.redis,
+        settings.seeds_dir / "macro_history.csv",
+        core.clock.now().date(),
+        scheduled=scheduled_releases(core.releases.seed),
     )
     return MacroJob(
         core,

@@ -142,8 +142,13 @@ class QuotesJob:
             await self.service.store.save_health(*self.health.all())
 
     def _trading(self, key: str, now: datetime) -> bool:
+        """Trading now, or now is its morning close (11:30 in Shanghai: that bar counts)."""
         inst = next(i for i in self.instruments if i.key == key)
-        return self.markets[inst.calendar].is_trading(now)
+        market = self.markets[inst.calendar]
+        if market.is_trading(now):
+            return True
+        session = market.session_at(now)
+        return session is not None and session.break_start == now
 
     def _reasons(self, key: str) -> list[str]:
         return [

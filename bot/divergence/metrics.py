@@ -13,6 +13,13 @@ Market leg (tech index X against benchmark B over a window):
 - The *anchor* is X's latest close. Both legs end at their last close on or before the
   anchor date and start at their own base, each on its own market's trading dates, so a
   US holiday or Chinese New Year simply means fewer sessions in that leg.
+- Session-counted windows (``1d 5d``) of a spread *pair sessions* (the alignment below):
+  B's leg runs from B's close paired with X's base session to B's close paired with X's
+  end session. After a US holiday (Tue 20 Jan 2026, NDX shut on Mon 19 Jan) both of X's
+  sessions pair with the same B close (Fri 16 Jan), so B's 1d leg is 0%: its 16 Jan move
+  belonged to 19 Jan's pairing and is not counted again. Calendar windows (``mtd ytd``,
+  ``1m``…) measure each leg in the period on its own dates, up to the anchor.
+  The live engine (bot.rules.engine) uses this same pairing for its spreads.
 - Spread = r_X - r_B in percentage points.
 - z-scores compare the window's value with the *trailing one-year distribution of
   same-length rolling values*: for every X session j in the 365 days before the anchor
@@ -29,10 +36,12 @@ Market leg (tech index X against benchmark B over a window):
 - corr20 = Pearson correlation of the last 20 aligned daily returns (X's, B's).
 
 Economy leg ("pulse"): for GDP y/y (vs target), PPI y/y (vs 0), CPI y/y (vs 2%) and the
-official manufacturing PMI (vs 50), the latest print published by the as-of date, its
+official manufacturing PMI (vs 50), the latest print public at the as-of instant (its real
+publication time, `public_at`), its
 deviation from neutral divided by the standard deviation of that indicator's prints up
-to then; the pulse is the mean over indicators with at least MIN_PRINTS prints. Streaks
-count consecutive latest periods on the same side of neutral (PPI's months below zero).
+to then; the pulse is the mean over indicators with at least MIN_PRINTS prints whose latest
+print is not stale (`stale_since`). Streaks count consecutive latest periods on the same
+side of neutral (PPI's months below zero) and stop at a missing period.
 
 Decoupling score = X's window-return z-score minus the pulse; the regime comes from
 REGIME_TABLE.
@@ -44,10 +53,11 @@ import bisect
 import calendar
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from bot.models import DailyCloses
 
@@ -131,9 +141,18 @@ def align(x_dates: Sequence[date], b: DailyCloses, lag: int) -> list[float | Non
     """B's close paired with each X date (see the module docstring for `lag`)."""
     out: list[float | None] = []
     for day in x_dates:
-        i = bisect.bisect_left(b.dates, day) if lag else bisect.bisect_right(b.dates, day)
-        out.append(b.closes[i - 1] if i else None)
+        i = paired_index(day, b, lag)
+        out.append(b.closes[i] if i >= 0 else None)
     return out
+
+
+def paired_index(x_day: date, b: DailyCloses, lag: int) -> int:
+    """Index of B's close paired with X's session on `x_day`, -1 if none: with lag 1 B's
+    last close on an earlier date (the US session that closed before the Asian day began),
+    with lag 0 on or before the same date. The one pairing rule of /divergence, the digest
+    and the engine's spreads."""
+    i = bisect.bisect_left(b.dates, x_day) if lag else bisect.bisect_right(b.dates, x_day)
+    return i - 1
 
 
 def zscore(value: float, sample: Sequence[float]) -> float | None:
@@ -233,6 +252,21 @@ def aligned_correlation(
 
 # -- the market leg -------------------------------------------------------------
 
+PAIRED_WINDOWS = ("1d", "5d")  # counted in X's sessions: B's move is over the paired ones
+
+
+def paired_span(xs: Span, b: DailyCloses, window: str, lag: int) -> Span | None:
+    """B over the sessions paired with X's window `xs` (1d, 5d): from B's close paired with
+    X's base session to B's close paired with X's end session. A B holiday, or no new B
+    session since the previous pairing (a US holiday: 20 Jan 2026 pairs with 16 Jan's
+    close, as 19 Jan did), gives a 0% leg; nothing is counted twice."""
+    if window not in PAIRED_WINDOWS:
+        raise ValueError(f"{window!r} is not a session-counted window")
+    base, end = paired_index(xs.base_date, b, lag), paired_index(xs.end_date, b, lag)
+    if base < 0 or end < 0:
+        return None
+    return Span(base, end, b.dates[base], b.dates[end], b.closes[base], b.closes[end])
+
 
 @dataclass(frozen=True, slots=True)
 class MarketLeg:
@@ -267,7 +301,10 @@ def market_leg(x: DailyCloses, b: DailyCloses, window: str, lag: int) -> MarketL
     xs = window_span(x, window, anchor)
     if xs is None:
         raise TooLittleHistory("x")
-    bs = window_span(b, window, anchor)
+    if window in PAIRED_WINDOWS:
+        bs = paired_span(xs, b, window, lag)
+    else:
+        bs = window_span(b, window, anchor)
     if bs is None:
         raise TooLittleHistory("b")
     spread = xs.change_pct - bs.change_pct
@@ -287,18 +324,51 @@ def market_leg(x: DailyCloses, b: DailyCloses, window: str, lag: int) -> MarketL
 
 # -- the economy leg ------------------------------------------------------------
 
-# When a print for a period can be assumed public (NBS 2026 calendar, DATA.md), chosen
-# late enough never to use a print before its release: CPI/PPI by the 15th of the next
-# month (released 9th-14th), the PMI by the 5th of the next month (last day of the
-# month, February's on 4 March), GDP by the 20th of the month after the quarter.
-_PUBLISHED = {"CPI": (1, 15), "PPI": (1, 15), "PMI": (1, 5), "GDP": (3, 20)}
-_STEP_MONTHS = {"CPI": 1, "PPI": 1, "PMI": 1, "GDP": 3}
+# A print counts from its real publication time (bot.macro.history keeps it: the release
+# calendar's time, or when the bot recorded the print). Only a print stored without one
+# (an old history row) falls back to the day it can be assumed public (NBS 2026 calendar,
+# DATA.md), chosen late enough never to use a print before its release: CPI/PPI by the
+# 15th of the next month (released 9th-14th), the PMI by the 5th of the next month (last
+# day of the month, February's on 4 March), GDP by the 20th of the month after the
+# quarter; from 00:00 Beijing that day.
+# Industrial output and retail sales come out mid-month with GDP's quarter (by the 20th).
+_PUBLISHED = {
+    "CPI": (1, 15),
+    "PPI": (1, 15),
+    "PMI": (1, 5),
+    "GDP": (3, 20),
+    "GDP_YTD": (3, 20),
+    "IP": (1, 20),
+    "RETAIL": (1, 20),
+}
+_STEP_MONTHS = {"CPI": 1, "PPI": 1, "PMI": 1, "GDP": 3, "GDP_YTD": 3, "IP": 1, "RETAIL": 1}
+BEIJING = ZoneInfo("Asia/Shanghai")
+# A latest print is *stale* once the next period's print is this many days past the day
+# it can be assumed public (above): NBS has missed its own calendar, or the feed has.
+STALE_GRACE_DAYS = 10
 
 
 def published_by(indicator: str, period: date) -> date:
-    """The first day a print for `period` is assumed known."""
+    """The fallback: the first day a print for `period` is assumed known."""
     months, day = _PUBLISHED[indicator]
     return months_back(period, -months).replace(day=day)
+
+
+def public_at(
+    indicator: str, period: date, published: Mapping[date, datetime] | None = None
+) -> datetime:
+    """When the print for `period` was public: its recorded time, else the fallback day."""
+    known = (published or {}).get(period)
+    if known is not None:
+        return known
+    return datetime.combine(published_by(indicator, period), time(0), BEIJING)
+
+
+def stale_since(indicator: str, period: date) -> date:
+    """The day a print for `period` stops being the latest one can expect (the next
+    period's print is STALE_GRACE_DAYS overdue)."""
+    step = _STEP_MONTHS.get(indicator, 1)
+    return published_by(indicator, months_back(period, -step)) + timedelta(STALE_GRACE_DAYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +384,8 @@ class Reading:
     streak: int  # consecutive latest periods on the same side of neutral
     streak_side: int  # -1 below neutral, +1 above, 0 at neutral
     streak_is_floor: bool  # the streak reaches the start of the known history
+    gap: date | None = None  # the missing period the streak stopped at, if it did
+    stale: bool = False  # older than the series' cadence allows (stale_since)
 
     @property
     def deviation(self) -> float:
@@ -328,6 +400,7 @@ class Pulse:
     readings: dict[str, Reading] = field(default_factory=dict)
     short: tuple[str, ...] = ()  # indicators with a print but too little history
     missing: tuple[str, ...] = ()  # indicators with no published print at all
+    stale: tuple[str, ...] = ()  # latest print older than its cadence: left out of the value
 
 
 def streak(prints: Sequence[tuple[date, float]], neutral: float, step_months: int) -> Reading:
@@ -337,45 +410,57 @@ def streak(prints: Sequence[tuple[date, float]], neutral: float, step_months: in
     side = (value > neutral) - (value < neutral)
     count = 0
     floor = True
+    gap = None
     expected = period
     for p, v in reversed(prints):
-        if p != expected:  # a gap in the history: the run is at least this long
+        if p != expected:  # a gap in the history: the run stops here and says so
+            gap = expected
+            floor = False
             break
         if side == 0 or (v > neutral) - (v < neutral) != side:
             floor = False
             break
         count += 1
         expected = months_back(p, step_months)
-    return Reading("", period, value, neutral, len(prints), None, count, side, floor)
+    return Reading("", period, value, neutral, len(prints), None, count, side, floor, gap)
 
 
 def economy_pulse(
     history: dict[str, list[tuple[date, float]]],
     neutral: dict[str, float],
-    as_of: date,
+    as_of: datetime,
+    published: Mapping[str, Mapping[date, datetime]] | None = None,
     min_prints: int = MIN_PRINTS,
 ) -> Pulse:
-    """The pulse as of `as_of` from each indicator's (period start, value) history."""
+    """The pulse at the instant `as_of` from each indicator's (period start, value) history:
+    only prints public by then (`public_at`, from `published`: indicator -> period ->
+    publication time). A stale latest print (`stale_since`) is shown but left out."""
     readings: dict[str, Reading] = {}
     short: list[str] = []
     missing: list[str] = []
+    stale: list[str] = []
     zs: list[float] = []
+    today = as_of.astimezone(BEIJING).date()
     for indicator, level in neutral.items():
+        times = (published or {}).get(indicator)
         known = sorted(
             (p, v)
             for p, v in history.get(indicator, [])
-            if published_by(indicator, p) <= as_of and math.isfinite(v)
+            if public_at(indicator, p, times) <= as_of and math.isfinite(v)
         )
         if not known:
             missing.append(indicator)
             continue
         run = streak(known, level, _STEP_MONTHS[indicator])
+        old = today >= stale_since(indicator, run.period)
         z = None
         if len(known) >= min_prints:
             sd = statistics.stdev(v for _, v in known)
             if sd > 0:
                 z = (run.value - level) / sd
-        if z is None:
+        if old:
+            stale.append(indicator)
+        elif z is None:
             short.append(indicator)
         else:
             zs.append(z)
@@ -389,9 +474,11 @@ def economy_pulse(
             run.streak,
             run.streak_side,
             run.streak_is_floor,
+            run.gap,
+            old,
         )
     value = statistics.fmean(zs) if zs else None
-    return Pulse(value, readings, tuple(short), tuple(missing))
+    return Pulse(value, readings, tuple(short), tuple(missing), tuple(stale))
 
 
 # -- score and regime -------------------------------------------------------------

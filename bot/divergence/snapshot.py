@@ -4,8 +4,8 @@ Owns the I/O and presentation around the pure metrics of bot.divergence.metrics:
 
 - *As of*: every instrument's closes are cut to the sessions its own market had closed
   by the clock's instant (so a replay, a test or a live reply at 16:00 Shanghai time sees
-  the same Nasdaq-100 close: the previous US session), and macro prints to those public by
-  the clock's date in the display time zone.
+  the same Nasdaq-100 close: the previous US session), and macro prints to those public at
+  the clock's instant (each print's real publication time, bot.macro.history).
 - *Session alignment* (bot.divergence.metrics `lag`) from the calendars: lag 1 when B's session
   on a shared date opens after X's has closed (Shanghai/Hong Kong against New York).
 - *Cache*: closes and macro prints read from Redis are kept for CACHE_TTL_S of the
@@ -79,6 +79,14 @@ class Sources(Protocol):
     def service(self) -> HasEngine: ...
 
 
+@dataclass(frozen=True, slots=True)
+class MacroData:
+    """The macro history as /divergence reads it: prints, and their publication times."""
+
+    prints: dict[str, list[tuple[date, float]]]
+    published: dict[str, dict[date, datetime]]
+
+
 CACHE_TTL_S = 60.0
 MAX_ENTRIES = 64
 DEFAULT_WINDOW = "mtd"
@@ -143,7 +151,7 @@ class DivergenceCache:
     def __init__(self, ttl_s: float = CACHE_TTL_S) -> None:
         self.ttl = timedelta(seconds=ttl_s)
         self._closes: dict[str, tuple[datetime, DailyCloses]] = {}
-        self._macro: tuple[datetime, dict[str, list[tuple[date, float]]]] | None = None
+        self._macro: tuple[datetime, MacroData] | None = None
         self._lags: dict[tuple[str, str], int] = {}
         self.snapshots: OrderedDict[tuple[Any, ...], tuple[datetime, Snapshot]] = OrderedDict()
         self.charts: OrderedDict[tuple[Any, ...], tuple[datetime, bytes]] = OrderedDict()
@@ -183,13 +191,17 @@ class DivergenceCache:
         self._closes[instrument] = (now, closes)
         return closes
 
-    async def macro(self, core: Sources) -> dict[str, list[tuple[date, float]]]:
+    async def macro(self, core: Sources) -> MacroData:
+        """Every indicator's prints, and when each was public (bot.macro.history)."""
         now = core.clock.now()
         if self._macro is not None and self._fresh(self._macro[0], now):
             return self._macro[1]
-        history = await macro_history.load_all(core.redis)
-        self._macro = (now, history)
-        return history
+        data = MacroData(
+            await macro_history.load_all(core.redis),
+            await macro_history.load_all_published(core.redis),
+        )
+        self._macro = (now, data)
+        return data
 
     def lag(self, core: Sources, x: str, b: str, around: date) -> int:
         xc, bc = core.watchlist[x].calendar, core.watchlist[b].calendar
@@ -254,8 +266,10 @@ async def snapshot(core: Sources, window: str, pairs: list[tuple[str, str]]) -> 
     for inst in instruments:
         market = core.markets[core.watchlist[inst].calendar]
         closes[inst] = closed_by(await cache.closes(core, inst), market, now)
-    history = await cache.macro(core)
-    result = replace(compute(core, window, pairs, closes, history, now), key=key)
+    macro = await cache.macro(core)
+    result = replace(
+        compute(core, window, pairs, closes, macro.prints, now, macro.published), key=key
+    )
     cache._put(cache.snapshots, key, now, result)
     return result
 
@@ -267,6 +281,7 @@ def compute(
     closes: dict[str, DailyCloses],
     history: dict[str, list[tuple[date, float]]],
     now: datetime,
+    published: dict[str, dict[date, datetime]] | None = None,
 ) -> Snapshot:
     rows: list[Row] = []
     series: dict[str, tuple[tuple[date, ...], tuple[float, ...]]] = {}
@@ -285,7 +300,7 @@ def compute(
             if inst not in series:
                 lo, hi = span.base_index, span.end_index + 1
                 series[inst] = (tuple(c.dates[lo:hi]), tuple(c.closes[lo:hi]))
-    pulse = economy_pulse(history, neutral_levels(), as_of_date(core, now))
+    pulse = economy_pulse(history, neutral_levels(), now, published)
     first = rows[0].leg if rows else None
     z_ret = first.z_return if first else None
     score = decoupling_score(z_ret, pulse.value)
@@ -318,22 +333,39 @@ def _streak(r: Reading, what: str) -> str:
     level = f"{r.neutral:g}{what}"
     if r.streak_is_floor:
         return f" ({r.streak}+ months {sign} {level})"
+    if r.gap is not None:  # the run stops at a missing month: it may be longer
+        months = f"{r.streak} month{'s' if r.streak != 1 else ''}"
+        return f" ({months} {sign} {level} since {period_name('PPI', r.gap)}, missing)"
     return f" ({ordinal(r.streak)} month {sign} {level})"
+
+
+def period_name(indicator: str, period: date) -> str:
+    """'Dec 2025', or 'Q4 2025' for GDP: every figure shown names its period."""
+    if indicator == "GDP":
+        return f"Q{(period.month - 1) // 3 + 1} {period.year}"
+    return f"{period:%b %Y}"
+
+
+def _figure(indicator: str, r: Reading, text: str) -> str:
+    return f"{indicator} {period_name(indicator, r.period)} {text}" + (
+        " (stale)" if r.stale else ""
+    )
 
 
 def economy_line(pulse: Pulse) -> str:
     parts = []
     r = pulse.readings
     if "PPI" in r:
-        parts.append(f"PPI {fmt.pct(r['PPI'].value)} y/y{_streak(r['PPI'], '')}")
+        parts.append(
+            _figure("PPI", r["PPI"], f"{fmt.pct(r['PPI'].value)} y/y{_streak(r['PPI'], '')}")
+        )
     if "CPI" in r:
-        parts.append(f"CPI {fmt.pct(r['CPI'].value)}")
+        parts.append(_figure("CPI", r["CPI"], fmt.pct(r["CPI"].value)))
     if "PMI" in r:
-        parts.append(f"PMI {r['PMI'].value:.1f}{_streak(r['PMI'], '')}")
+        parts.append(_figure("PMI", r["PMI"], f"{r['PMI'].value:.1f}{_streak(r['PMI'], '')}"))
     if "GDP" in r:
         g = r["GDP"]
-        quarter = (g.period.month - 1) // 3 + 1
-        parts.append(f"GDP Q{quarter} {fmt.pct(g.value)} vs ~{g.neutral:g}% target")
+        parts.append(_figure("GDP", g, f"{fmt.pct(g.value)} vs ~{g.neutral:g}% target"))
     head = f"pulse {z_text(pulse.value)}"
     return f"{head}  " + " · ".join(parts) if parts else head
 
@@ -345,9 +377,12 @@ def history_note(pulse: Pulse) -> str | None:
         gaps.append(f"too little macro history ({counts} prints; {MIN_PRINTS} needed)")
     if pulse.missing:
         gaps.append("no published print of " + ", ".join(pulse.missing))
+    if pulse.stale:
+        old = ", ".join(f"{k} {period_name(k, pulse.readings[k].period)}" for k in pulse.stale)
+        gaps.append(f"stale, left out of the pulse: {old} (a newer print is overdue)")
     if not gaps:
         return None
-    used = [k for k in pulse.readings if k not in pulse.short]
+    used = [k for k in pulse.readings if k not in pulse.short and k not in pulse.stale]
     tail = f"; pulse from {', '.join(used)}" if used and pulse.value is not None else ""
     return "; ".join(gaps) + tail
 
@@ -464,8 +499,7 @@ async def refresh_pulse(core: Sources) -> Pulse:
     divergence rules need it (at start-up, after each close, after a new macro print)."""
     core.divergence.invalidate_macro()
     now = core.clock.now()
-    pulse = economy_pulse(
-        await core.divergence.macro(core), neutral_levels(), as_of_date(core, now)
-    )
+    macro = await core.divergence.macro(core)
+    pulse = economy_pulse(macro.prints, neutral_levels(), now, macro.published)
     core.service.engine.pulse = pulse.value
     return pulse

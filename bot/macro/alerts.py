@@ -28,8 +28,11 @@ from bot.macro.stats import (
     StreakChange,
     Surprise,
     describe_streak,
+    gap_note,
     off_target,
     previous,
+    run_before,
+    step_back,
     streak_change,
     surprise,
 )
@@ -159,8 +162,14 @@ async def publish_print(
     source: str,
     at: datetime,
     ytd: bool = False,
+    provider_previous: tuple[date, float] | None = None,
 ) -> Published | None:
-    """Store and announce one print; None when this release was already published."""
+    """Store and announce one print; None when this release was already published.
+
+    The print is public from `at` (kept with it: bot.macro.history). "Previous" is the
+    immediately preceding period: from the history, else the provider's own value for it
+    (`provider_previous`, stored then), else it says which period is missing. The streak
+    counts consecutive periods only (bot.macro.stats.run_before)."""
     key = entry.key if entry else f"{indicator}:{period_text(indicator, period)}"
     redis: Any = core.redis  # decode_responses=True: replies are str
     # A year-to-date GDP print does not stand in for the quarter's own: an admin can still
@@ -178,8 +187,15 @@ async def publish_print(
     known = DEFINITIONS.get(stored)
     unit = entry.unit if entry else (known.unit if known else "")
     history = await load_history(redis, stored) if known else []
-    before = [v for d, v in history if d < period]
-    prev = previous(history, period)
+    step = 3 if known and known.quarterly else 1
+    prev = previous(history, period, step)
+    sent = provider_previous
+    if prev is None and sent is not None and sent[0] == step_back(period, step):
+        prev = sent  # the provider sent the preceding period: keep it
+        if known:
+            stage_prints(batch, stored, [prev])
+            history = sorted([*history, prev])
+    before, gap = run_before(history, period, step)
 
     change = None
     level = known.level if known else None
@@ -197,22 +213,27 @@ async def publish_print(
         batch.call("HSET", keys.macro_surprises(indicator), period.isoformat(), repr(s.value))
     if known:
         # The caller refreshes the economy pulse (bot.divergence.snapshot.refresh_pulse).
-        stage_prints(batch, stored, [(period, value)])
+        stage_prints(batch, stored, [(period, value)], at)  # public from now
 
     name = known.name if known else indicator
     label = period_label(indicator, period)
     if ytd:
         title = f"{name} {period.year} (to {label[:2]}) {value_text(value, unit)}"
     else:
-        title = f"{name} {value_text(value, unit)}"
+        title = f"{name} {label} {value_text(value, unit)}"
     unit_word = "quarter" if known and known.quarterly else "month"
     if change is not None and known is not None:
         level_name = "target" if stored == "GDP" else known.level_name
         title += ", " + describe_streak(change, level_name, unit_word)
+        title += gap_note(change, before, gap, step == 3)
+    want = period_label(indicator, step_back(period, step))
     fields = [
         ("Actual", value_text(value, unit)),
         ("Consensus", value_text(consensus, unit) if consensus is not None else "n/a"),
-        ("Previous", value_text(prev[1], unit) if prev else "n/a"),
+        (
+            "Previous",
+            f"{value_text(prev[1], unit)} ({want})" if prev else f"n/a ({want} missing)",
+        ),
     ]
     if entry is not None and entry.target_text:
         fields.append(("Target", entry.target_text))
@@ -257,7 +278,8 @@ async def remind(
             parts.append(f"consensus {value_text(e.consensus, e.unit)}")
         known = DEFINITIONS.get(e.indicator or "")
         if known and e.period is not None:
-            prev = previous(await load_history(core.redis, e.indicator or ""), e.period)
+            step = 3 if known.quarterly else 1
+            prev = previous(await load_history(core.redis, e.indicator or ""), e.period, step)
             if prev:
                 when = period_label(e.indicator or "", prev[0])
                 parts.append(f"previous {value_text(prev[1], e.unit)} ({when})")

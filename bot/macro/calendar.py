@@ -411,6 +411,15 @@ def period_label(indicator: str, period: date) -> str:
     return parse_period(period_text(indicator, period), None)[1]
 
 
+def scheduled_releases(entries: list[CalendarEntry]) -> dict[tuple[str, date], datetime]:
+    """Each scheduled release's time by (indicator, period start): when its print is public."""
+    return {
+        (e.indicator, e.period): e.at
+        for e in entries
+        if e.kind == "release" and e.indicator is not None and e.period is not None
+    }
+
+
 SEED_FILE = "calendar_2026.toml"
 _seed_cache: dict[tuple[Path, float], list[CalendarEntry]] = {}
 

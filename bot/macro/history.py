@@ -7,16 +7,26 @@ GDP_YTD). The seed file ``seeds/macro_history.csv`` (indicator,period,value,sour
 optional ``released`` date) fills an empty store; every row names where its figure comes
 from, or says it is synthetic. ``released`` lets a replay start with only what was public
 then: prints released inside the replay window arrive as releases, not as history.
+
+When each print became public (``divbot:macro:at:{INDICATOR}``: ISO period start -> UTC
+instant) is kept beside it, so /divergence, the digest and divergence rules count a print
+from its real publication time: the instant the bot recorded it (the watcher, ``/macro
+set``) or, for the seed's history, the release calendar's time for that release (a row
+with only a ``released`` date: 10:00 Beijing that day, after every NBS release time). A
+print without a known time (no ``released`` date, or stored before times were kept)
+counts from the fallback rule of bot.divergence.metrics.published_by.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.state import keys
 from bot.state.atomic import Batch
@@ -53,17 +63,46 @@ def _key(indicator: str) -> str:
     return f"{keys.NS}:macro:{indicator}"
 
 
-async def save_prints(redis: Any, indicator: str, prints: list[tuple[date, float]]) -> None:
-    if prints:
-        mapping = {d.isoformat(): repr(v) for d, v in prints if math.isfinite(v)}
-        await redis.hset(_key(indicator), mapping=mapping)
+async def save_prints(
+    redis: Any,
+    indicator: str,
+    prints: list[tuple[date, float]],
+    at: datetime | Mapping[date, datetime] | None = None,
+) -> None:
+    """Store prints; `at`: when they were public (one instant, or one per period)."""
+    if not prints:
+        return
+    mapping = {d.isoformat(): repr(v) for d, v in prints if math.isfinite(v)}
+    await redis.hset(_key(indicator), mapping=mapping)
+    if at is None:
+        return
+    times = {d: at for d, _ in prints} if isinstance(at, datetime) else dict(at)
+    stamps = {d.isoformat(): t.astimezone(UTC).isoformat() for d, t in times.items()}
+    if stamps:
+        await redis.hset(keys.macro_published_at(indicator), mapping=stamps)
 
 
-def stage_prints(batch: Batch, indicator: str, prints: list[tuple[date, float]]) -> None:
-    """`save_prints` as commands of an atomic batch (bot.state.atomic)."""
+async def load_published(redis: Any, indicator: str) -> dict[date, datetime]:
+    """When each of an indicator's prints was public, where the bot knows it."""
+    raw: dict[str, str] = await redis.hgetall(keys.macro_published_at(indicator))
+    return {date.fromisoformat(k): datetime.fromisoformat(v) for k, v in raw.items()}
+
+
+async def load_all_published(redis: Any) -> dict[str, dict[date, datetime]]:
+    return {ind: await load_published(redis, ind) for ind in INDICATORS}
+
+
+def stage_prints(
+    batch: Batch, indicator: str, prints: list[tuple[date, float]], at: datetime | None = None
+) -> None:
+    """`save_prints` as commands of an atomic batch (bot.state.atomic); `at`: when the
+    prints were public, when known."""
     for d, v in prints:
         if math.isfinite(v):
             batch.call("HSET", _key(indicator), d.isoformat(), repr(v))
+            if at is not None:
+                stamp = at.astimezone(UTC).isoformat()
+                batch.call("HSET", keys.macro_published_at(indicator), d.isoformat(), stamp)
 
 
 async def load_history(redis: Any, indicator: str) -> list[tuple[date, float]]:
@@ -114,10 +153,38 @@ def read_seed(
     return {k: sorted(v) for k, v in out.items()}
 
 
-async def seed_if_empty(redis: Any, path: Path, released_before: date | None = None) -> bool:
-    """Load the seed file into an empty store; True when it did."""
+FALLBACK_RELEASE = time(10)  # a seed row with only a date: 10:00 Beijing, after NBS's times
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def release_time(row: SeedRow, scheduled: Mapping[tuple[str, date], datetime]) -> datetime | None:
+    """When a seed row's print was public: its release in the calendar (`scheduled`, by
+    (indicator, period)), else 10:00 Beijing on its `released` date, else unknown."""
+    if row.released is None:
+        return None
+    at = scheduled.get((row.indicator, row.period))
+    if at is not None and at.date() <= row.released:
+        return at
+    return datetime.combine(row.released, FALLBACK_RELEASE, BEIJING)
+
+
+async def seed_if_empty(
+    redis: Any,
+    path: Path,
+    released_before: date | None = None,
+    scheduled: Mapping[tuple[str, date], datetime] | None = None,
+) -> bool:
+    """Load the seed file into an empty store, with each print's publication time where
+    the row gives one (`release_time`); True when it did."""
     if await redis.exists(*(_key(i) for i in INDICATORS)):
         return False
+    rows = read_seed_rows(path)
     for indicator, prints in read_seed(path, released_before).items():
-        await save_prints(redis, indicator, prints)
+        times = {}
+        for row in rows:
+            if row.indicator == indicator:
+                at = release_time(row, scheduled or {})
+                if at is not None:
+                    times[row.period] = at
+        await save_prints(redis, indicator, prints, {d: times[d] for d, _ in prints if d in times})
     return True

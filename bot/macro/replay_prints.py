@@ -7,13 +7,12 @@ from the calendar, so the watcher sees them land exactly as it would live.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.macro.calendar import CalendarEntry, period_text
-from bot.macro.history import read_seed_rows
+from bot.macro.calendar import CalendarEntry, scheduled_releases
+from bot.macro.history import read_seed_rows, release_time
 from bot.sources.datacenter import MacroPrint
 
 NAME = "replay-macro"
@@ -31,14 +30,13 @@ class ReplayMacroSource:
     def from_seed(
         cls, path: Path, calendar: list[CalendarEntry], start: date, clock: Clock
     ) -> ReplayMacroSource:
-        at_by_key = {e.key: e.at for e in calendar if e.kind == "release"}
+        scheduled = scheduled_releases(calendar)
         prints = []
         for row in read_seed_rows(path):
             if row.released is None or row.released < start:
                 continue
-            key = f"{row.indicator}:{period_text(row.indicator, row.period)}"
-            fallback = datetime.combine(row.released, time(10), ZoneInfo("Asia/Shanghai"))
-            at = at_by_key.get(key, fallback)
+            at = release_time(row, scheduled)  # the calendar's time, or 10:00 that day
+            assert at is not None
             prints.append((at, MacroPrint(row.indicator, row.period, row.value)))
         return cls(prints, clock)
 

@@ -2,9 +2,11 @@
 
 A streak is the run of latest consecutive prints on one side of a line (zero for PPI and
 CPI, 50 for the PMI, the target for GDP). A print exactly on the line is on neither side:
-it ends a streak and starts none. Surprises are actual minus consensus; their size is
-also given in standard deviations of the indicator's past surprises once there are
-enough of them to mean something (MIN_SURPRISES).
+it ends a streak and starts none. Consecutive means consecutive *periods*: a missing month
+stops the run, and the text says which periods are missing (`run_before`, `gap_note`);
+"previous" is the immediately preceding period's print or nothing. Surprises are actual
+minus consensus; their size is also given in standard deviations of the indicator's
+past surprises once there are enough of them to mean something (MIN_SURPRISES).
 """
 
 from __future__ import annotations
@@ -121,6 +123,63 @@ def off_target(value: float, target: tuple[float, float]) -> float:
     return 0.0
 
 
-def previous(history: list[tuple[date, float]], period: date) -> tuple[date, float] | None:
-    earlier = [(d, v) for d, v in history if d < period]
-    return earlier[-1] if earlier else None
+def step_back(period: date, months: int) -> date:
+    """The period `months` before `period` (both first days of a month)."""
+    total = period.year * 12 + period.month - 1 - months
+    return date(total // 12, total % 12 + 1, 1)
+
+
+def previous(
+    history: list[tuple[date, float]], period: date, step_months: int = 1
+) -> tuple[date, float] | None:
+    """The print of the period immediately before `period`; None when it is missing (an
+    older print is never presented as the previous one)."""
+    want = step_back(period, step_months)
+    return next(((d, v) for d, v in history if d == want), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Periods missing from a series, first and last (equal for one)."""
+
+    first: date
+    last: date
+
+    def text(self, quarterly: bool) -> str:
+        """'Oct 2026', 'Jan 2026–Oct 2026', 'Q2 2026'."""
+        one = period_word(self.first, quarterly)
+        return one if self.first == self.last else f"{one}–{period_word(self.last, quarterly)}"
+
+
+def period_word(period: date, quarterly: bool) -> str:
+    if quarterly:
+        return f"Q{(period.month - 1) // 3 + 1} {period.year}"
+    return f"{period:%b %Y}"
+
+
+def run_before(
+    history: list[tuple[date, float]], period: date, step_months: int
+) -> tuple[list[float], Gap | None]:
+    """The values of the prints right before `period` with no period missing between
+    them (oldest first), and the missing periods the run stops at (None: the history
+    simply starts there). A streak is counted over this run only, never across a gap."""
+    by = dict(history)
+    values = []
+    p = step_back(period, step_months)
+    while p in by:
+        values.append(by[p])
+        p = step_back(p, step_months)
+    older = [d for d in by if d < p]
+    if not older:
+        return values[::-1], None
+    first = max(older)
+    total = first.year * 12 + first.month - 1 + step_months
+    return values[::-1], Gap(date(total // 12, total % 12 + 1, 1), p)
+
+
+def gap_note(change: StreakChange, run: list[float], gap: Gap | None, quarterly: bool) -> str:
+    """', Oct 2026 missing: no streak counted across it' when the new print's run reaches
+    back to a gap in the history (so it may be longer than the bot can count), else ''."""
+    if gap is None or change.after.side is None or change.after.length != len(run) + 1:
+        return ""
+    return f" ({gap.text(quarterly)} missing: no streak counted across it)"

@@ -8,14 +8,26 @@ A quote updates every signal that involves its instrument: its move over each wi
 that has rules, every spread it is a leg of, its price level. Spreads compare each leg's
 own window return on its own trading dates, using each leg's latest quote (during Asian
 hours the Nasdaq-100 leg is its last US close).
+
+Which sessions pair in a spread (``intraday 1d 5d``): the rule of /divergence
+(bot.divergence.metrics.paired_index): a session of the first leg (X) pairs with the
+second leg's (B's) last session that closed before it opened (`lag` 1: Shanghai or Hong
+Kong against New York) or on the same date (`lag` 0). B's leg runs from its close paired
+with X's base session to its latest price. When B has traded since X's latest session
+closed (US hours), that B session belongs to X's *next* session, which has not begun: X
+contributes nothing (0%) until it opens. A leg with no new session since the previous
+pairing (NDX on Tue 20 Jan 2026, after Martin Luther King Day) contributes 0%, never its
+old move again. ``mtd ytd`` spreads use one period for both legs, that of the newer
+session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.divergence.metrics import session_return_zscore
+from bot.divergence.metrics import paired_index, session_return_zscore
 from bot.market.windows import Base, pct_change, window_base
 from bot.models import DailyCloses, Quote, Rule, RuleKind, Window
 from bot.rules.book import BookEntry, RuleBook, Signal, entries_for
@@ -61,12 +73,24 @@ def signal_of(rule: Rule) -> Signal:
 
 
 VALUE_DIGITS = 2  # a move or spread in hundredths of a point; a level in cents
+PAIRED = (Window.INTRADAY, Window.D1, Window.D5)  # spread windows whose sessions pair
+
+Lag = Callable[[str, str], int]
+
+
+def same_region(a: str, b: str) -> int:
+    """The default pairing: B's session of a date pairs with X's of the same date."""
+    return 0
 
 
 class Engine:
-    """Rules, their index and the market state they are evaluated against."""
+    """Rules, their index and the market state they are evaluated against.
 
-    def __init__(self) -> None:
+    `lag(x, b)`: 1 when b's session on a shared date opens after x's has closed (see the
+    module docstring); the wiring derives it from the market calendars."""
+
+    def __init__(self, lag: Lag = same_region) -> None:
+        self.lag = lag
         self.index = RuleBook()
         self.rules: dict[str, Rule] = {}
         self.closes: dict[str, DailyCloses] = {}
@@ -192,11 +216,55 @@ class Engine:
         b = self.latest.get(signal.b)
         if b is None:
             return None
+        if window in PAIRED:
+            return self._paired_legs(a, b, window)
         # One period for both legs of a month- or year-to-date spread: that of the newer
         # session. A leg with no session in it yet has moved 0% in it; it does not bring
         # last month's move (2 Feb: STAR 50's February against the Nasdaq-100's February).
         period = max(a.session, b.session)
         return (self.leg_of(a, window, period), self.leg_of(b, window, period))
+
+    def _paired_legs(self, a: Quote, b: Quote, window: Window) -> tuple[Leg, Leg] | None:
+        """X (`a`) and B (`b`) over the pairing in progress (module docstring)."""
+        lag = self.lag(a.instrument, b.instrument)
+        xc = self.closes.get(a.instrument, DailyCloses())
+        bc = self.closes.get(b.instrument, DailyCloses())
+        i = xc.before(a.session)  # X's closes before its latest session
+        ahead = b.session >= a.session if lag else b.session > a.session
+        back = {Window.INTRADAY: 0, Window.D1: 1, Window.D5: 5}[window]
+        if ahead:
+            # B's session belongs to X's next session, not begun: X adds nothing new.
+            j = i + 1 - back  # X's base for that next session (its latest session is i)
+            if window is Window.INTRADAY or j == i:
+                x = Leg(
+                    a.instrument, a.price, Base(a.price, f"no session since {a.session:%d %b}"), 0.0
+                )
+                base_day = a.session
+            elif j < 0:
+                return None
+            else:
+                base = Base(xc.closes[j], f"{xc.dates[j]:%d %b} close")
+                x = Leg(a.instrument, a.price, base, pct_change(a.price, base.value))
+                base_day = xc.dates[j]
+        else:
+            x = self.leg_of(a, window)
+            j = i - max(back, 1)
+            if j < 0:
+                return Leg(a.instrument, a.price, None, None), Leg(
+                    b.instrument, b.price, None, None
+                )
+            base_day = xc.dates[j] if back else xc.dates[i - 1]
+        k = paired_index(base_day, bc, lag)  # B's close of the previous pairing
+        if window is Window.INTRADAY:
+            fresh = k < 0 or b.session > bc.dates[k]
+            if fresh:
+                return x, self.leg_of(b, window)
+            none = Base(b.price, f"no session since {bc.dates[k]:%d %b}")
+            return x, Leg(b.instrument, b.price, none, 0.0)
+        if k < 0:
+            return x, Leg(b.instrument, b.price, None, None)
+        base = Base(bc.closes[k], f"{bc.dates[k]:%d %b} close")
+        return x, Leg(b.instrument, b.price, base, pct_change(b.price, base.value))
 
     def value(self, signal: Signal) -> float | None:
         legs = self.legs(signal)

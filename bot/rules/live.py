@@ -17,7 +17,7 @@ from datetime import datetime
 from bot.config import Settings
 from bot.market.watchlist import Watchlist
 from bot.models import Rule, RuleKind
-from bot.rules.engine import Engine
+from bot.rules.engine import Engine, Lag, same_region
 from bot.rules.grammar import RuleSpec
 from bot.state import keys
 from bot.state.rule_changes import START, RuleChanges
@@ -34,14 +34,16 @@ class LiveRules:
         watchlist: Watchlist,
         settings: Settings,
         leading: Callable[[], bool] = lambda: False,
+        lag: Lag = same_region,
     ) -> None:
+        self.lag = lag  # which sessions pair in a spread (bot.rules.engine)
         self.store = store
         self.changes = changes
         self.watchlist = watchlist
         self.settings = settings
         # True while this replica leads: only the leader writes armed states.
         self.leading = leading
-        self.engine = Engine()
+        self.engine = Engine(lag)
         self.changes_seen = START  # the last change this engine has
         self.version = 0  # divbot:engine:version as of this engine's state
 
@@ -53,7 +55,7 @@ class LiveRules:
         """Replace the engine with a fresh one built from Redis (the pulse carries over).
         The old one is let go first, so memory never holds two rule sets; the new one
         fills while the watchers are not running (a takeover) or, rarely, between ticks."""
-        fresh = Engine()
+        fresh = Engine(self.lag)
         fresh.pulse = self.engine.pulse
         self.engine = fresh
         await self._loaded(fresh)

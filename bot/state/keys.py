@@ -57,6 +57,8 @@ divbot:chat:{chat}:keywords            set     a chat's own headline keywords (f
 
 
 divbot:macro:surprise:{indicator}      hash    ISO period start -> actual minus consensus
+divbot:macro:at:{indicator}            hash    ISO period start -> when the print was public
+                                               (UTC ISO; bot.macro.history)
 divbot:macro:reminded:{entry}:{min}    string  reminder sent N minutes before (SET NX, TTL)
 divbot:macro:published:{entry}         string  print published for a release (SET NX, TTL)
 divbot:macro:late:{entry}              string  late notice sent for a release (SET NX, TTL)
@@ -256,6 +258,12 @@ def macro_surprises(indicator: str) -> str:
     if not re.match(r"^[A-Z][A-Z0-9_]{1,15}$", indicator):
         raise ValueError(f"invalid indicator {indicator!r}")
     return f"{NS}:macro:surprise:{indicator}"
+
+
+def macro_published_at(indicator: str) -> str:
+    if not re.match(r"^[A-Z][A-Z0-9_]{1,15}$", indicator):
+        raise ValueError(f"invalid indicator {indicator!r}")
+    return f"{NS}:macro:at:{indicator}"
 
 
 def macro_reminded(entry_key: str, minutes: int) -> str:

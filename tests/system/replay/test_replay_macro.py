@@ -23,18 +23,18 @@ async def test_january_macro_releases_in_the_replay() -> None:
     macro = [t for t in titles if t[1].startswith(("In 30", "CPI", "PPI", "GDP", "Manufacturing"))]
     assert macro == [
         ("Fri 09 Jan 09:00 CST", "In 30 min: CPI Dec 2025, PPI Dec 2025"),
-        ("Fri 09 Jan 09:30 CST", "CPI +0.8% y/y, 3rd straight month above zero"),
-        ("Fri 09 Jan 09:30 CST", "PPI −1.9% y/y, 39th straight month below zero"),
+        ("Fri 09 Jan 09:30 CST", "CPI Dec 2025 +0.8% y/y, 3rd straight month above zero"),
+        ("Fri 09 Jan 09:30 CST", "PPI Dec 2025 −1.9% y/y, 39th straight month below zero"),
         ("Tue 13 Jan 21:00 CST", "In 30 min: US CPI Dec 2025"),  # 08:00 in New York
         (
             "Mon 19 Jan 09:30 CST",
             "In 30 min: GDP Q4 2025, Industrial output Dec 2025, Retail sales Dec 2025",
         ),
-        ("Mon 19 Jan 10:00 CST", "GDP +4.5% y/y, 2nd straight quarter below target"),
+        ("Mon 19 Jan 10:00 CST", "GDP Q4 2025 +4.5% y/y, 2nd straight quarter below target"),
         ("Sat 31 Jan 09:00 CST", "In 30 min: Manufacturing PMI Jan 2026"),
         (
             "Sat 31 Jan 09:30 CST",
-            "Manufacturing PMI 49.3, first month below 50 after 1 month above",
+            "Manufacturing PMI Jan 2026 49.3, first month below 50 after 1 month above",
         ),
     ]
     assert "GDP Q4 2025 · previous +4.8% y/y (Q3 2025) · target around 5% (2025 target)" in text

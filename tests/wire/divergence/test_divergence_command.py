@@ -56,10 +56,11 @@ async def test_default_reply_table_regime_and_chart(
     assert answer.lines[1].startswith("HS TECH ")
     economy = answer.lines[2]
     assert economy.startswith("Economy   pulse ")
-    assert f"PPI {MINUS}1.9% y/y (39th month < 0)" in economy
-    assert "CPI +0.8%" in economy
-    assert "PMI 50.1" in economy
-    assert "GDP Q3 +4.8% vs ~5% target" in economy  # Q4 is only public from 20 Jan
+    assert f"PPI Dec 2025 {MINUS}1.9% y/y (39th month < 0)" in economy
+    assert "CPI Dec 2025 +0.8%" in economy
+    assert "PMI Dec 2025 50.1" in economy
+    # stored without a publication time: the fallback rule makes Q4 public from 20 Jan
+    assert "GDP Q3 2025 +4.8% vs ~5% target" in economy
     # columns line up: the two market rows have the same shape
     assert [m.start() for m in re.finditer("spread", answer.lines[0])] == [
         m.start() for m in re.finditer("spread", answer.lines[1])

@@ -119,9 +119,9 @@ async def test_admin_moves_a_release_keeping_its_consensus(core: Core) -> None:
 
 async def test_macro_shows_latest_prints_and_the_streak(core: Core) -> None:
     ppi = await handle(core, cmd("macro", "ppi"))
-    assert ppi.title == "PPI −2.2% y/y for Nov 2025, 38th straight month below zero"
+    assert ppi.title == "PPI Nov 2025 −2.2% y/y, 38th straight month below zero"
     assert ppi.lines[0] == "Nov 2025     −2.2% y/y"
     summary = await handle(core, cmd("macro"))
-    assert "Manufacturing PMI 50.1 (Dec 2025): first month above 50 after 8 months below" in (
+    assert "Manufacturing PMI Dec 2025 50.1: first month above 50 after 8 months below" in (
         summary.lines
     )

@@ -96,14 +96,14 @@ async def test_a_print_arriving_after_three_empty_polls(
     macro_clock.set(when)
     await job.run_once(when)
     assert await titles(redis_client) == [
-        "CPI +0.8% y/y, 3rd straight month above zero",
-        "PPI −1.9% y/y, 39th straight month below zero",
+        "CPI Dec 2025 +0.8% y/y, 3rd straight month above zero",
+        "PPI Dec 2025 −1.9% y/y, 39th straight month below zero",
     ]
     ppi = (await queued(redis_client))[1][1].message
     assert dict(ppi.fields) == {
         "Actual": "−1.9% y/y",
         "Consensus": "−2.0% y/y",
-        "Previous": "−2.2% y/y",
+        "Previous": "−2.2% y/y (Nov 2025)",
     }
     assert ppi.lines[1] == "Surprise +0.1pp vs consensus (σ needs 4 past surprises, have 0)"
     assert (await load_history(redis_client, "PPI"))[-1] == (
@@ -150,7 +150,9 @@ async def test_a_provider_that_never_answers_then_an_admin_sets_the_print(
     assert len(await titles(redis_client)) == 2
     done = await handle(core, cmd("macro", "set", "PPI", "-1.9"))
     assert done.title == "Published PPI Dec 2025: −1.9% y/y"
-    assert (await titles(redis_client))[-1] == "PPI −1.9% y/y, 39th straight month below zero"
+    assert (await titles(redis_client))[
+        -1
+    ] == "PPI Dec 2025 −1.9% y/y, 39th straight month below zero"
     again = await handle(core, cmd("macro", "set", "PPI", "-1.8"))
     assert again.title == "PPI Dec 2025 was already published; nothing changed"
     assert (await load_history(redis_client, "PPI"))[-1][1] == -1.9
@@ -215,7 +217,7 @@ async def test_chat_filters_pass_only_big_surprises_or_streak_changes(
     chats = [chat for chat, a in await queued(redis_client) if "zero" in a.message.title]
     assert sorted(chats) == sorted([CHAT, CHAT, streaky])  # the streak ended at zero
     last = (await queued(redis_client))[-1][1].message.title
-    assert last == "PPI +0.0% y/y, at zero: ends 39 months below zero"
+    assert last == "PPI Jan 2026 +0.0% y/y, at zero: ends 39 months below zero"
 
 
 async def test_sigma_of_past_surprises_once_there_are_enough(
@@ -260,7 +262,9 @@ async def test_year_to_date_gdp_is_posted_as_such_and_the_quarter_can_still_be_s
     assert (await load_history(redis_client, "GDP"))[-1][0].month == 7  # Q4 not faked
     done = await handle(core, cmd("macro", "set", "GDP", "4.5", "2025-Q4"))
     assert done.title == "Published GDP Q4 2025: +4.5% y/y"
-    assert (await titles(redis_client))[-1] == "GDP +4.5% y/y, 2nd straight quarter below target"
+    assert (await titles(redis_client))[
+        -1
+    ] == "GDP Q4 2025 +4.5% y/y, 2nd straight quarter below target"
 
 
 async def test_a_print_seen_by_a_leader_whose_term_ended_is_published_by_the_next(
@@ -287,6 +291,6 @@ async def test_a_print_seen_by_a_leader_whose_term_ended_is_published_by_the_nex
         macro_clock.now()
     )
     assert await titles(redis_client) == [
-        "CPI +0.8% y/y, 3rd straight month above zero",
-        "PPI −1.9% y/y, 39th straight month below zero",
+        "CPI Dec 2025 +0.8% y/y, 3rd straight month above zero",
+        "PPI Dec 2025 −1.9% y/y, 39th straight month below zero",
     ]
