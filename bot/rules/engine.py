@@ -30,7 +30,9 @@ from datetime import date, datetime
 from bot.divergence.metrics import paired_index, session_return_zscore
 from bot.market.windows import Base, pct_change, window_base
 from bot.models import DailyCloses, Quote, Rule, RuleKind, Window
-from bot.rules.book import BookEntry, RuleBook, Signal, entries_for
+from bot.rules.book import RuleBook, Signal, entries_for
+from bot.rules.ids import RuleIds
+from bot.rules.table import RuleTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +89,21 @@ class Engine:
     """Rules, their index and the market state they are evaluated against.
 
     `lag(x, b)`: 1 when b's session on a shared date opens after x's has closed (see the
-    module docstring); the wiring derives it from the market calendars."""
+    module docstring); the wiring derives it from the market calendars.
+
+    Rules are held by column (bot.rules.table) and indexed by row (bot.rules.book): a
+    `Rule` object exists only while something uses it (a crossing, a listing)."""
 
     def __init__(self, lag: Lag = same_region) -> None:
         self.lag = lag
-        self.index = RuleBook()
-        self.rules: dict[str, Rule] = {}
+        ids = RuleIds()
+        self.rules = RuleTable(ids)
+        self.index = RuleBook(ids)
         self.closes: dict[str, DailyCloses] = {}
         self.latest: dict[str, Quote] = {}
         self.last_fired: dict[str, float] = {}
-        self._by_instrument: dict[str, dict[Signal, int]] = {}
-        # One Signal object per distinct signal, shared by all its rules' index entries
-        # (a few hundred signals for 100,000 rules, rather than one tuple per rule).
-        self._signals: dict[Signal, Signal] = {}
+        # Signal ids by instrument, each with how many indexed rules use it.
+        self._by_instrument: dict[str, dict[int, int]] = {}
         # The economy pulse (bot.divergence.metrics) behind divergence rules; None = no signal.
         self.pulse: float | None = None
 
@@ -109,74 +113,71 @@ class Engine:
         disarmed: it fires on the next cross, not on the level it was created at; with
         no value yet, the side is pending (None) and the first value decides."""
         self.remove_rule(rule.id)
-        self.rules[rule.id] = rule
+        row = self.rules.put(rule)
         if rule.paused:
             return {}
-        signal = self._signal(rule)
-        signed = rule.kind is not RuleKind.LEVEL
+        signal = signal_of(rule)
+        sid = self.index.sid(signal)
         current = self.value(signal)
         states: dict[int, bool | None] = {}
-        for entry in entries_for(
-            rule.id, rule.threshold, rule.direction.value, rule.hysteresis, signed
-        ):
+        for side, trigger in _triggers(rule):
             is_armed: bool | None
-            if armed is not None and entry.side in armed:
-                is_armed = armed[entry.side]
+            if armed is not None and side in armed:
+                is_armed = armed[side]
             else:
-                is_armed = None if current is None else not _past(entry, current)
-            self.index.add(signal, entry, is_armed)
-            states[entry.side] = is_armed
-        for inst in {signal.a, signal.b} - {""}:
-            counts = self._by_instrument.setdefault(inst, {})
-            counts[signal] = counts.get(signal, 0) + 1
+                is_armed = None if current is None else not _past(side, trigger, current)
+            self.index.add_row(sid, row, side, trigger, rule.hysteresis, is_armed)
+            states[side] = is_armed
+        self._count(signal, sid, 1)
         return states
 
     def load_rules(self, rules: list[Rule], states: dict[str, dict[int, bool]]) -> None:
         """Index many new rules at once (start-up, batch by batch), with their saved armed
         states. A rule already loaded is skipped: a scan of the store may repeat one."""
-        current: dict[Signal, float | None] = {}
-        items = []
+        current: dict[int, float | None] = {}
         for rule in rules:
             if rule.id in self.rules:
                 continue
-            self.rules[rule.id] = rule
+            row = self.rules.put(rule)
             if rule.paused:
                 continue
-            signal = self._signal(rule)
-            if signal not in current:
-                current[signal] = self.value(signal)
+            signal = signal_of(rule)
+            sid = self.index.sid(signal)
+            if sid not in current:
+                current[sid] = self.value(signal)
+            value = current[sid]
             saved = states.get(rule.id, {})
-            signed = rule.kind is not RuleKind.LEVEL
-            for entry in entries_for(
-                rule.id, rule.threshold, rule.direction.value, rule.hysteresis, signed
-            ):
-                value = current[signal]
-                armed: bool | None = saved.get(entry.side)
+            for side, trigger in _triggers(rule):
+                armed: bool | None = saved.get(side)
                 if armed is None and value is not None:
-                    armed = not _past(entry, value)
-                items.append((signal, entry, armed))  # None: pending, the first value decides
-            for inst in {signal.a, signal.b} - {""}:
-                counts = self._by_instrument.setdefault(inst, {})
-                counts[signal] = counts.get(signal, 0) + 1
-        self.index.bulk_add(items)
+                    armed = not _past(side, trigger, value)
+                # None: pending, the first value decides.
+                self.index.add_row(sid, row, side, trigger, rule.hysteresis, armed)
+            self._count(signal, sid, 1)
 
     def _signal(self, rule: Rule) -> Signal:
-        signal = signal_of(rule)
-        return self._signals.setdefault(signal, signal)
+        return self.index.signal(self.index.sid(signal_of(rule)))
+
+    def _count(self, signal: Signal, sid: int, by: int) -> None:
+        for inst in {signal.a, signal.b} - {""}:
+            counts = self._by_instrument.setdefault(inst, {})
+            counts[sid] = counts.get(sid, 0) + by
+            if counts[sid] == 0:
+                del counts[sid]
 
     def remove_rule(self, rule_id: str) -> Rule | None:
-        rule = self.rules.pop(rule_id, None)
-        if rule is None:
+        row = self.rules.ids.row(rule_id)
+        if row is None:
             return None
+        indexed = any(self.index.state(row, side) for side in (1, -1))
         for side in (1, -1):
-            self.index.remove(rule_id, side)
-        if not rule.paused:
+            self.index.remove_row(row, side)
+        found = self.rules.pop_row(rule_id)
+        assert found is not None
+        rule = found[1]
+        if indexed:
             signal = signal_of(rule)
-            for inst in {signal.a, signal.b} - {""}:
-                counts = self._by_instrument[inst]
-                counts[signal] -= 1
-                if counts[signal] == 0:
-                    del counts[signal]
+            self._count(signal, self.index.sid(signal), -1)
         return rule
 
     # -- market state ----------------------------------------------------------
@@ -275,21 +276,23 @@ class Engine:
         """Take a quote; return the crossings it causes and the state that changed."""
         self.latest[quote.instrument] = quote
         result = TickResult([], [])
-        for signal in list(self._by_instrument.get(quote.instrument, {})):
+        index, id_of = self.index, self.rules.ids.id_of
+        for sid in list(self._by_instrument.get(quote.instrument, {})):
+            signal = index.signal(sid)
             legs = self.legs(signal)
             if legs is None:
                 continue
             value = self._signal_value(signal, legs)
             if value is None:
                 continue
-            for entry, armed in self.index.initialize(signal, value):
-                result.state.append((entry.rule_id, entry.side, armed))
-            fired, rearmed = self.index.cross(signal, value)
-            for entry in rearmed:
-                result.state.append((entry.rule_id, entry.side, True))
-            for entry in fired:
-                result.state.append((entry.rule_id, entry.side, False))
-                result.crossings.append(self._crossing(entry, value, legs, quote, now))
+            for row, side, armed in index.settle(sid, value):
+                result.state.append((id_of(row), side, armed))
+            fired, rearmed = index.cross_rows(sid, value)
+            for row, side in rearmed:
+                result.state.append((id_of(row), side, True))
+            for row, side in fired:
+                result.state.append((id_of(row), side, False))
+                result.crossings.append(self._crossing(row, side, value, legs, quote, now))
         return result
 
     def _signal_value(self, signal: Signal, legs: tuple[Leg, ...]) -> float | None:
@@ -308,19 +311,28 @@ class Engine:
         return None if z is None else z - self.pulse
 
     def _crossing(
-        self, entry: BookEntry, value: float, legs: tuple[Leg, ...], quote: Quote, now: datetime
+        self, row: int, side: int, value: float, legs: tuple[Leg, ...], quote: Quote, now: datetime
     ) -> Crossing:
-        rule = self.rules[entry.rule_id]
+        rule = self.rules.at(row)
         last = self.last_fired.get(rule.id)
         stamp = now.timestamp()
         suppressed = last is not None and stamp - last < rule.cooldown_s
         if not suppressed:
             self.last_fired[rule.id] = stamp
-        return Crossing(rule, entry.side, value, legs, quote, suppressed)
+        return Crossing(rule, side, value, legs, quote, suppressed)
 
 
-def _past(entry: BookEntry, value: float) -> bool:
-    return value >= entry.trigger if entry.side == 1 else value <= entry.trigger
+def _triggers(rule: Rule) -> list[tuple[int, float]]:
+    """(side, trigger) of each side a rule watches; moves and spreads mirror for `down`."""
+    signed = rule.kind is not RuleKind.LEVEL
+    return [
+        (e.side, e.trigger)
+        for e in entries_for(rule.id, rule.threshold, rule.direction.value, rule.hysteresis, signed)
+    ]
+
+
+def _past(side: int, trigger: float, value: float) -> bool:
+    return value >= trigger if side == 1 else value <= trigger
 
 
 def _value(signal: Signal, legs: tuple[Leg, ...]) -> float | None:
