@@ -40,6 +40,7 @@ from bot.rules.ids import RuleIds
 ABSENT, ARMED, DISARMED, PENDING = 0, 1, 2, 3
 EXTRA_MAX = 32  # rows kept unsorted in a book before it is sorted again
 SIDES = (1, -1)
+INF, NAN = float("inf"), float("nan")
 
 Floats = npt.NDArray[np.float64]
 Rows = npt.NDArray[np.int32]
@@ -83,6 +84,8 @@ class _Book:
         "last",
         "live",
         "pending",
+        "low",
+        "high",
     )
 
     def __init__(self) -> None:
@@ -95,6 +98,10 @@ class _Book:
         self.last: float | None = None  # the last value crossed; None: never
         self.live = 0  # entries in this book
         self.pending = 0  # of which pending
+        # The gap around `last` that holds no trigger and no re-arm boundary of the
+        # sorted arrays (nan: unknown): a value moving inside it crosses nothing there.
+        self.low = NAN
+        self.high = NAN
 
 
 class RuleBook:
@@ -147,8 +154,10 @@ class RuleBook:
     def add_row(
         self, sid: int, row: int, side: int, trigger: float, hysteresis: float, armed: bool | None
     ) -> None:
-        self._grow(row + 1)
-        self.remove_row(row, side)
+        if row >= len(self._signal):
+            self._grow(row + 1)
+        elif self._state[side][row] != ABSENT:
+            self.remove_row(row, side)
         self._signal[row] = sid
         self._trigger[side][row] = trigger
         self._hysteresis[row] = hysteresis
@@ -268,26 +277,32 @@ class RuleBook:
     def _cross_book(
         self, book: _Book, sid: int, side: int, value: float
     ) -> tuple[list[int], list[int]]:
-        candidates = set(book.extra)
-        candidates |= book.dirty
-        book.dirty = set()
         last, book.last = book.last, value
+        candidates: set[int] = set()
+        if book.extra or book.dirty:
+            candidates.update(book.extra)
+            candidates |= book.dirty
+            book.dirty = set()
         if last is None:
             candidates.update(book.trigger_rows.tolist())
-        else:
+            self._gap(book, value)
+        elif not book.low < value < book.high:
             # Fire: armed entries whose trigger the value went past since `last`.
             # Re-arm: disarmed entries whose boundary it went back past.
             rising = value >= last
             falling = value <= last
             lo, hi = (last, value) if rising else (value, last)
             if (side == 1 and rising) or (side == -1 and falling):
-                a = np.searchsorted(book.by_trigger, lo, side="left")
-                b = np.searchsorted(book.by_trigger, hi, side="right")
+                a = book.by_trigger.searchsorted(lo, side="left")
+                b = book.by_trigger.searchsorted(hi, side="right")
                 candidates.update(book.trigger_rows[a:b].tolist())
             if (side == 1 and falling) or (side == -1 and rising):
-                a = np.searchsorted(book.by_rearm, lo, side="left")
-                b = np.searchsorted(book.by_rearm, hi, side="right")
+                a = book.by_rearm.searchsorted(lo, side="left")
+                b = book.by_rearm.searchsorted(hi, side="right")
                 candidates.update(book.rearm_rows[a:b].tolist())
+            self._gap(book, value)
+        if not candidates:
+            return [], []
         signal_of, states = self._signal, self._state[side]
         triggers, hysteresis = self._trigger[side], self._hysteresis
         fire: list[tuple[float, str, int]] = []
@@ -319,6 +334,23 @@ class RuleBook:
         return [row for _, _, row in fire], [row for _, _, row in rearm]
 
     # -- layout ------------------------------------------------------------------------
+    @staticmethod
+    def _gap(book: _Book, value: float) -> None:
+        """Find the gap around `value` between the sorted triggers and boundaries (none
+        when one equals it: an entry at the value itself needs a look on any move)."""
+        low, high = -INF, INF
+        for values in (book.by_trigger, book.by_rearm):
+            i = int(values.searchsorted(value, side="left"))
+            if i < len(values):
+                above = float(values[i])
+                if above == value:
+                    book.low = book.high = NAN
+                    return
+                high = min(high, above)
+            if i:
+                low = max(low, float(values[i - 1]))
+        book.low, book.high = low, high
+
     def _rows_of(self, book: _Book, sid: int, side: int, state: int | None = None) -> Rows:
         """The book's rows, once each: live ones, or those in `state`."""
         rows = np.unique(np.concatenate([book.trigger_rows, np.frombuffer(book.extra, np.int32)]))
@@ -337,6 +369,7 @@ class RuleBook:
         order = np.argsort(rearms, kind="stable")
         book.by_rearm, book.rearm_rows = rearms[order], rows[order]
         book.extra = array("i")
+        book.low = book.high = NAN
 
     def _grow(self, size: int) -> None:
         missing = size - len(self._signal)

@@ -23,14 +23,15 @@ session.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.divergence.metrics import paired_index, session_return_zscore
 from bot.market.windows import Base, pct_change, window_base
-from bot.models import DailyCloses, Quote, Rule, RuleKind, Window
-from bot.rules.book import RuleBook, Signal, entries_for
+from bot.models import DailyCloses, Direction, Quote, Rule, RuleKind, Window
+from bot.rules.book import RuleBook, Signal
 from bot.rules.ids import RuleIds
 from bot.rules.table import RuleTable
 
@@ -74,6 +75,7 @@ def signal_of(rule: Rule) -> Signal:
     return Signal("move", rule.instrument, "", window)
 
 
+BASES_KEPT = 64  # window bases remembered per instrument (a few per session)
 VALUE_DIGITS = 2  # a move or spread in hundredths of a point; a level in cents
 PAIRED = (Window.INTRADAY, Window.D1, Window.D5)  # spread windows whose sessions pair
 
@@ -106,6 +108,8 @@ class Engine:
         self._by_instrument: dict[str, dict[int, int]] = {}
         # The economy pulse (bot.divergence.metrics) behind divergence rules; None = no signal.
         self.pulse: float | None = None
+        # Window bases by instrument, (window, session): forgotten when its closes change.
+        self._bases: dict[str, dict[tuple[Window, date], Base | None]] = {}
 
     # -- rules -----------------------------------------------------------------
     def add_rule(self, rule: Rule, armed: dict[int, bool] | None = None) -> dict[int, bool | None]:
@@ -134,35 +138,48 @@ class Engine:
     def load_rules(self, rules: list[Rule], states: dict[str, dict[int, bool]]) -> None:
         """Index many new rules at once (start-up, batch by batch), with their saved armed
         states. A rule already loaded is skipped: a scan of the store may repeat one."""
-        current: dict[int, float | None] = {}
+        held = self.rules
+        first: dict[str, Rule] = {}
         for rule in rules:
-            if rule.id in self.rules:
-                continue
-            row = self.rules.put(rule)
+            if rule.id not in held:
+                first.setdefault(rule.id, rule)
+        fresh = list(first.values())
+        rows = held.put_new(fresh)
+        index = self.index
+        current: dict[int, float | None] = {}
+        sids: dict[tuple[RuleKind, str, str | None, Window | None], int] = {}
+        for rule, row in zip(fresh, rows, strict=True):
             if rule.paused:
                 continue
-            signal = signal_of(rule)
-            sid = self.index.sid(signal)
-            if sid not in current:
+            key = (rule.kind, rule.instrument, rule.other, rule.window)
+            sid = sids.get(key)
+            if sid is None:
+                signal = signal_of(rule)
+                sid = sids[key] = index.sid(signal)
                 current[sid] = self.value(signal)
+                self._count(signal, sid, 0)
             value = current[sid]
-            saved = states.get(rule.id, {})
+            saved = states.get(rule.id)
             for side, trigger in _triggers(rule):
-                armed: bool | None = saved.get(side)
+                armed = None if saved is None else saved.get(side)
                 if armed is None and value is not None:
                     armed = not _past(side, trigger, value)
                 # None: pending, the first value decides.
-                self.index.add_row(sid, row, side, trigger, rule.hysteresis, armed)
-            self._count(signal, sid, 1)
+                index.add_row(sid, row, side, trigger, rule.hysteresis, armed)
+            for inst in (rule.instrument, rule.other):
+                if inst:
+                    counts = self._by_instrument[inst]
+                    counts[sid] += 1
 
     def _signal(self, rule: Rule) -> Signal:
         return self.index.signal(self.index.sid(signal_of(rule)))
 
     def _count(self, signal: Signal, sid: int, by: int) -> None:
+        """`by` more indexed rules on `signal` (0: make sure it is counted)."""
         for inst in {signal.a, signal.b} - {""}:
             counts = self._by_instrument.setdefault(inst, {})
             counts[sid] = counts.get(sid, 0) + by
-            if counts[sid] == 0:
+            if counts[sid] == 0 and by:
                 del counts[sid]
 
     def remove_rule(self, rule_id: str) -> Rule | None:
@@ -183,9 +200,31 @@ class Engine:
     # -- market state ----------------------------------------------------------
     def set_closes(self, instrument: str, closes: DailyCloses) -> None:
         self.closes[instrument] = closes
+        self._bases.pop(instrument, None)
 
     def put_close(self, instrument: str, session: date, close: float) -> None:
         self.closes.setdefault(instrument, DailyCloses()).put(session, close)
+        self._bases.pop(instrument, None)
+
+    def _base(
+        self,
+        instrument: str,
+        closes: DailyCloses,
+        window: Window,
+        session: date,
+        day_open: float | None,
+    ) -> Base | None:
+        """window_base, remembered per instrument until its closes change: a poll cycle
+        asks for the same few bases of each instrument once per signal."""
+        if window is Window.INTRADAY:
+            return window_base(closes, window, session, day_open)
+        known = self._bases.get(instrument)
+        if known is None or len(known) > BASES_KEPT:
+            known = self._bases[instrument] = {}
+        key = (window, session)
+        if key not in known:
+            known[key] = window_base(closes, window, session, day_open)
+        return known[key]
 
     def leg(self, instrument: str, window: Window | None) -> Leg | None:
         quote = self.latest.get(instrument)
@@ -203,7 +242,7 @@ class Engine:
         session = quote.session
         if period is not None and window in (Window.MTD, Window.YTD):
             session = max(session, period)
-        base = window_base(closes, window, session, quote.open)
+        base = self._base(instrument, closes, window, session, quote.open)
         change = pct_change(quote.price, base.value) if base else None
         return Leg(instrument, quote.price, base, change)
 
@@ -237,14 +276,12 @@ class Engine:
             # B's session belongs to X's next session, not begun: X adds nothing new.
             j = i + 1 - back  # X's base for that next session (its latest session is i)
             if window is Window.INTRADAY or j == i:
-                x = Leg(
-                    a.instrument, a.price, Base(a.price, f"no session since {a.session:%d %b}"), 0.0
-                )
+                x = Leg(a.instrument, a.price, Base(a.price, _since_label(a.session)), 0.0)
                 base_day = a.session
             elif j < 0:
                 return None
             else:
-                base = Base(xc.closes[j], f"{xc.dates[j]:%d %b} close")
+                base = Base(xc.closes[j], _close_label(xc.dates[j]))
                 x = Leg(a.instrument, a.price, base, pct_change(a.price, base.value))
                 base_day = xc.dates[j]
         else:
@@ -260,11 +297,11 @@ class Engine:
             fresh = k < 0 or b.session > bc.dates[k]
             if fresh:
                 return x, self.leg_of(b, window)
-            none = Base(b.price, f"no session since {bc.dates[k]:%d %b}")
+            none = Base(b.price, _since_label(bc.dates[k]))
             return x, Leg(b.instrument, b.price, none, 0.0)
         if k < 0:
             return x, Leg(b.instrument, b.price, None, None)
-        base = Base(bc.closes[k], f"{bc.dates[k]:%d %b} close")
+        base = Base(bc.closes[k], _close_label(bc.dates[k]))
         return x, Leg(b.instrument, b.price, base, pct_change(b.price, base.value))
 
     def value(self, signal: Signal) -> float | None:
@@ -322,13 +359,26 @@ class Engine:
         return Crossing(rule, side, value, legs, quote, suppressed)
 
 
-def _triggers(rule: Rule) -> list[tuple[int, float]]:
-    """(side, trigger) of each side a rule watches; moves and spreads mirror for `down`."""
-    signed = rule.kind is not RuleKind.LEVEL
-    return [
-        (e.side, e.trigger)
-        for e in entries_for(rule.id, rule.threshold, rule.direction.value, rule.hysteresis, signed)
-    ]
+def _triggers(rule: Rule) -> tuple[tuple[int, float], ...]:
+    """(side, trigger) of each side a rule watches; moves and spreads mirror for `down`
+    (the entries of bot.rules.book.entries_for)."""
+    direction, threshold = rule.direction, rule.threshold
+    if direction is Direction.UP:
+        return ((1, threshold),)
+    down = threshold if rule.kind is RuleKind.LEVEL else -threshold
+    if direction is Direction.DOWN:
+        return ((-1, down),)
+    return ((1, threshold), (-1, down))
+
+
+@functools.lru_cache(maxsize=4096)
+def _close_label(day: date) -> str:
+    return f"{day:%d %b} close"
+
+
+@functools.lru_cache(maxsize=4096)
+def _since_label(day: date) -> str:
+    return f"no session since {day:%d %b}"
 
 
 def _past(side: int, trigger: float, value: float) -> bool:

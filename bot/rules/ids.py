@@ -16,12 +16,11 @@ _ABSENT = 0  # dense[n] holds row + 1; 0 = no such id
 
 def _number(rule_id: str) -> int:
     """n for a canonical ``r<n>`` id (no sign, no leading zero); -1 for any other id."""
-    digits = rule_id[1:]
-    if rule_id[:1] != "r" or not digits.isascii() or not digits.isdigit():
-        return -1
-    if len(digits) > 1 and digits[0] == "0":
-        return -1
-    return int(digits)
+    if rule_id[:1] == "r":
+        digits = rule_id[1:]
+        if digits.isdigit() and digits.isascii() and (digits[0] != "0" or len(digits) == 1):
+            return int(digits)
+    return -1
 
 
 class RuleIds:
@@ -56,6 +55,10 @@ class RuleIds:
         found = self.row(rule_id)
         if found is not None:
             return found, False
+        return self.add_new(rule_id), True
+
+    def add_new(self, rule_id: str) -> int:
+        """A row for an id known not to be held yet."""
         if self._free:
             row = self._free.pop()
         else:
@@ -77,7 +80,7 @@ class RuleIds:
             self._num[row] = -1
         self._live[row] = 1
         self._count += 1
-        return row, True
+        return row
 
     def discard(self, rule_id: str) -> int | None:
         """Forget `rule_id`; its row (now free) or None."""

@@ -65,8 +65,8 @@ class LiveRules:
         # next check errs towards another reload, never towards a stale engine.
         self.version = int(await self.store.redis.get(keys.ENGINE_VERSION) or 0)
         self.changes_seen = await self.changes.head()
-        for inst in self.watchlist:
-            engine.set_closes(inst.key, await self.store.load_closes(inst.key))
+        for inst, closes in (await self.store.load_closes_of(self.watchlist.keys())).items():
+            engine.set_closes(inst, closes)
         engine.latest.update(await self.store.load_quotes(self.watchlist.keys()))
         engine.last_fired.update(await self.store.load_fired())
         async for rules, states in self.store.rule_batches():

@@ -115,6 +115,30 @@ class RuleTable(Mapping[str, Rule]):
         self._created[row] = rule.created_at
         return row
 
+    def put_new(self, rules: list[Rule]) -> list[int]:
+        """Store many rules not held yet, ids distinct (a start-up's page): their rows.
+        Column by column when their rows are fresh ones at the end, as at start-up."""
+        add = self.ids.add_new
+        rows = [add(rule.id) for rule in rules]
+        start = rows[0] if rows else 0
+        if rows != list(range(start, start + len(rows))) or start != len(self._kind):
+            for rule in rules:
+                self.put(rule)
+            return rows
+        code = self.strings.code
+        self._owner.extend([code(r.owner) for r in rules])
+        self._instrument.extend([code(r.instrument) for r in rules])
+        self._other.extend([code(r.other) if r.other else -1 for r in rules])
+        self._kind.extend([_KIND[r.kind] for r in rules])
+        self._direction.extend([_DIRECTION[r.direction] for r in rules])
+        self._window.extend([_WINDOW[r.window] for r in rules])
+        self._paused.extend([r.paused for r in rules])
+        self._threshold.extend([r.threshold for r in rules])
+        self._hysteresis.extend([r.hysteresis for r in rules])
+        self._cooldown.extend([r.cooldown_s for r in rules])
+        self._created.extend([r.created_at for r in rules])
+        return rows
+
     def __setitem__(self, rule_id: str, rule: Rule) -> None:
         if rule.id != rule_id:
             raise ValueError(f"rule {rule.id} stored as {rule_id}")

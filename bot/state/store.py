@@ -22,6 +22,7 @@ from bot.state.codec import quote_from_json, quote_to_json
 
 RedisClient = Redis
 RULE_BATCH = 1000  # rules per HSCAN page when the engine is rebuilt (rule_batches)
+CLOSES_CHUNK = 500  # instruments' closes per pipelined round trip at start-up
 
 
 class Store:
@@ -235,7 +236,22 @@ class Store:
 
     async def load_closes(self, instrument: str) -> DailyCloses:
         raw: dict[str, str] = await self.redis.hgetall(keys.daily(instrument))
-        return DailyCloses.from_pairs([(date.fromisoformat(k), float(v)) for k, v in raw.items()])
+        return _closes(raw)
+
+    async def load_closes_of(
+        self, instruments: list[str], chunk: int = CLOSES_CHUNK
+    ) -> dict[str, DailyCloses]:
+        """Every instrument's closes, `chunk` instruments a round trip (a start-up with
+        5,000 instruments watched makes ten, not 5,000)."""
+        out: dict[str, DailyCloses] = {}
+        for start in range(0, len(instruments), chunk):
+            part = instruments[start : start + chunk]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for inst in part:
+                    pipe.hgetall(keys.daily(inst))
+                raws = await pipe.execute()
+            out.update((inst, _closes(raw)) for inst, raw in zip(part, raws, strict=True))
+        return out
 
     # -- health and counters ---------------------------------------------------
     async def save_health(self, *healths: SourceHealth) -> None:
@@ -270,6 +286,10 @@ class Store:
     async def stats(self) -> dict[str, int]:
         raw: dict[str, str] = await self.redis.hgetall(keys.STATS)
         return {k: int(v) for k, v in raw.items()}
+
+
+def _closes(raw: dict[str, str]) -> DailyCloses:
+    return DailyCloses.from_pairs([(date.fromisoformat(k), float(v)) for k, v in raw.items()])
 
 
 def _health_doc(health: SourceHealth) -> dict[str, Any]:
