@@ -19,6 +19,7 @@ from bench import summary
 
 BENCHES = [
     "bench.engine_ticks",
+    "bench.scale",
     "bench.divergence_latency",
     "bench.fanout",
     "bench.alert_latency",

@@ -38,7 +38,9 @@ import numpy.typing as npt
 from bot.rules.ids import RuleIds
 
 ABSENT, ARMED, DISARMED, PENDING = 0, 1, 2, 3
-EXTRA_MAX = 32  # rows kept unsorted in a book before it is sorted again
+EXTRA_MAX = 32  # rows kept unsorted in a large book before it is sorted again
+TINY = 64  # a book this small is sorted in plain Python
+SMALL = 1024  # a book this small is sorted again on the first value after any change
 SIDES = (1, -1)
 INF, NAN = float("inf"), float("nan")
 
@@ -121,6 +123,11 @@ class RuleBook:
         self._trigger = {1: array("d"), -1: array("d")}  # row -> trigger of that side
         self._hysteresis = array("d")
         self._count = 0
+        # Per signal: the gap around its last value inside which neither side's book
+        # holds a trigger, a boundary, a new, dirty or pending entry (nan: none known).
+        # A value inside it changes nothing: most signals on most ticks.
+        self.quiet_low = array("d")
+        self.quiet_high = array("d")
 
     def __len__(self) -> int:
         return self._count
@@ -133,6 +140,8 @@ class RuleBook:
             found = len(self._signals)
             self._signals.append(signal)
             self._sid[signal] = found
+            self.quiet_low.append(NAN)
+            self.quiet_high.append(NAN)
         return found
 
     def signal(self, sid: int) -> Signal:
@@ -152,13 +161,23 @@ class RuleBook:
             self.add(signal, entry, armed)
 
     def add_row(
-        self, sid: int, row: int, side: int, trigger: float, hysteresis: float, armed: bool | None
+        self,
+        sid: int,
+        row: int,
+        side: int,
+        trigger: float,
+        hysteresis: float,
+        armed: bool | None,
+        decided_at: float | None = None,
     ) -> None:
+        """Index one entry. `decided_at`: the signal value its state was decided from
+        (a load): when that is the book's last value, nothing needs a second look."""
         if row >= len(self._signal):
             self._grow(row + 1)
         elif self._state[side][row] != ABSENT:
             self.remove_row(row, side)
         self._signal[row] = sid
+        self.quiet_low[sid] = self.quiet_high[sid] = NAN
         self._trigger[side][row] = trigger
         self._hysteresis[row] = hysteresis
         book = self._books.get((sid, side))
@@ -172,7 +191,10 @@ class RuleBook:
             book.pending += 1
         else:
             self._state[side][row] = ARMED if armed else DISARMED
-            book.dirty.add(row)
+            if book.last is None and book.live == 1 and decided_at is not None:
+                book.last = decided_at  # the book's first entry: its value is the book's
+            if decided_at is None or book.last != decided_at:
+                book.dirty.add(row)
         # A start-up adds rows by the thousand: sort as they pile up (each sort at least
         # doubles the sorted part, so loading n rows sorts O(n log n) in all).
         if len(book.extra) > max(4096, len(book.trigger_rows)):
@@ -263,15 +285,25 @@ class RuleBook:
         trigger order (then rule id)."""
         fired: list[tuple[int, int]] = []
         rearmed: list[tuple[int, int]] = []
+        if self.quiet_low[sid] < value < self.quiet_high[sid]:
+            return fired, rearmed
+        low, high = -INF, INF
         for side in SIDES:
             book = self._books.get((sid, side))
             if book is None:
                 continue
-            if len(book.extra) > EXTRA_MAX or len(book.trigger_rows) > 2 * book.live + 64:
+            sorted_rows = len(book.trigger_rows)
+            unsorted = len(book.extra) > (EXTRA_MAX if sorted_rows >= SMALL else 0)
+            if unsorted or sorted_rows > 2 * book.live + 64:  # new rows, or many stale ones
                 self._sort(book, sid, side)
             up, down = self._cross_book(book, sid, side, value)
             fired.extend((row, side) for row in up)
             rearmed.extend((row, side) for row in down)
+            if book.extra or book.dirty or book.pending or book.low != book.low:
+                low = high = NAN  # once nan, stays nan (low == low is false)
+            elif low == low:
+                low, high = max(low, book.low), min(high, book.high)
+        self.quiet_low[sid], self.quiet_high[sid] = low, high
         return fired, rearmed
 
     def _cross_book(
@@ -360,7 +392,29 @@ class RuleBook:
         found: Rows = rows[keep]
         return found
 
+    def sort_all(self) -> None:
+        """Sort every book with unsorted rows (the end of a start-up's load)."""
+        for (sid, side), book in self._books.items():
+            if book.extra:
+                self._sort(book, sid, side)
+            if book.last is not None and not book.dirty and not book.pending:
+                self._gap(book, book.last)
+        # Signals whose books all agree with one last value start quiet (a restart's
+        # first cycle then looks only at what moved, not at every rule once).
+        for sid in range(len(self._signals)):
+            books = [b for b in (self._books.get((sid, 1)), self._books.get((sid, -1))) if b]
+            lasts = {b.last for b in books}
+            if not books or len(lasts) != 1 or any(b.dirty or b.pending for b in books):
+                continue
+            low = max(b.low for b in books)
+            high = min(b.high for b in books)
+            if low == low and high == high:  # neither nan
+                self.quiet_low[sid], self.quiet_high[sid] = low, high
+
     def _sort(self, book: _Book, sid: int, side: int) -> None:
+        if len(book.trigger_rows) + len(book.extra) <= TINY:
+            self._sort_tiny(book, sid, side)
+            return
         rows = self._rows_of(book, sid, side)
         triggers = np.frombuffer(self._trigger[side], dtype=np.float64)[rows]
         rearms = triggers - side * np.frombuffer(self._hysteresis, dtype=np.float64)[rows]
@@ -368,6 +422,24 @@ class RuleBook:
         book.by_trigger, book.trigger_rows = triggers[order], rows[order]
         order = np.argsort(rearms, kind="stable")
         book.by_rearm, book.rearm_rows = rearms[order], rows[order]
+        book.extra = array("i")
+        book.low = book.high = NAN
+
+    def _sort_tiny(self, book: _Book, sid: int, side: int) -> None:
+        """`_sort` for a book of a few rows: plain Python beats numpy's per-call cost."""
+        signal_of, states = self._signal, self._state[side]
+        triggers, hysteresis = self._trigger[side], self._hysteresis
+        rows = {
+            row
+            for row in (*book.trigger_rows.tolist(), *book.extra)
+            if signal_of[row] == sid and states[row] != ABSENT
+        }
+        by_trigger = sorted((triggers[row], row) for row in rows)
+        by_rearm = sorted((triggers[row] - side * hysteresis[row], row) for row in rows)
+        book.by_trigger = np.array([t for t, _ in by_trigger], dtype=np.float64)
+        book.trigger_rows = np.array([r for _, r in by_trigger], dtype=np.int32)
+        book.by_rearm = np.array([t for t, _ in by_rearm], dtype=np.float64)
+        book.rearm_rows = np.array([r for _, r in by_rearm], dtype=np.int32)
         book.extra = array("i")
         book.low = book.high = NAN
 

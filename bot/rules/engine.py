@@ -107,9 +107,21 @@ class Engine:
         # Signal ids by instrument, each with how many indexed rules use it.
         self._by_instrument: dict[str, dict[int, int]] = {}
         # The economy pulse (bot.divergence.metrics) behind divergence rules; None = no signal.
-        self.pulse: float | None = None
+        self._pulse: float | None = None
+        # Signal values as of now, for a load's pages (a signal's rules come in many):
+        # forgotten whenever a quote, a close or the pulse changes.
+        self._values: dict[int, float | None] = {}
         # Window bases by instrument, (window, session): forgotten when its closes change.
         self._bases: dict[str, dict[tuple[Window, date], Base | None]] = {}
+
+    @property
+    def pulse(self) -> float | None:
+        return self._pulse
+
+    @pulse.setter
+    def pulse(self, value: float | None) -> None:
+        self._pulse = value
+        self._values.clear()
 
     # -- rules -----------------------------------------------------------------
     def add_rule(self, rule: Rule, armed: dict[int, bool] | None = None) -> dict[int, bool | None]:
@@ -146,7 +158,7 @@ class Engine:
         fresh = list(first.values())
         rows = held.put_new(fresh)
         index = self.index
-        current: dict[int, float | None] = {}
+        current = self._values
         sids: dict[tuple[RuleKind, str, str | None, Window | None], int] = {}
         for rule, row in zip(fresh, rows, strict=True):
             if rule.paused:
@@ -156,16 +168,20 @@ class Engine:
             if sid is None:
                 signal = signal_of(rule)
                 sid = sids[key] = index.sid(signal)
-                current[sid] = self.value(signal)
+                if sid not in current:
+                    current[sid] = self.value(signal)
                 self._count(signal, sid, 0)
             value = current[sid]
             saved = states.get(rule.id)
             for side, trigger in _triggers(rule):
                 armed = None if saved is None else saved.get(side)
-                if armed is None and value is not None:
+                if armed is not None:  # saved: it may disagree with the value now
+                    index.add_row(sid, row, side, trigger, rule.hysteresis, armed)
+                elif value is not None:
                     armed = not _past(side, trigger, value)
-                # None: pending, the first value decides.
-                index.add_row(sid, row, side, trigger, rule.hysteresis, armed)
+                    index.add_row(sid, row, side, trigger, rule.hysteresis, armed, value)
+                else:  # pending: the first value decides
+                    index.add_row(sid, row, side, trigger, rule.hysteresis, None)
             for inst in (rule.instrument, rule.other):
                 if inst:
                     counts = self._by_instrument[inst]
@@ -201,10 +217,12 @@ class Engine:
     def set_closes(self, instrument: str, closes: DailyCloses) -> None:
         self.closes[instrument] = closes
         self._bases.pop(instrument, None)
+        self._values.clear()
 
     def put_close(self, instrument: str, session: date, close: float) -> None:
         self.closes.setdefault(instrument, DailyCloses()).put(session, close)
         self._bases.pop(instrument, None)
+        self._values.clear()
 
     def _base(
         self,
@@ -312,16 +330,18 @@ class Engine:
     def on_quote(self, quote: Quote, now: datetime) -> TickResult:
         """Take a quote; return the crossings it causes and the state that changed."""
         self.latest[quote.instrument] = quote
+        self._values.clear()
         result = TickResult([], [])
         index, id_of = self.index, self.rules.ids.id_of
+        quiet_low, quiet_high = index.quiet_low, index.quiet_high
         for sid in list(self._by_instrument.get(quote.instrument, {})):
             signal = index.signal(sid)
             legs = self.legs(signal)
             if legs is None:
                 continue
             value = self._signal_value(signal, legs)
-            if value is None:
-                continue
+            if value is None or quiet_low[sid] < value < quiet_high[sid]:
+                continue  # nothing of this signal's can change at this value
             for row, side, armed in index.settle(sid, value):
                 result.state.append((id_of(row), side, armed))
             fired, rearmed = index.cross_rows(sid, value)

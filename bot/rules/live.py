@@ -71,6 +71,7 @@ class LiveRules:
         engine.last_fired.update(await self.store.load_fired())
         async for rules, states in self.store.rule_batches():
             engine.load_rules(rules, states)
+        engine.index.sort_all()
         log.info("engine loaded %d rules", len(engine.rules))
         return engine
 

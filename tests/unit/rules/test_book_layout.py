@@ -79,7 +79,7 @@ add_op = st.tuples(
     threshold,
     st.sampled_from(["up", "down", "either"]),
     st.sampled_from([0.0, 0.5, 1.0]) | st.floats(0, 3),
-    st.sampled_from([None, True, False]),
+    st.sampled_from([None, True, False, "decided"]),  # decided: from the last value, as a load
 )
 ops = st.lists(
     st.one_of(
@@ -107,10 +107,11 @@ def test_the_compact_index_matches_a_linear_scan_through_any_history(
             rng.choice([0.5, 1.0, 2.0, 2.5, rng.uniform(0.1, 5)]),
             rng.choice(["up", "down", "either"]),
             rng.choice([0.0, 0.5, rng.uniform(0, 3)]),
-            rng.choice([None, True, False]),
+            rng.choice([None, True, False, "decided"]),
         )
         for i in range(seed_rules)
     ]
+    last: dict[object, float] = {}  # each signal's last value
     for op in [*warm, *steps]:
         if op[0] == "add":
             _, n, signal, thr, direction, hyst, armed = op
@@ -119,8 +120,20 @@ def test_the_compact_index_matches_a_linear_scan_through_any_history(
             book.remove(rid, -1)
             model.remove(rid)
             for entry in entries_for(rid, float(thr), str(direction), float(hyst), signed=True):  # type: ignore[arg-type]
-                book.add(signal, entry, armed)  # type: ignore[arg-type]
-                model.add(signal, entry, armed)  # type: ignore[arg-type]
+                if armed == "decided" and signal in last:
+                    # At the last value (a load), or at another (closes changed since).
+                    v = last[signal] + (0.0 if n % 3 else 1.5)  # type: ignore[operator]
+                    state = not (v >= entry.trigger if entry.side == 1 else v <= entry.trigger)
+                    row, _ = book.ids.add(rid)
+                    sid = book.sid(signal)  # type: ignore[arg-type]
+                    book.add_row(sid, row, entry.side, entry.trigger, entry.hysteresis, state, v)
+                    model.add(signal, entry, state)  # type: ignore[arg-type]
+                else:
+                    given_state = None if armed == "decided" else armed
+                    book.add(signal, entry, given_state)  # type: ignore[arg-type]
+                    model.add(signal, entry, given_state)  # type: ignore[arg-type]
+            if n % 4 == 0:  # type: ignore[operator]
+                book.sort_all()  # what the end of a start-up's load does
         elif op[0] == "remove":
             rid = f"r{op[1]}"
             book.remove(rid, 1)
@@ -129,6 +142,7 @@ def test_the_compact_index_matches_a_linear_scan_through_any_history(
             model.remove(rid)
         else:
             _, signal, v = op
+            last[signal] = float(v)  # type: ignore[arg-type]
             assert apply(book, signal, float(v)) == model.value(signal, float(v))  # type: ignore[arg-type]
         check_states(book, model)
 

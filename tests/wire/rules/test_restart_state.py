@@ -70,6 +70,7 @@ async def restarted(store: Store) -> Engine:
     engine.last_fired.update(await store.load_fired())
     async for rules, states in store.rule_batches(batch=100):
         engine.load_rules(rules, states)
+    engine.index.sort_all()
     return engine
 
 
