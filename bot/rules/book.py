@@ -406,10 +406,10 @@ class RuleBook:
             lasts = {b.last for b in books}
             if not books or len(lasts) != 1 or any(b.dirty or b.pending for b in books):
                 continue
-            low = max(b.low for b in books)
-            high = min(b.high for b in books)
-            if low == low and high == high:  # neither nan
-                self.quiet_low[sid], self.quiet_high[sid] = low, high
+            if any(b.low != b.low or b.high != b.high for b in books):
+                continue  # a book with no gap (nan): max/min would drop its nan
+            self.quiet_low[sid] = max(b.low for b in books)
+            self.quiet_high[sid] = min(b.high for b in books)
 
     def _sort(self, book: _Book, sid: int, side: int) -> None:
         if len(book.trigger_rows) + len(book.extra) <= TINY:

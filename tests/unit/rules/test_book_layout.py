@@ -144,6 +144,8 @@ def test_the_compact_index_matches_a_linear_scan_through_any_history(
             _, signal, v = op
             last[signal] = float(v)  # type: ignore[arg-type]
             assert apply(book, signal, float(v)) == model.value(signal, float(v))  # type: ignore[arg-type]
+            if seed % 2:
+                book.sort_all()  # each signal's gap found again from its books' last values
         check_states(book, model)
 
 
@@ -172,3 +174,20 @@ def test_a_large_book_matches_a_linear_scan_on_a_random_walk() -> None:
                     model.add(signal, entry, True)
         assert apply(book, signal, v) == model.value(signal, v)
     check_states(book, model)
+
+
+def test_a_signal_whose_one_book_sits_on_a_boundary_is_not_taken_for_quiet() -> None:
+    """Found by bench/scale.py (1M rules): loaded at 0.0, `down 0.5` re-arms at exactly 0.0,
+    so its book has no gap there; the signal must not take the up book's gap for its own,
+    or the fall to -0.51 passes the down trigger unseen."""
+    book = RuleBook()
+    signal = SIGNALS[0]
+    sid = book.sid(signal)
+    for n, (direction, threshold) in enumerate([("down", 0.5), ("down", 1.44), ("up", 2.32)]):
+        row, _ = book.ids.add(f"r{n}")
+        for entry in entries_for(f"r{n}", threshold, direction, 0.5, signed=True):
+            armed = not (entry.trigger <= 0.0 if entry.side == 1 else entry.trigger >= 0.0)
+            book.add_row(sid, row, entry.side, entry.trigger, 0.5, armed, decided_at=0.0)
+    book.sort_all()  # the end of a load
+    fired = [apply(book, signal, v)[1] for v in (-0.05, -0.23, -0.27, -0.45, -0.51)]
+    assert fired == [[], [], [], [], ["r0-1"]]
