@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from bot import __version__, fmt
 from bot.chat.timezone import chat_timezone
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.config import Settings
 from bot.delivery.outbox import Outbox
 from bot.market.horizons import horizon_line, provisional_line
@@ -83,7 +84,7 @@ async def _quotes(core: Needs) -> dict[str, Quote]:
 
 async def status(core: Needs, cmd: Command) -> Message:
     if cmd.args:
-        raise UsageError("usage: /status (takes no arguments)")
+        raise UsageError(f"usage: {ref('status')} (takes no arguments)")
     now = core.clock.now()
     try:
         tz = await chat_timezone(core.redis, cmd.chat)  # every time in the chat's own zone

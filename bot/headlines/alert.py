@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from bot.cmdref import ref
 from bot.headlines.classifier import Classification
 from bot.headlines.story import Headline, story_alert_id
 from bot.models import Alert, Family, Message
@@ -47,7 +48,7 @@ def headline_summary(source: str, alerts: list[Alert], now: datetime, top: int) 
     ranked = sorted(alerts, key=lambda a: -{"critical": 2, "warning": 1}.get(a.severity, 0))
     lines = [f"{a.severity}: {a.message.title}" for a in ranked[:top]]
     if len(alerts) > top:
-        lines.append(f"… and {len(alerts) - top} more: /headlines")
+        lines.append(f"… and {len(alerts) - top} more: {ref('headlines')}")
     digest = hashlib.sha1("|".join(a.id for a in alerts).encode()).hexdigest()[:16]  # noqa: S324
     return Alert(
         id=f"hlsum{digest}",

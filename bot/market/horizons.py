@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from bot.cmdref import ref
 from bot.market.sessions import Market
 
 WARN_DAYS = (60, 30, 7, 1)
@@ -42,11 +43,11 @@ def horizon_line(market: Market, today: date) -> str | None:
         return (
             f"calendar {market.code}: past its data (ended {market.horizon}): weekdays are "
             "assumed open and the provider decides each day; add the exchange's closures "
-            f"with /closure add {market.code} DATE NAME"
+            f"with {ref(f'closure add {market.code} DATE NAME')}"
         )
     return (
         f"calendar {market.code}: data ends {market.horizon} ({left} days): add the "
-        f"exchange's closures after it with /closure add {market.code} DATE NAME, or "
+        f"exchange's closures after it with {ref(f'closure add {market.code} DATE NAME')}, or "
         "upgrade exchange-calendars/chinesecalendar once a release covers the next year"
     )
 

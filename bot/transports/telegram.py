@@ -57,6 +57,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.cmdref import for_platform
 from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.deliverer import telegram_is_group
@@ -351,7 +352,10 @@ class TelegramTransport:
     async def _begin(self) -> None:
         """Publish the command menu, start the dispatcher, then the webhook or polling."""
         await self.bot.set_my_commands(
-            [BotCommand(spec.name, spec.summary[:256]) for spec in COMMANDS.values()]
+            [
+                BotCommand(spec.name, for_platform(spec.summary, "telegram")[:256])
+                for spec in COMMANDS.values()
+            ]
         )
         await self.application.start()
         if self.url:
