@@ -101,7 +101,7 @@ async def calendar(core: Needs, cmd: Command) -> Message:
         if word.isascii() and word.isdigit():
             days = int(word)
             if not 1 <= days <= MAX_DAYS:
-                raise UsageError(f"DAYS must be 1..{MAX_DAYS}, got {word}")
+                raise UsageError(f"DAYS must be 1..{MAX_DAYS}, got {excerpt(word)}")
         else:
             wanted = _indicator(word, tuple(sorted(known)))
     tz = await chat_timezone(core.redis, cmd.chat)
