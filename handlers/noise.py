@@ -36,6 +36,12 @@ NOTIFY_USAGE = (
     f"usage: {ref('notify FAMILY on|silent|off')} (families: {FAMILIES}, or all) "
     f"| {ref('notify group 10s')} (0 = no grouping, up to 5m)"
 )
+# What `silent` really does on each platform: Slack has no silent post.
+SILENT = {
+    "telegram": "delivered without a notification sound",
+    "slack": "posted as usual: Slack has no silent post, so each member is notified as "
+    "their own settings for this channel say (mute the channel in Slack to hear nothing)",
+}
 HISTORY_USAGE = f"usage: {ref('history [N] [FAMILY]')} (N 1-50; families: {FAMILIES})"
 MAX_HISTORY = 50
 _GROUP = re.compile(r"^([0-9]{1,3})(s|m)?$")
@@ -145,7 +151,7 @@ async def notify(core: Needs, cmd: Command) -> Message:
         await gate.prefs.set_level(cmd.chat, fam, chosen)
     meaning = {
         "on": "delivered with a notification",
-        "silent": "delivered without a notification sound",
+        "silent": SILENT.get(cmd.platform, SILENT["telegram"]),
         "off": f"not delivered (still listed by {ref('history')})",
     }[chosen]
     return reply(f"{', '.join(f.value for f in families)}: {chosen}", meaning)

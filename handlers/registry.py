@@ -167,7 +167,7 @@ _SPECS = [
     CommandSpec(
         "notify",
         ref("notify [FAMILY on|silent|off | group 10s]"),
-        "per-family levels (silent = no sound) and the grouping window",
+        "per-family levels (on, silent, off) and the grouping window",
         noise.notify,
         changes_with_args=True,
         details=noise.NOTIFY_USAGE,

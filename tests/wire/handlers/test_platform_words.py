@@ -180,6 +180,25 @@ async def test_every_reply_names_commands_as_the_platform_takes_them(
     assert not wrong, f"{platform} replies naming commands it would reject:\n" + "\n".join(wrong)
 
 
+async def test_wording_where_the_platforms_differ(core: Core) -> None:
+    """Issue 17.4: refusals said "group admin" on Slack; `notify … silent` promised "no
+    sound", which Slack cannot do."""
+    words = {}
+    for platform in ("telegram", "slack"):
+        refused = await ask(core, platform, STRANGER, "mute", ("1h",))
+        silent = await ask(core, platform, OPERATOR, "notify", ("headlines", "silent"))
+        help_ = await ask(core, platform, STRANGER, "help", ())
+        words[platform] = (refused.title, " ".join(silent.lines), " ".join(help_.lines))
+    assert "group admin" in words["telegram"][0]
+    assert "group" not in words["slack"][0]
+    assert "workspace admin" in words["slack"][0]
+    assert "SLACK_ADMINS" in words["slack"][0]
+    assert "without a notification sound" in words["telegram"][1]
+    assert "sound" not in words["slack"][1]
+    assert "Slack has no silent post" in words["slack"][1]
+    assert "no sound" not in words["slack"][2]
+
+
 def test_the_scan_finds_a_telegram_command_in_a_slack_reply() -> None:
     _, text = slack_text(Message(title="Removed", lines=["remove with /alert rm r7"]))
     assert set(BARE.findall(text)) == {"alert"}
