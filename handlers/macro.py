@@ -31,7 +31,7 @@ from bot.macro.calendar import (
     period_text,
 )
 from bot.macro.filters import add_condition, check_surprise, clear, get_filters
-from bot.macro.history import DEFINITIONS, INDICATORS, load_history
+from bot.macro.history import DEFINITIONS, INDICATORS, load_history, range_problem
 from bot.macro.stats import describe_streak, streak_change
 from bot.models import Message
 from handlers.base import Command, UsageError, reply
@@ -332,9 +332,9 @@ async def _set(core: Needs, cmd: Command, words: list[str]) -> Message:
         value = float(words[1].replace("\u2212", "-"))
     except ValueError:
         raise UsageError(f"{excerpt(words[1])} is not a number; {usage}") from None
-    low, high = (25.0, 75.0) if DEFINITIONS[indicator].unit == "index" else (-50.0, 60.0)
-    if not math.isfinite(value) or not low <= value <= high:
-        raise UsageError(f"{indicator} {value:g} is outside {low:g}..{high:g}; typo?")
+    problem = range_problem(indicator, DEFINITIONS[indicator].unit, "print", value)
+    if problem is not None:
+        raise UsageError(f"{problem}; nothing was published")
     entry = await _pending_release(core, indicator, words[2] if len(words) == 3 else None)
     if entry is None or entry.period is None:
         raise UsageError(

@@ -34,7 +34,7 @@ from pydantic import (
 )
 
 from bot.fmt import excerpt
-from bot.macro.history import DEFINITIONS
+from bot.macro.history import DEFINITIONS, range_problem
 from bot.seedfiles import At, SeedFileError, first_error, load_seed_file, validate_seed
 from bot.state import keys
 
@@ -279,6 +279,17 @@ class ReleaseRow(_Row):
     @classmethod
     def _target_text(cls, value: object) -> str:
         return _text("target_text", value)
+
+    @model_validator(mode="after")
+    def _plausible(self) -> ReleaseRow:
+        """A consensus or target within what the indicator can be (CPI 123 is a typo)."""
+        values = [("consensus", self.consensus)] if self.consensus is not None else []
+        values += [("target", t) for t in self.target or ()]
+        for what, value in values:
+            problem = range_problem(self.indicator, self.unit, what, value)
+            if problem is not None:
+                raise At((what,), problem)
+        return self
 
     @model_validator(mode="after")
     def _after_the_period(self) -> ReleaseRow:
