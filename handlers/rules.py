@@ -10,7 +10,7 @@ from bot.clock import Clock
 from bot.cmdref import ref
 from bot.config import Settings
 from bot.market.watchlist import Watchlist
-from bot.models import HOUSE, RULE_ID, Message, Rule
+from bot.models import HOUSE, RULE_ID, Message, Rule, RuleKind
 from bot.rules.crossing_alerts import describe_rule
 from bot.rules.grammar import USAGE, RuleSpecError, parse_duration, parse_rule
 from bot.rules.service import AlertService
@@ -40,6 +40,12 @@ class Needs(Protocol):
     def watchlist(self) -> Watchlist: ...
 
 
+WORDS = {  # (what is crossed, what crosses it) in a confirmation
+    RuleKind.LEVEL: ("level", "the price"),
+    RuleKind.MOVE: ("threshold", "the move"),
+    RuleKind.SPREAD: ("threshold", "the spread"),
+    RuleKind.DIVERGENCE: ("threshold", "the divergence score"),
+}
 ALERT_USAGE = " | ".join(
     ref(f"alert {words}") for words in ("add …", "rm ID", "pause ID", "resume ID", "mute ID 1h")
 )
@@ -142,15 +148,17 @@ async def _add(core: Needs, cmd: Command, words: list[str]) -> Message:
             f"this chat has {limit} rules, the most allowed; {ref('alert rm')} one first"
         )
     rule, armed = await core.service.add_rule(cmd.chat, spec, core.clock.now())
+    # A level rule is about the price, the others about a move, a spread or a score.
+    line, mover = WORDS.get(rule.kind, ("threshold", "the move"))
     if armed is None:
         note = (
-            "no quote yet: the first one arms it, or, if the market is already past the "
-            "threshold then, it fires only on a later cross"
+            f"no quote yet: the first one arms it, or, if the market is already past the "
+            f"{line} then, it fires only on a later cross"
         )
     elif armed:
-        note = "armed: it fires when the move crosses the threshold"
+        note = f"armed: it fires when {mover} crosses the {line}"
     else:
-        note = "already past the threshold now: it fires on the next cross, after it re-arms"
+        note = f"already past the {line} now: it fires on the next cross, after it re-arms"
     return reply(
         f"Added rule {rule.id}: {rule_text(core, rule)}",
         note,

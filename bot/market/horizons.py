@@ -32,13 +32,22 @@ def market_name(code: str) -> str:
     return f"{MARKET_NAMES.get(code, code)} ({code})"
 
 
-def horizon_line(market: Market, today: date) -> str | None:
-    """A warning when the calendar's data ends within 60 days or has ended, else None."""
+def horizon_line(market: Market, today: date, operator: bool = True) -> str | None:
+    """A warning when the calendar's data ends within 60 days or has ended, else None.
+    What to do about it (add closures, upgrade a library) is the operators' (`operator`);
+    anyone else is told only what it means for their alerts."""
     if market.horizon is None:
         return None
     left = (market.horizon - today).days
     if left >= WARN_DAYS[0]:
         return None
+    if not operator:
+        if left < 0:
+            return (
+                f"calendar {market.code}: past its data (ended {market.horizon}): weekdays "
+                "are assumed open and the provider decides each day"
+            )
+        return f"calendar {market.code}: data ends {market.horizon} ({left} days)"
     if left < 0:
         return (
             f"calendar {market.code}: past its data (ended {market.horizon}): weekdays are "
