@@ -82,6 +82,14 @@ async def _quotes(core: Needs) -> dict[str, Quote]:
     return latest
 
 
+def _for_everyone(name: str, reason: str) -> str:
+    """What a source's trouble means to someone who is not an operator: an instrument not
+    watched holds its alerts; why a provider or feed fails is the operators' detail."""
+    if name.startswith("watch:") and reason:
+        return "no usable quote: alerts on it wait for one"
+    return ""
+
+
 async def status(core: Needs, cmd: Command) -> Message:
     if cmd.args:
         raise UsageError(f"usage: {ref('status')} (takes no arguments)")
@@ -105,7 +113,7 @@ async def status(core: Needs, cmd: Command) -> Message:
             if h.last_ok
             else "never ok"
         )
-        reason = h.reason if operator else ""
+        reason = h.reason if operator else _for_everyone(h.name, h.reason)
         lines.append(
             f"{'ok ' if h.ok else 'BAD'} {h.name}: {reason or seen}"
             + (f" ({seen})" if reason else "")

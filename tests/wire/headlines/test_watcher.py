@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
+from bot.cmdref import for_platform
 from bot.headlines.store import HeadlineStore
 from bot.headlines.text import fold
 from bot.models import Family
@@ -355,4 +356,4 @@ async def test_a_flood_of_new_stories_is_ten_alerts_and_one_summary(
         m for _, m in sender.sent if m.title == "50 more headlines from SCMP China economy"
     ]
     assert len(summary.lines) == 6  # the top five, and where the rest are
-    assert summary.lines[-1] == "… and 45 more: /headlines"
+    assert for_platform(summary.lines[-1], "telegram") == "… and 45 more: /headlines"
