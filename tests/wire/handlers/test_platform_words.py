@@ -13,7 +13,6 @@ admin and by a stranger, on Telegram and on Slack, through the real dispatch and
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 
@@ -143,9 +142,21 @@ async def core(redis_client: Redis, redis_server: RedisServer) -> Core:
     return await build_core(settings, redis_client, SimClock(datetime(2026, 3, 2, 2, tzinfo=UTC)))
 
 
+def strings(payload: object) -> str:
+    """Every string in a Slack payload, one a line (as Slack shows them; JSON would
+    escape a newline before a command into \\n and hide it from the scan)."""
+    if isinstance(payload, str):
+        return payload
+    if isinstance(payload, dict):
+        return "\n".join(strings(v) for v in payload.values())
+    if isinstance(payload, list):
+        return "\n".join(strings(v) for v in payload)
+    return ""
+
+
 def slack_text(message: Message) -> tuple[int, str]:
     parts = render_slack(message, message.tz or "Asia/Shanghai")
-    return len(parts), json.dumps([p.payload() for p in parts], ensure_ascii=False)
+    return len(parts), strings([p.payload() for p in parts])
 
 
 def telegram_text(message: Message) -> tuple[int, str]:
@@ -200,8 +211,8 @@ async def test_wording_where_the_platforms_differ(core: Core) -> None:
 
 
 def test_the_scan_finds_a_telegram_command_in_a_slack_reply() -> None:
-    _, text = slack_text(Message(title="Removed", lines=["remove with /alert rm r7"]))
-    assert set(BARE.findall(text)) == {"alert"}
+    _, text = slack_text(Message(title="Removed", lines=["/help", "remove with /alert rm r7"]))
+    assert set(BARE.findall(text)) == {"alert", "help"}  # at a line's start too
     _, text = slack_text(Message(title="x", lines=["/divbot alert rm r7 or /divergence 3m"]))
     assert set(BARE.findall(text)) <= SLACK_OWN
 

@@ -41,6 +41,7 @@ from tests.fakes.slack_api import (
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegram
 from tests.wire.handlers.test_commands import snapshot
+from tests.wire.handlers.test_platform_words import BARE, SLACK_OWN, strings
 
 CHANNEL = "C111"
 CHAT = f"slack:{CHANNEL}"
@@ -796,3 +797,50 @@ async def test_a_follow_up_goes_into_the_first_alerts_thread(harness: Harness) -
     stored = await h.core.redis.get(f"divbot:chat:{CHAT}:first:r9:2026-01-12")
     assert stored
     assert second.args["thread_ts"] == stored
+
+
+async def test_every_reply_on_the_wire_names_commands_as_slack_takes_them(
+    harness: Harness,
+) -> None:
+    """Issue 17.4 through bolt and response_url: 21 of 64 Slack replies said /help,
+    /quote, "remove with /alert rm r7"; Slack rejects them. Scanned as posted."""
+    texts = [
+        "",
+        "help",
+        "help alert",
+        "help bogus",
+        "start",
+        "alerts",
+        "alert add STAR50 1d up 3",
+        "alert add STAR50 1d up abc",
+        "alert rm r9",
+        "alert frobnicate",
+        "alerts",
+        "subscribe weather",
+        "mute 2h",
+        "mute forever",
+        "unmute now",
+        "quiet",
+        "quiet 22:00-07:00",
+        "notify headlines silent",
+        "notify group 99m",
+        "timezone",
+        "timezone Mars/Olympus",
+        "keywords",
+        "calendar 999",
+        "macro",
+        "macro set PPI -1.9",
+        "history 999",
+        "status please",
+        "frobnicate",
+    ]
+    wrong = []
+    for text in texts:
+        shown = strings(await harness.command(text))
+        bad = sorted({m for m in BARE.findall(shown) if m not in SLACK_OWN})
+        if bad:
+            wrong.append(f"/divbot {text}: /{', /'.join(bad)}")
+    assert not wrong, "\n".join(wrong)
+    long = await harness.command("alert add STAR50 1d up " + "z" * 3000)
+    assert [b["type"] for b in long["blocks"]] == ["section"]
+    assert "z" * 41 not in json.dumps(long)
