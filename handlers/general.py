@@ -24,22 +24,29 @@ INTRO = (
 STARTER = (Family.MOVES, Family.SPREADS, Family.HEADLINES, Family.MACRO)
 
 
+def not_here(cmd: Command) -> Message | None:
+    """The answer in a Slack channel the bot is not a member of (alerts would fail
+    there): nothing is subscribed, and the user is told how to let the bot in."""
+    if cmd.bot_member is True:
+        return None
+    why = (
+        "I am not a member of this channel"
+        if cmd.bot_member is False
+        else "I could not check that I am a member of this channel"
+    )
+    handle = f"@{cmd.bot_handle}" if cmd.bot_handle else "the bot"
+    return reply(
+        "Invite me to this channel first",
+        f"{why}, so I cannot post alerts here; nothing was subscribed.",
+        f"Type /invite {handle} here, then {ref(cmd.name)} again.",
+        private=True,
+    )
+
+
 async def start(core: Needs, cmd: Command) -> Message:
-    if cmd.bot_member is not True:
-        # A Slack channel the bot is not in: alerts would fail there, so nothing is
-        # subscribed, and the answer says how to let the bot in.
-        why = (
-            "I am not a member of this channel"
-            if cmd.bot_member is False
-            else "I could not check that I am a member of this channel"
-        )
-        handle = f"@{cmd.bot_handle}" if cmd.bot_handle else "the bot"
-        return reply(
-            "Invite me to this channel first",
-            f"{why}, so I cannot post alerts here; nothing was subscribed.",
-            f"Type /invite {handle} here, then {ref('start')} again.",
-            private=True,
-        )
+    refused = not_here(cmd)
+    if refused is not None:
+        return refused
     lines = [INTRO]
     # A chat that blocked or removed the bot (403) comes back with what it had.
     restored = await core.store.reactivate(cmd.chat) if cmd.can_admin else None

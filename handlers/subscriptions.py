@@ -15,7 +15,7 @@ from bot.cmdref import ref
 from bot.models import SUBSCRIBABLE, Family, Message
 from bot.rules.grammar import RuleSpecError, parse_duration
 from bot.state.store import Store
-from handlers import headlines
+from handlers import general, headlines
 from handlers.base import Command, UsageError, reply
 
 
@@ -55,6 +55,9 @@ def _families(args: tuple[str, ...], verb: str) -> list[Family]:
 
 
 async def subscribe(core: Needs, cmd: Command) -> Message:
+    refused = general.not_here(cmd)  # never "This chat gets …" where posts would fail
+    if refused is not None:
+        return refused
     args, headline_filter = headlines.split_headline_options(core, cmd.args)
     families = _families(args, "subscribe")
     topic = _topic(cmd)

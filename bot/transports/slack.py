@@ -367,7 +367,8 @@ class SlackBot:
                 can_admin = channel.startswith("D") or await self.admins.is_admin(user)
                 member: bool | None = True
                 name_of_bot = ""
-                if name == "start":  # never "This chat gets …" where posts would fail
+                # Never "This chat gets …" in a channel the bot cannot post to.
+                if name in ("start", "subscribe"):
                     member = await self.membership.is_member(channel)
                     name_of_bot = await self.membership.handle() if member is not True else ""
                 cmd = Command(

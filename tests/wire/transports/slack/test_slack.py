@@ -215,8 +215,11 @@ async def test_start_in_a_channel_without_the_bot_says_how_to_invite_it(
     assert "This chat gets" not in text
     assert await h.core.store.subscriptions(f"slack:{channel}") == []
     assert await snapshot(redis_client) == before
+    subscribed = await h.command("subscribe moves", channel=channel)
+    assert "/invite @divbot" in "\n".join(section_texts(subscribed))
+    assert await snapshot(redis_client) == before
     asked = [c.args.get("channel") for c in h.fake.of("conversations.info")]
-    assert asked == [channel]
+    assert asked == [channel, channel]
     # Invited: the same command subscribes the channel.
     h.fake.outside.discard(channel)
     answer = await h.command("start", channel=channel)
