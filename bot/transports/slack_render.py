@@ -173,7 +173,16 @@ def render(message: Message, tz: str = "Asia/Shanghai") -> list[SlackMessage]:
     """The Slack messages for one Message, in order; usually exactly one."""
     message = cmdref.localize(message, "slack")  # /divbot alert rm r7, never /alert rm r7
     header = _title(message)
-    body: list[Block] = _field_sections(message.fields)
+    # A field too long for a field (a name over 100, a value over 1,890 characters once
+    # escaped) is shown whole as text instead of being cut.
+    fits = [
+        (name, value)
+        for name, value in message.fields
+        if len(escape(name)) <= 100 and len(escape(value)) <= MAX_FIELD_CHARS - 110
+    ]
+    long = [f"{name}: {value}" for name, value in message.fields if (name, value) not in fits]
+    body: list[Block] = _field_sections(fits)
+    body += _text_sections(long, False)
     body += _text_sections(message.lines, message.preformatted)
     tail: list[Block] = []
     context = _context(message, tz)

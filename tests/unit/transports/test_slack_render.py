@@ -153,6 +153,13 @@ def test_a_title_longer_than_a_header_is_a_whole_section_not_cut() -> None:
     assert len(short.blocks[0]["text"]["text"]) <= MAX_HEADER_CHARS
 
 
+def test_a_field_too_long_for_a_field_is_shown_whole_as_text() -> None:
+    (part,) = render(Message(title="t", fields=[("a", "1"), ("story", "x" * 2500)]))
+    shown = "".join(b["text"]["text"] for b in part.blocks if "text" in b)
+    assert "story: " + "x" * 2500 in shown
+    assert part.blocks[1]["fields"][0]["text"] == "*a*\n1"
+
+
 def test_an_error_is_a_section_with_its_usage_hint_whole() -> None:
     """Issue 17.6: errors were header blocks (150 characters), so a usage hint was cut."""
     hint = "usage: /divbot alert add SYMBOL WINDOW up|down|either PCT · " * 5
