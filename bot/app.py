@@ -35,7 +35,7 @@ from bot.state.leader import Leadership, lead, watcher_fence
 from bot.transports.console import ConsoleSender
 from bot.transports.plugins import plug_in
 from bot.transports.slack import SlackPlugin
-from bot.transports.telegram import TelegramPlugin, TelegramStartupError
+from bot.transports.telegram import TelegramPlugin, TelegramStartupError, check_token
 from bot.transports.webhook.transport import WebhookTransport
 from bot.wiring import Core, build_core, seed_house_rules
 from jobs.calendars import CalendarsJob
@@ -62,6 +62,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     clock = clock or WallClock()
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
+        # A rejected token stops the bot before it writes anything (house rules, the
+        # outbox group, macro history) to Redis.
+        await check_token(settings)
         redis = open_redis(settings)
         timeout = aiohttp.ClientTimeout(total=settings.http_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http:

@@ -11,10 +11,12 @@ from typing import Any, Protocol
 
 from bot.chat.timezone import chat_timezone
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.divergence import snapshot
 from bot.divergence.metrics import WINDOWS
 from bot.divergence.snapshot import Sources
 from bot.divergence.watch_next import watch_line
+from bot.fmt import excerpt
 from bot.headlines.store import HeadlineStore
 from bot.macro.calendar import ReleaseCalendar
 from bot.market.watchlist import UnknownInstrument, Watchlist
@@ -42,9 +44,9 @@ class Needs(Sources, Protocol):
 
 
 USAGE = (
-    "usage: /divergence [WINDOW] [X [B]] (windows: "
+    f"usage: {ref('divergence [WINDOW] [X [B]]')} (windows: "
     + " ".join(WINDOWS)
-    + "; e.g. /divergence 3m, /divergence ytd STAR50 NDX)"
+    + f"; e.g. {ref('divergence 3m')}, {ref('divergence ytd STAR50 NDX')})"
 )
 
 
@@ -63,7 +65,7 @@ def parse(core: Needs, args: tuple[str, ...]) -> tuple[str, list[tuple[str, str]
         except UnknownInstrument:
             valid = " ".join(core.watchlist.keys())
             raise UsageError(
-                f"unknown window or instrument {word[:24]!r}; windows: {' '.join(WINDOWS)}; "
+                f"unknown window or instrument {excerpt(word)}; windows: {' '.join(WINDOWS)}; "
                 f"instruments: {valid}"
             ) from None
     if not keys:

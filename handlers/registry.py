@@ -3,6 +3,8 @@ manifest. Adding a command is one entry here and one handler module."""
 
 from __future__ import annotations
 
+from bot.cmdref import ref
+from bot.fmt import excerpt
 from bot.models import Message
 from handlers import (
     closures,
@@ -24,9 +26,11 @@ def who_may(spec: CommandSpec) -> list[str]:
     """The permission policy of one command, as /help shows it."""
     out = []
     if spec.changes_chat:
-        out.append(f"/{spec.name}: {Role.CHAT_ADMIN} (in a private chat, its user).")
+        out.append(f"{ref(spec.name)}: {Role.CHAT_ADMIN} (in a private chat, its user).")
     elif spec.changes_with_args:
-        out.append(f"/{spec.name} with a value: {Role.CHAT_ADMIN} (in a private chat, its user).")
+        out.append(
+            f"{ref(spec.name)} with a value: {Role.CHAT_ADMIN} (in a private chat, its user)."
+        )
     elif spec.subcommands_that_change:
         subs = ", ".join(sorted(spec.subcommands_that_change))
         out.append(f"{subs}: {Role.CHAT_ADMIN} (in a private chat, its user).")
@@ -43,22 +47,26 @@ async def help_(core: object, cmd: Command) -> Message:
         name = cmd.args[0].lower().lstrip("/")
         spec = COMMANDS.get(name)
         if spec is None:
-            raise UsageError(f"no command /{name}; /help lists them all")
-        lines = [f"usage: {spec.usage}"]
-        if spec.details:
-            lines.append(spec.details)
+            raise UsageError(f"no command {excerpt(name)}; {ref('help')} lists them all")
+        # The usage once: a command's details that are a whole usage line replace it.
+        if spec.details.startswith("usage:"):
+            lines = [spec.details]
+        elif spec.details.startswith(spec.usage):
+            lines = [f"usage: {spec.details}"]
+        else:
+            lines = [f"usage: {spec.usage}", *([spec.details] if spec.details else [])]
         lines += who_may(spec)
-        return reply(f"/{spec.name}: {spec.summary}", *lines)
+        return reply(f"{ref(spec.name)}: {spec.summary}", *lines)
     lines = [f"{spec.usage} — {spec.summary}" for spec in COMMANDS.values()]
     return Message(title="Commands", lines=lines)
 
 
 _SPECS = [
-    CommandSpec("start", "/start", "introduce the bot and subscribe this chat", general.start),
-    CommandSpec("help", "/help [command]", "list commands, or explain one", help_),
+    CommandSpec("start", ref("start"), "introduce the bot and subscribe this chat", general.start),
+    CommandSpec("help", ref("help [command]"), "list commands, or explain one", help_),
     CommandSpec(
         "quote",
-        "/quote [SYMBOL…]",
+        ref("quote [SYMBOL…]"),
         "last price, 1d/mtd/ytd moves, market state",
         market.quote,
         details="Symbols: STAR50 HSTECH NDX CSI300 CAMBRICON BABA "
@@ -66,64 +74,67 @@ _SPECS = [
     ),
     CommandSpec(
         "divergence",
-        "/divergence [WINDOW] [X [B]]",
+        ref("divergence [WINDOW] [X [B]]"),
         "China tech vs US tech and the economy: spread, z, regime, chart",
         divergence.divergence,
         details=divergence.USAGE,
     ),
-    CommandSpec("alerts", "/alerts", "this chat's alert rules with their ids", rules.list_alerts),
+    CommandSpec(
+        "alerts", ref("alerts"), "this chat's alert rules with their ids", rules.list_alerts
+    ),
     CommandSpec(
         "alert",
-        "/alert add|rm|pause|resume|mute …",
+        ref("alert add|rm|pause|resume|mute …"),
         "manage this chat's alert rules",
         rules.alert,
         subcommands_that_change=frozenset(
             {"add", "rm", "remove", "del", "delete", "pause", "resume", "mute"}
         ),
-        details=rules.USAGE,
+        details=rules.HELP,
     ),
     CommandSpec(
         "subscribe",
-        "/subscribe FAMILY…",
+        ref("subscribe FAMILY…"),
         "get moves, spreads, headlines, macro, digest",
         subscriptions.subscribe,
         changes_chat=True,
-        details="Headlines take categories and a floor: /subscribe headlines margin hft "
-        "min=warning (categories: margin hft ipo chips easing property ai records).",
+        details="Headlines take categories and a floor: "
+        f"{ref('subscribe headlines margin hft min=warning')}"
+        " (categories: margin hft ipo chips easing property ai records).",
     ),
     CommandSpec(
         "unsubscribe",
-        "/unsubscribe FAMILY…",
+        ref("unsubscribe FAMILY…"),
         "stop an alert family",
         subscriptions.unsubscribe,
         changes_chat=True,
     ),
     CommandSpec(
         "mute",
-        "/mute DURATION",
+        ref("mute DURATION"),
         "silence this chat's alerts for a while, e.g. 2h",
         subscriptions.mute,
         changes_chat=True,
     ),
-    CommandSpec("unmute", "/unmute", "end a mute", subscriptions.unmute, changes_chat=True),
+    CommandSpec("unmute", ref("unmute"), "end a mute", subscriptions.unmute, changes_chat=True),
     CommandSpec(
         "headlines",
-        "/headlines [CATEGORY] [N]",
-        "latest regulatory and market headlines, e.g. /headlines margin",
+        ref("headlines [CATEGORY] [N]"),
+        f"latest regulatory and market headlines, e.g. {ref('headlines margin')}",
         headlines.headlines,
         details="Categories: margin hft ipo chips easing property ai records; N up to 20.",
     ),
     CommandSpec(
         "keywords",
-        "/keywords [add|rm WORD…]",
-        "this chat's own headline keywords, e.g. /keywords add 证监会",
+        ref("keywords [add|rm WORD…]"),
+        f"this chat's own headline keywords, e.g. {ref('keywords add 证监会')}",
         headlines.keywords,
         subcommands_that_change=frozenset({"add", "rm", "remove", "del", "clear"}),
         details=headlines.KEYWORDS_USAGE,
     ),
     CommandSpec(
         "calendar",
-        "/calendar [DAYS] [INDICATOR]",
+        ref("calendar [DAYS] [INDICATOR]"),
         "scheduled macro releases and policy events, in this chat's time zone",
         macro.calendar,
         subcommands_for_operators=frozenset({"add", "rm"}),
@@ -131,7 +142,7 @@ _SPECS = [
     ),
     CommandSpec(
         "macro",
-        "/macro [INDICATOR]",
+        ref("macro [INDICATOR]"),
         "latest China macro prints (GDP CPI PPI PMI IP RETAIL) and their streaks",
         macro.macro,
         subcommands_that_change=frozenset({"alert"}),
@@ -140,14 +151,14 @@ _SPECS = [
     ),
     CommandSpec(
         "timezone",
-        "/timezone [ZONE]",
+        ref("timezone [ZONE]"),
         "show or set this chat's time zone (default Asia/Shanghai)",
         timezone.timezone,
         changes_with_args=True,
     ),
     CommandSpec(
         "quiet",
-        "/quiet [22:00-07:00 [daily|weekdays] [urgent=critical] | off]",
+        ref("quiet [22:00-07:00 [daily|weekdays] [urgent=critical] | off]"),
         "quiet hours in this chat's time zone: alerts held, then one summary",
         noise.quiet,
         changes_with_args=True,
@@ -155,28 +166,30 @@ _SPECS = [
     ),
     CommandSpec(
         "notify",
-        "/notify [FAMILY on|silent|off | group 10s]",
-        "per-family levels (silent = no sound) and the grouping window",
+        ref("notify [FAMILY on|silent|off | group 10s]"),
+        "per-family levels (on, silent, off) and the grouping window",
         noise.notify,
         changes_with_args=True,
         details=noise.NOTIFY_USAGE,
     ),
     CommandSpec(
         "history",
-        "/history [N] [FAMILY]",
+        ref("history [N] [FAMILY]"),
         "what fired in this chat, when, and whether it was delivered",
         noise.history,
         details=noise.HISTORY_USAGE,
     ),
     CommandSpec(
         "closure",
-        "/closure [MARKET] [YEAR]",
+        ref("closure [MARKET] [YEAR]"),
         "market holidays and who says so; operators correct a day",
         closures.closure,
         subcommands_for_operators=closures.CHANGES,
         details=closures.USAGE,
     ),
-    CommandSpec("status", "/status", "sources' health, pending deliveries, version", status.status),
+    CommandSpec(
+        "status", ref("status"), "sources' health, pending deliveries, version", status.status
+    ),
 ]
 
 COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in _SPECS}

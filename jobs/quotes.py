@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot.cmdref import ref
 from bot.market.sessions import Market
 from bot.models import Instrument, Quote
 from bot.ops.health import HealthBoard
@@ -186,5 +187,6 @@ class QuotesJob:
                     f"unwatched:{inst.key}:{day.isoformat()}",
                     f"{inst.name} is not being watched",
                     f"{self.misses[inst.key]} polls in a row without a usable quote ({reason});"
-                    " no alert can fire on it until a provider answers well. /status shows it.",
+                    " no alert can fire on it until a provider answers well. "
+                    f"{ref('status')} shows it.",
                 )

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from bot.fmt import excerpt
 from bot.models import INSTRUMENT_KEY, Instrument
 from bot.seedfiles import SeedFileError, load_seed_file
 
@@ -120,7 +121,7 @@ class Watchlist:
         key = self._lookup.get(name.strip().upper())
         if key is None:
             raise UnknownInstrument(
-                f"unknown instrument {name!r}; try one of {', '.join(self._by_key)}"
+                f"unknown instrument {excerpt(name)}; try one of {', '.join(self._by_key)}"
             )
         return self._by_key[key]
 

@@ -131,6 +131,45 @@ class AdminCheck:
         return admin
 
 
+class Membership:
+    """Is the bot a member of a channel (conversations.info ``is_member``), and its own
+    @name (auth.test) for the "/invite @name" hint. Asked when a channel runs /start:
+    a channel the bot was never invited to refuses every post (``not_in_channel``)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._handle = ""
+
+    async def is_member(self, channel: str) -> bool | None:
+        """True or False as Slack says; None when it could not be asked."""
+        if channel.startswith("D"):
+            return True  # a DM with the bot: the bot is in it by definition
+        try:
+            resp = await self.client.conversations_info(channel=channel)
+        except SlackApiError as exc:
+            error = _why(exc)
+            if error == "channel_not_found":
+                return False  # a private channel the bot is not in is invisible to it
+            log.warning("slack conversations.info for %s failed (%s)", channel, error)
+            return None
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack conversations.info for %s failed (%s)", channel, _why(exc))
+            return None
+        info = resp.get("channel") or {}
+        return bool(info.get("is_member"))
+
+    async def handle(self) -> str:
+        """The bot user's name, as /invite takes it ('' if Slack did not say)."""
+        if not self._handle:
+            try:
+                resp = await self.client.auth_test()
+            except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("slack auth.test failed (%s)", _why(exc))
+                return ""
+            self._handle = str(resp.get("user") or "")
+        return self._handle
+
+
 def _why(exc: BaseException) -> str:
     """A failure as an error code or class name: never a URL, header or token."""
     if isinstance(exc, SlackApiError):
@@ -225,6 +264,7 @@ class SlackBot:
             logger=logging.getLogger("slack_bolt"),
         )
         self.admins = AdminCheck(self.client, settings.slack_admins, core.clock)
+        self.membership = Membership(self.client)
         self.sender = SlackSender(self.client, core)
         self._socket: AsyncSocketModeHandler | None = None
         self.app.command("/divergence")(self._on_command)
@@ -325,7 +365,22 @@ class SlackBot:
                 # admin), so it is always worked out; users.info answers are cached.
                 # A DM with the bot is the user's own chat, as a private chat on Telegram.
                 can_admin = channel.startswith("D") or await self.admins.is_admin(user)
-                cmd = Command("slack", chat, user, name, args, can_admin=can_admin)
+                member: bool | None = True
+                name_of_bot = ""
+                # Never "This chat gets …" in a channel the bot cannot post to.
+                if name in ("start", "subscribe"):
+                    member = await self.membership.is_member(channel)
+                    name_of_bot = await self.membership.handle() if member is not True else ""
+                cmd = Command(
+                    "slack",
+                    chat,
+                    user,
+                    name,
+                    args,
+                    can_admin=can_admin,
+                    bot_member=member,
+                    bot_handle=name_of_bot,
+                )
                 answer = await handle(self.core, cmd)
             await self._post(respond, answer, channel)
         except Exception:

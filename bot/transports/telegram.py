@@ -57,6 +57,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.cmdref import for_platform
 from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.deliverer import telegram_is_group
@@ -280,6 +281,30 @@ class TelegramSender:
 
 
 # -- the transport ---------------------------------------------------------------------
+async def check_token(settings: Settings) -> None:
+    """getMe with TELEGRAM_TOKEN, before the bot touches anything else (bot.app calls it
+    ahead of Redis): a rejected token stops the bot having written nothing."""
+    if settings.telegram_token is None:
+        return
+    base = api_base(settings)
+    bot = Bot(
+        settings.telegram_token.get_secret_value(),
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+    )
+    try:
+        async with bot:  # initialize() asks getMe; leaving shuts the client down
+            pass
+    except InvalidToken:
+        raise TelegramStartupError(
+            "Telegram rejected TELEGRAM_TOKEN (getMe: unauthorized); check it with @BotFather"
+        ) from None
+    except TelegramError as exc:
+        raise TelegramStartupError(
+            f"cannot reach the Telegram Bot API at {base}: {exc.message}"
+        ) from None
+
+
 def build_application(settings: Settings, webhook: bool) -> AppType:
     if settings.telegram_token is None:
         raise TelegramStartupError("TELEGRAM_TOKEN is not set")
@@ -351,7 +376,10 @@ class TelegramTransport:
     async def _begin(self) -> None:
         """Publish the command menu, start the dispatcher, then the webhook or polling."""
         await self.bot.set_my_commands(
-            [BotCommand(spec.name, spec.summary[:256]) for spec in COMMANDS.values()]
+            [
+                BotCommand(spec.name, for_platform(spec.summary, "telegram")[:256])
+                for spec in COMMANDS.values()
+            ]
         )
         await self.application.start()
         if self.url:

@@ -3,7 +3,8 @@
 Layout: the title in bold; fields as aligned ``name  value`` lines (the names padded in
 monospace so the values line up); the lines, in one ``<pre>`` block when the message is
 a table; and a last italic line with the source and the time in the bot's time zone.
-Every piece of text is escaped here and nowhere else. Long messages are split between
+Every piece of text is escaped here and nowhere else; command references are written
+as Telegram's ``/command`` (bot.cmdref). Long messages are split between
 lines, never inside a tag: a ``<pre>`` block cut in two is closed and reopened.
 The same rows render as plain text, for the resend after an entity-parse error.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import fmt
+from bot import cmdref, fmt
 from bot.models import Button, Message
 
 MESSAGE_LIMIT = 4096  # characters, as Telegram counts them (UTF-16 code units)
@@ -45,6 +46,7 @@ def _escape(text: str) -> str:
 
 
 def rows_of(message: Message, tz: str) -> list[Row]:
+    message = cmdref.localize(message, "telegram")
     rows = [Row(f"<b>{_escape(message.title)}</b>", message.title)]
     if message.fields:
         width = max(len(name) for name, _ in message.fields)
@@ -126,7 +128,7 @@ def render_plain(message: Message, tz: str, limit: int = MESSAGE_LIMIT) -> list[
 def keyboard(buttons: list[Button]) -> InlineKeyboardMarkup | None:
     """One row of inline buttons; an action too long for callback_data is left out."""
     row = [
-        InlineKeyboardButton(b.label, callback_data=b.action)
+        InlineKeyboardButton(cmdref.for_platform(b.label, "telegram"), callback_data=b.action)
         for b in buttons
         if len(b.action.encode()) <= CALLBACK_DATA_LIMIT
     ]
