@@ -108,13 +108,17 @@ class Deliverer:
         heap = self._heaps.setdefault(ref.platform, [])
         heapq.heappush(heap, (max(ready, not_before), next(self._seq), chat))
 
-    def _take(self, entries: list[OutboxEntry]) -> None:
+    def _take(self, entries: list[OutboxEntry], due: Mapping[str, float] | None = None) -> None:
+        """Queue entries per chat; `due`: entry id -> epoch (the outbox's clock) before
+        which a failed entry is not tried again."""
+        wall = self.outbox.clock.now().timestamp() if due else 0.0
         for entry in entries:
             queue = self.queues.get(entry.chat)
             if queue is None:
                 queue = self.queues[entry.chat] = deque()
                 if entry.chat not in self._in_flight:
-                    self._schedule(entry.chat)
+                    wait = max(0.0, due[entry.id] - wall) if due and entry.id in due else 0.0
+                    self._schedule(entry.chat, self.now() + wait if wait else 0.0)
             if entry.id not in self._held:
                 self._held.add(entry.id)
                 queue.append(entry)
@@ -151,7 +155,9 @@ class Deliverer:
                 await self.outbox.settle(
                     entry, Delivery(Outcome.SENT, "already delivered", duplicate=True)
                 )
-        self._take([e for e in taken if e.id not in done])
+        fresh = [e for e in taken if e.id not in done]
+        # Entries read again (a restart, a claim) that failed before wait out their retry.
+        self._take(fresh, await self.outbox.retry_due(fresh))
         return len(taken)
 
     # -- Redis trouble ---------------------------------------------------------------
@@ -316,6 +322,19 @@ class Deliverer:
                         await self._wake.wait()
         finally:
             await self.drain_in_flight()
+
+    async def drain(self) -> int:
+        """Deliver everything the limits and retry times allow now, then return: the
+        loop's own steps (read, pace, send, settle) without waiting on a clock. `divbot
+        replay` runs it after each step on its simulated clock (give the loop
+        `now=` that clock), and tests use it for one pass. Returns sends made."""
+        before = self.sent
+        while True:
+            await self.fill(block_ms=None)
+            self.dispatch_ready()
+            if not self._in_flight:
+                return self.sent - before
+            await asyncio.wait(list(self._in_flight.values()))
 
     async def drain_in_flight(self, timeout_s: float = 10.0) -> None:
         """On shutdown: let sends already started finish (their entries settle); the rest

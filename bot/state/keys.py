@@ -25,7 +25,7 @@ divbot:daily:{instrument}              hash    ISO date -> close
 divbot:health                          hash    source name -> health JSON
 divbot:outbox                          stream  deliveries: alert JSON + destination
 divbot:outbox:dead                     stream  deliveries given up, with the reason
-divbot:outbox:due                      zset    entry id -> epoch a retried delivery may go
+divbot:outbox:due                      zset    entry id -> epoch a failed delivery may go again
 divbot:outbox:attempts                 hash    entry id -> attempts so far
 divbot:alerts:owed                     hash    alert id -> its durable record (alert JSON and
                                                audience), written with the state change that

@@ -16,6 +16,7 @@ from handlers.base import Command
 from handlers.dispatch import REFUSALS, handle
 from jobs.headlines import build_live_job
 from tests.fakes.feeds import FakeFeedHost, FeedReply
+from tests.support.delivering import deliver_now
 from tests.wire.handlers.test_commands import snapshot
 from tests.wire.headlines.conftest import RecordingSender
 from tests.wire.headlines.test_watcher import CSRC, EMPTY_RSS, HKEX, HKEX_REG, RTHK, SCMP
@@ -122,7 +123,7 @@ async def test_outside_text_stays_plain_and_ours_adds_no_markup(
     job = build_live_job(core, session)  # type: ignore[arg-type]
     sender = RecordingSender(platform="slack")
     await job.run_once(core.clock.now())
-    await core.outbox.deliver({"slack": sender})
+    await deliver_now(core.outbox, {"slack": sender})
     assert sender.titles() == TRICKY_TITLES  # verbatim: not escaped, not stripped
     for _, message in sender.sent:
         ours = [v for pair in message.fields for v in pair] + [message.source or ""]

@@ -20,6 +20,7 @@ from handlers.base import Command
 from handlers.dispatch import handle
 from jobs.headlines import HeadlinesJob, build_live_job
 from tests.fakes.feeds import FakeFeedHost, FeedReply, feed_fixture
+from tests.support.delivering import deliver_now
 from tests.wire.headlines.conftest import NOW, RecordingSender
 
 CSRC = "/searchList/c100028"
@@ -60,7 +61,7 @@ async def subscribe(core: Core, chat: str = CHAT, *args: str) -> None:
 async def poll(job: HeadlinesJob, core: Core, at: object = NOW) -> RecordingSender:
     sender = RecordingSender()
     await job.run_once(at)  # type: ignore[arg-type]
-    await core.outbox.deliver({"telegram": sender})
+    await deliver_now(core.outbox, {"telegram": sender})
     return sender
 
 

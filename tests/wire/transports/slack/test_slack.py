@@ -40,6 +40,7 @@ from tests.fakes.slack_api import (
 )
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegram
+from tests.support.delivering import deliver_now
 from tests.support.headline_events import MARGIN_CSRC, MARGIN_SCMP, ListFeed, event_job
 from tests.wire.handlers.test_commands import snapshot
 from tests.wire.handlers.test_platform_words import BARE, SLACK_OWN, strings
@@ -593,12 +594,12 @@ async def test_one_alert_reaches_a_slack_channel_and_a_telegram_chat(
         senders: dict[str, Sender] = {"slack": h.bot.sender, "telegram": telegram.sender()}
         queued = await h.core.service.dispatch(_alert("a1", _headline_message()))
         assert queued == [CHAT, "telegram:-1001"]
-        assert await h.core.outbox.deliver(senders) == 2
+        assert await deliver_now(h.core.outbox, senders) == 2
         (sent,) = fake_tg.requests("sendMessage", chat_id=-1001)
         assert html.escape(_headline_message().title, quote=False) in str(sent.params["text"])
         (post,) = h.fake.of("chat.postMessage")
         assert post.args["channel"] == CHANNEL
-        assert await h.core.outbox.deliver(senders) == 0  # delivered once, acked
+        assert await deliver_now(h.core.outbox, senders) == 0  # delivered once, acked
     finally:
         await telegram.stop()
         await fake_tg.close()
@@ -610,14 +611,14 @@ async def test_429_waits_for_retry_after(harness: Harness, redis_client: Redis) 
     senders: dict[str, Sender] = {"slack": h.bot.sender}
     h.fake.fail("chat.postMessage", Failure(429, error="ratelimited", headers={"Retry-After": "7"}))
     await h.core.service.dispatch(_alert("a429", _headline_message()))
-    assert await h.core.outbox.deliver(senders) == 0
+    assert await deliver_now(h.core.outbox, senders) == 0
     due = await redis_client.zrange(RETRY_DUE, 0, -1, withscores=True)
     assert [score for _id, score in due] == [h.clock.now().timestamp() + 7]
     h.clock.set(h.clock.now() + timedelta(seconds=6))
-    assert await h.core.outbox.deliver(senders) == 0
+    assert await deliver_now(h.core.outbox, senders) == 0
     assert len(h.fake.of("chat.postMessage")) == 1  # not before Retry-After
     h.clock.set(h.clock.now() + timedelta(seconds=1))
-    assert await h.core.outbox.deliver(senders) == 1
+    assert await deliver_now(h.core.outbox, senders) == 1
     assert len(h.fake.of("chat.postMessage")) == 2
     assert await h.core.store.subscriptions(CHAT) == [Family.MOVES]
 
@@ -633,7 +634,7 @@ async def test_not_in_channel_deactivates_that_channels_subscriptions(
     h.fake.fail("chat.postMessage", Failure(200, error="not_in_channel"))  # C000 comes first
     await h.core.service.dispatch(_alert("agone", _headline_message()))
     with caplog.at_level(logging.INFO):
-        assert await h.core.outbox.deliver({"slack": h.bot.sender}) == 1
+        assert await deliver_now(h.core.outbox, {"slack": h.bot.sender}) == 1
     assert [c.args["channel"] for c in h.fake.of("chat.postMessage")] == ["C000", CHANNEL]
     assert await h.core.store.subscriptions(gone) == []
     assert await h.core.store.subscriptions(CHAT) == [Family.MOVES]  # others untouched
@@ -657,11 +658,11 @@ async def test_5xx_and_other_errors_are_retried_with_backoff(harness: Harness) -
         Failure(200, error="internal_error"),
     )
     await h.core.service.dispatch(_alert("a5xx", _headline_message()))
-    assert await h.core.outbox.deliver(senders) == 0  # 503: backoff 2s
+    assert await deliver_now(h.core.outbox, senders) == 0  # 503: backoff 2s
     h.clock.set(h.clock.now() + timedelta(seconds=2))
-    assert await h.core.outbox.deliver(senders) == 0  # internal_error: backoff 4s
+    assert await deliver_now(h.core.outbox, senders) == 0  # internal_error: backoff 4s
     h.clock.set(h.clock.now() + timedelta(seconds=4))
-    assert await h.core.outbox.deliver(senders) == 1
+    assert await deliver_now(h.core.outbox, senders) == 1
     assert len(h.fake.of("chat.postMessage")) == 3
     assert await h.core.outbox.dead() == 0
     assert await h.core.store.subscriptions(CHAT) == [Family.MOVES]
@@ -795,7 +796,7 @@ async def test_a_follow_up_goes_into_the_first_alerts_thread(harness: Harness) -
     for n in (1, 2):
         base = _alert(f"fu{n}", Message(f"STAR 50 +{n + 2}% on the day (synthetic)"))
         await h.core.service.dispatch(replace(base, rule_id="r9", session=session))
-        assert await h.core.outbox.deliver(senders) == 1
+        assert await deliver_now(h.core.outbox, senders) == 1
     first, second = h.fake.of("chat.postMessage")
     assert "thread_ts" not in first.args
     stored = await h.core.redis.get(f"divbot:chat:{CHAT}:first:r9:2026-01-12")
@@ -816,10 +817,10 @@ async def test_a_headline_events_later_report_goes_into_its_first_alerts_thread(
     now = h.clock.now()
     csrc.publish(MARGIN_CSRC, now - timedelta(minutes=30), 1)
     await job.run_once(now)
-    assert await h.core.outbox.deliver(senders) == 1
+    assert await deliver_now(h.core.outbox, senders) == 1
     scmp.publish(MARGIN_SCMP, now - timedelta(minutes=10), 2)
     await job.run_once(now + timedelta(minutes=5))
-    assert await h.core.outbox.deliver(senders) == 1
+    assert await deliver_now(h.core.outbox, senders) == 1
     first, second = h.fake.of("chat.postMessage")
     assert "thread_ts" not in first.args
     [key] = await h.core.redis.keys(f"divbot:chat:{CHAT}:first:ev*")
