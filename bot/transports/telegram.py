@@ -14,15 +14,18 @@ import asyncio
 import hashlib
 import hmac
 import html
+import itertools
 import logging
 import os
 import re
 import secrets
 import warnings
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 from telegram import (
     Bot,
     BotCommand,
@@ -61,6 +64,7 @@ from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.deliverer import telegram_is_group
 from bot.delivery.sending import Delivery, Outcome
+from bot.delivery.shared_limits import SharedLimiter, token_scope
 from bot.models import ChatRef, Message
 from bot.state import keys
 from bot.state.store import Store
@@ -71,6 +75,7 @@ from bot.transports.telegram_render import (
     render_plain,
     tg_len,
 )
+from bot.transports.telegram_updates import PerChatUpdateProcessor
 from bot.wiring import Core
 from handlers import buttons
 from handlers.base import Command
@@ -88,8 +93,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 ADMIN_CACHE_S = 60  # an admin demoted a minute ago may still change rules for that minute
 UPDATE_SEEN_S = 86400  # Telegram stops redelivering a webhook update well within a day
 POLL_TIMEOUT_S = 25
-REPLY_TRIES = 3  # a command reply refused with 429 is sent again after retry_after...
-REPLY_MAX_WAIT_S = 10.0  # ...when the wait is this short
+REPLY_TRIES = 20  # a reply's part refused with 429 this often (each waited out) is given up
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?$")
 _SECRET_OK = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
@@ -139,12 +143,26 @@ def webhook_url(settings: Settings) -> str | None:
     return str(url)
 
 
+def limit_scope(settings: Settings) -> str:
+    """The token's rate-limit scope in Redis (a hash of the token, never the token)."""
+    assert settings.telegram_token is not None
+    return token_scope("telegram", settings.telegram_token.get_secret_value())
+
+
 def api_base(settings: Settings) -> str:
     return str(settings.telegram_api_base).rstrip("/")
 
 
 # -- sending ---------------------------------------------------------------------------
-async def _send_parts(
+Request = Callable[[], Awaitable[int]]  # one Bot API call; answers the message id
+Runner = Callable[[Request], Awaitable[int]]  # runs one request (paced, retried, or not)
+
+
+async def _direct(request: Request) -> int:
+    return await request()
+
+
+def _requests(
     bot: Bot,
     chat_id: int,
     message: Message,
@@ -152,38 +170,50 @@ async def _send_parts(
     mode: str | None,
     thread_id: int | None,
     reply_to: int | None,
-) -> int:
+) -> list[Request]:
+    """The Bot API calls that send `message` as `parts`, in order, one message each."""
     silent = True if message.silent else None  # None: Telegram's default (with sound)
     markup: InlineKeyboardMarkup | None = keyboard(message.buttons)
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    requests: list[Request] = []
     if message.image is not None:
+        image = message.image
         caption = parts[0] if len(parts) == 1 and tg_len(parts[0]) <= CAPTION_LIMIT else None
-        photo = await bot.send_photo(
-            chat_id,
-            message.image,
-            caption=caption,
-            parse_mode=mode if caption else None,
-            reply_markup=markup if caption else None,
-            message_thread_id=thread_id,
-            reply_parameters=reply,
-            disable_notification=silent,
-        )
+        photo_reply = reply
+
+        async def photo() -> int:
+            sent = await bot.send_photo(
+                chat_id,
+                image,
+                caption=caption,
+                parse_mode=mode if caption else None,
+                reply_markup=markup if caption else None,
+                message_thread_id=thread_id,
+                reply_parameters=photo_reply,
+                disable_notification=silent,
+            )
+            return sent.message_id
+
+        requests.append(photo)
         if caption is not None:
-            return photo.message_id
+            return requests
         reply = None
-    sent_id = 0
     for i, part in enumerate(parts):
-        sent = await bot.send_message(
-            chat_id,
-            part,
-            parse_mode=mode,
-            reply_markup=markup if i == len(parts) - 1 else None,
-            message_thread_id=thread_id,
-            reply_parameters=reply if i == 0 else None,
-            disable_notification=silent,
-        )
-        sent_id = sent.message_id
-    return sent_id
+
+        async def text(i: int = i, part: str = part) -> int:
+            sent = await bot.send_message(
+                chat_id,
+                part,
+                parse_mode=mode,
+                reply_markup=markup if i == len(parts) - 1 else None,
+                message_thread_id=thread_id,
+                reply_parameters=reply if i == 0 else None,
+                disable_notification=silent,
+            )
+            return sent.message_id
+
+        requests.append(text)
+    return requests
 
 
 async def send_rendered(
@@ -194,24 +224,34 @@ async def send_rendered(
     *,
     thread_id: int | None = None,
     reply_to: int | None = None,
+    run: Runner = _direct,
 ) -> int:
-    """Send a Message as HTML (split, with buttons); once as plain text if Telegram
-    cannot parse the HTML. Returns the last message id; raises TelegramError."""
-    try:
-        return await _send_parts(
-            bot, chat_id, message, render_html(message, tz), ParseMode.HTML, thread_id, reply_to
-        )
-    except BadRequest as exc:
-        if "parse entities" not in exc.message.lower():
-            raise
-        log.warning(
-            "chat %s: Telegram could not parse our HTML (%s); resending as plain text",
-            chat_id,
-            exc.message,
-        )
-    return await _send_parts(
-        bot, chat_id, message, render_plain(message, tz), None, thread_id, reply_to
+    """Send a Message as HTML (split, with buttons), each message through `run`; from the
+    first one Telegram cannot parse, as plain text. Returns the last message id; raises
+    TelegramError. A part that went out is never sent again here."""
+    requests = _requests(
+        bot, chat_id, message, render_html(message, tz), ParseMode.HTML, thread_id, reply_to
     )
+    sent = 0
+    for i, request in enumerate(requests):
+        try:
+            sent = await run(request)
+        except BadRequest as exc:
+            if "parse entities" not in exc.message.lower():
+                raise
+            log.warning(
+                "chat %s: Telegram could not parse our HTML (%s); the rest as plain text",
+                chat_id,
+                exc.message,
+            )
+            plain = _requests(
+                bot, chat_id, message, render_plain(message, tz), None, thread_id, reply_to
+            )
+            # The parts already sent stay sent; the plain rendering splits alike.
+            for rest in plain[i:] if i < len(plain) else plain[-1:]:
+                sent = await run(rest)
+            return sent
+    return sent
 
 
 def _retry_after_s(exc: RetryAfter) -> float:
@@ -290,6 +330,8 @@ def build_application(settings: Settings, webhook: bool) -> AppType:
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .job_queue(None)  # watchers are our own tasks on the injected clock
+        # Chats' commands run side by side, each chat's in order (no chat waits on another).
+        .concurrent_updates(PerChatUpdateProcessor())
     )
     if webhook:
         builder = builder.updater(None)
@@ -306,6 +348,8 @@ class TelegramTransport:
         self.secret = webhook_secret(settings) if self.url else ""
         self.application = build_application(settings, webhook=self.url is not None)
         self.username = ""
+        # The token's send limits, shared with alert delivery and every replica (Redis).
+        self.limiter = SharedLimiter(core.redis, limit_scope(settings), ratelimit.TELEGRAM)
         app = self.application
         app.add_handler(TypeHandler(Update, self._alive), group=-1)
         app.add_handler(
@@ -463,26 +507,62 @@ class TelegramTransport:
         )
         answer = await handle(self.core, cmd)
         in_group = msg.chat.type != Chat.PRIVATE
-        for attempt in range(REPLY_TRIES):
+        await self.reply(
+            msg.chat.id,
+            answer,
+            thread=thread,
+            reply_to=msg.message_id if answer.private and in_group else None,
+        )
+
+    async def reply(
+        self,
+        chat_id: int,
+        answer: Message,
+        *,
+        thread: int | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """Send a command's answer through the token's limits, ahead of alerts: each part
+        waits for its slot (priority over bulk delivery), a 429 holds the chat for every
+        replica and sends that part again once it passed; parts already sent are never
+        sent again, so the answer arrives whole and in order."""
+        chat_key = f"telegram:{chat_id}"
+        is_group = telegram_is_group(ChatRef.parse(chat_key))
+
+        async def paced(request: Request) -> int:
+            return await self._paced(chat_key, is_group, request)
+
+        return await send_rendered(
+            self.bot,
+            chat_id,
+            answer,
+            answer.tz or self.settings.timezone,
+            thread_id=thread,
+            reply_to=reply_to,
+            run=paced,
+        )
+
+    async def _paced(self, chat_key: str, is_group: bool, request: Request) -> int:
+        for attempt in itertools.count(1):
             try:
-                await send_rendered(
-                    self.bot,
-                    msg.chat.id,
-                    answer,
-                    answer.tz or self.settings.timezone,
-                    thread_id=thread,
-                    reply_to=msg.message_id if answer.private and in_group else None,
-                )
-                return
+                async with self.limiter.slot(chat_key, is_group, priority=True):
+                    return await request()
             except RetryAfter as exc:
-                # A reply shares the chat's limits with a fan-out in progress: wait out a
-                # short flood-control pause rather than lose the answer; a long one is
-                # logged (by the error handler) and the user can ask again.
                 wait = _retry_after_s(exc)
-                if attempt + 1 == REPLY_TRIES or wait > REPLY_MAX_WAIT_S:
+                if attempt >= REPLY_TRIES:
                     raise
-                log.info("reply to /%s in %s: 429, resending in %.0fs", name, chat_key, wait)
-                await asyncio.sleep(wait)
+                log.info("reply in %s: 429, this part again in %.0fs", chat_key, wait)
+                try:
+                    await self.limiter.pause(chat_key, wait)
+                except RedisError:
+                    await asyncio.sleep(wait)
+            except RedisError as exc:
+                # Without Redis the windows cannot be shared; the answer still goes.
+                log.warning(
+                    "reply in %s: Redis failed (%s); sent unpaced", chat_key, type(exc).__name__
+                )
+                return await request()
+        raise AssertionError("unreachable")
 
     async def _on_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -539,6 +619,7 @@ class TelegramPlugin:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.limit_scope = limit_scope(settings)  # replicas on this token share its windows
         self.running: TelegramTransport | None = None
         self._sender: TelegramSender | None = None
 
