@@ -18,7 +18,9 @@ each send takes its slot there in one atomic Lua script, on Redis's clock:
 
 Keys are named by a scope (the platform and a hash of its token, never the token) and
 expire once their windows are empty. ``SharedLimiter.acquire`` answers with a slot to
-``finish`` once the platform answered; ``slot`` wraps the pair.
+``finish`` once the platform answered; ``slot`` wraps the pair; ``send_reply_part`` is
+one part of a command reply, with priority, sent again after a 429 (never a part that
+went out), and sent unpaced if Redis cannot be reached (an answer beats a perfect pace).
 """
 
 from __future__ import annotations
@@ -27,15 +29,20 @@ import asyncio
 import contextlib
 import hashlib
 import itertools
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.delivery.ratelimit import Limits, RateWindow
 from bot.state import keys
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 IN_FLIGHT_CAP_S = 30.0  # a send not answered within this stops counting as in flight
 RESERVE_S = 1.0  # a waiting reply's hold on its chat and on the overall window
 POLL_S = 0.01  # look again this soon when a send in flight or a reply holds the slot
@@ -237,3 +244,42 @@ class SharedLimiter:
             yield
         finally:
             await self.finish(send_id, chat, is_group)
+
+
+async def send_reply_part(
+    limiter: SharedLimiter,
+    chat: str,
+    is_group: bool,
+    request: Callable[[], Awaitable[T]],
+    refused: Callable[[Exception], float | None],
+    tries: int,
+) -> T:
+    """Send one part of a command reply inside the token's limits, ahead of alerts.
+
+    `refused(exc)` says how long a failure asks to wait (a 429's retry_after) or None (not
+    a rate limit: raised). A 429 pauses the chat for every replica and the same part goes
+    again once it passed, up to `tries` times. Without Redis the part goes unpaced.
+    """
+    for attempt in range(1, tries + 1):
+        slot: str | None = None
+        try:
+            slot = await limiter.acquire(chat, is_group, priority=True)
+        except RedisError as exc:
+            log.warning("reply in %s: Redis failed (%s); sent unpaced", chat, type(exc).__name__)
+        wait: float | None = None
+        try:
+            return await request()
+        except Exception as exc:
+            wait = refused(exc)
+            if wait is None or attempt >= tries:
+                raise
+        finally:
+            if slot is not None:
+                with contextlib.suppress(RedisError):
+                    await limiter.finish(slot, chat, is_group)
+        log.info("reply in %s: 429, this part again in %.1fs", chat, wait)
+        try:
+            await limiter.pause(chat, wait)
+        except RedisError:
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable: the last try returns or raises")

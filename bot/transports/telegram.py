@@ -10,11 +10,9 @@ Outcome. Commands themselves run through handlers.dispatch.handle, as on every p
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import html
-import itertools
 import logging
 import os
 import re
@@ -25,7 +23,6 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from redis.exceptions import RedisError
 from telegram import (
     Bot,
     BotCommand,
@@ -64,7 +61,7 @@ from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.deliverer import telegram_is_group
 from bot.delivery.sending import Delivery, Outcome
-from bot.delivery.shared_limits import SharedLimiter, token_scope
+from bot.delivery.shared_limits import SharedLimiter, send_reply_part, token_scope
 from bot.models import ChatRef, Message
 from bot.state import keys
 from bot.state.store import Store
@@ -543,26 +540,12 @@ class TelegramTransport:
         )
 
     async def _paced(self, chat_key: str, is_group: bool, request: Request) -> int:
-        for attempt in itertools.count(1):
-            try:
-                async with self.limiter.slot(chat_key, is_group, priority=True):
-                    return await request()
-            except RetryAfter as exc:
-                wait = _retry_after_s(exc)
-                if attempt >= REPLY_TRIES:
-                    raise
-                log.info("reply in %s: 429, this part again in %.0fs", chat_key, wait)
-                try:
-                    await self.limiter.pause(chat_key, wait)
-                except RedisError:
-                    await asyncio.sleep(wait)
-            except RedisError as exc:
-                # Without Redis the windows cannot be shared; the answer still goes.
-                log.warning(
-                    "reply in %s: Redis failed (%s); sent unpaced", chat_key, type(exc).__name__
-                )
-                return await request()
-        raise AssertionError("unreachable")
+        def flood_wait(exc: Exception) -> float | None:
+            return _retry_after_s(exc) if isinstance(exc, RetryAfter) else None
+
+        return await send_reply_part(
+            self.limiter, chat_key, is_group, request, flood_wait, REPLY_TRIES
+        )
 
     async def _on_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
