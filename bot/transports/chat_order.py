@@ -20,6 +20,10 @@ class ChatOrder:
     def __len__(self) -> int:
         return len(self._chats)
 
+    def queued(self, chat: Hashable) -> int:
+        """How many commands of `chat` hold or wait for its turn."""
+        return self._chats.get(chat, (None, 0))[1]
+
     @contextlib.asynccontextmanager
     async def turn(self, chat: Hashable) -> AsyncIterator[None]:
         lock, users = self._chats.get(chat, (asyncio.Lock(), 0))

@@ -6,11 +6,15 @@ time, so one chat's slow command (a reply waiting out a 429, a chart being drawn
 every other chat's. `PerChatUpdateProcessor` runs up to `max_concurrent_updates` at once
 and gives each chat its turn (bot.transports.chat_order): a chat's updates run one after
 another in the order they came, other chats' run meanwhile. Updates without a chat run
-at once.
+at once. A chat with `MAX_QUEUED_PER_CHAT` updates already waiting (it sends commands
+faster than its replies may go: 20 a minute in a group) has the excess dropped with a log
+line, so one chat can never fill the processor's slots and hold the others.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Awaitable
 from typing import Any
 
@@ -19,7 +23,9 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot.transports.chat_order import ChatOrder
 
+log = logging.getLogger(__name__)
 MAX_CONCURRENT_UPDATES = 256
+MAX_QUEUED_PER_CHAT = 20
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -33,6 +39,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
+            return
+        if self.order.queued(chat.id) >= MAX_QUEUED_PER_CHAT:
+            log.warning(
+                "telegram: chat %s has %d commands waiting; one dropped",
+                chat.id,
+                MAX_QUEUED_PER_CHAT,
+            )
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()  # never run: no "never awaited" warning
             return
         async with self.order.turn(chat.id):
             await coroutine
