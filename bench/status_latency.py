@@ -39,6 +39,7 @@ from bot.clock import WallClock
 from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.deliverer import Deliverer
+from bot.delivery.shared_limits import SharedLimiter
 from bot.models import Alert, Family, Message
 from bot.transports.telegram import TelegramTransport
 from bot.wiring import Core, build_core
@@ -173,7 +174,9 @@ def deliverer_for(
 ) -> Deliverer:
     # At the real limits, the token's windows shared in Redis (as bot.app wires it), the
     # same the replies take; the scaled stress run paces itself alone.
-    shared = {"telegram": transport.limiter} if limits == ratelimit.TELEGRAM else None
+    scope = transport.limiter.scope  # its own limiter on the token's windows, as bot.app has
+    real = limits == ratelimit.TELEGRAM
+    shared = {"telegram": SharedLimiter(core.redis, scope, limits)} if real else None
     return Deliverer(
         core.outbox,
         {"telegram": transport.sender()},

@@ -145,8 +145,9 @@ class SharedLimiter:
         self._pause = redis.register_script(_PAUSE)
         self._ids = itertools.count()
         self._prefix = f"{os.getpid()}-{id(self):x}"
-        # Within this replica one waiter at a time polls for the overall window (the others
-        # queue here), so a fan-out costs about one script call per slot, not one per waiter.
+        # Within this replica one bulk waiter at a time polls for the overall window (the
+        # others queue here), so a fan-out costs about one script call per slot, not one per
+        # waiter. Replies (priority) poll on their own: they must not queue behind bulk.
         self._overall_turn = asyncio.Lock()
         self.refusals = 0  # asks answered "not now" (diagnostics)
 
@@ -210,7 +211,8 @@ class SharedLimiter:
             refused = await self.try_acquire(send_id, chat, is_group, priority=priority)
             if refused is None:
                 return send_id
-            if refused.scope == "chat":
+            if refused.scope == "chat" or priority:
+                # A reply never queues behind this replica's bulk sends for its turn.
                 await asyncio.sleep(min(refused.wait_s, 1.0))
                 continue
             async with self._overall_turn:

@@ -5,6 +5,7 @@ chat (issue 17 items 2 and 3), against the fake Bot API policing Telegram's real
   window): all five parts arrive, in order, each exactly once.
 - A busy group sending quick commands does not hold a private /status: its reply comes
   after a bounded count of the group's replies (counted at the fake, not timed).
+- A fan-out on the same token does not hold it either: a bounded count of alert sends.
 Texts are SYNTHETIC.
 """
 
@@ -15,9 +16,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.models import Message
+from bot.delivery import ratelimit
+from bot.delivery.deliverer import Deliverer
+from bot.models import Alert, Family, Message
 from bot.transports.telegram import TelegramTransport
 from bot.transports.telegram_render import render_html
+from bot.wiring import Core
 from tests.fakes.telegram_api import FakeTelegram, FloodLimits, too_many_requests
 
 CHAT = 77  # a private chat
@@ -80,3 +84,40 @@ async def test_a_busy_group_does_not_hold_status_in_another_chat(
     # And the group still gets every answer, in order of asking, in the end.
     await fake_tg.wait_for("sendMessage", count=12, chat_id=GROUP, within_s=30)
     assert first.at <= status.at
+
+
+async def test_a_reply_goes_ahead_of_a_fan_out_on_the_same_token(
+    fake_tg: FakeTelegram, transport: TelegramTransport, core: Core
+) -> None:
+    """Alerts to 300 chats (SYNTHETIC) draining at the real limits through the token's
+    shared windows; a /status typed meanwhile is answered after a handful of alert sends,
+    not behind the backlog nor behind the bulk sends waiting for their turn."""
+    fake_tg.enforce(FloodLimits())
+    alert = Alert("fan-out", Family.MOVES, Message("STAR 50 +3.0% on the day"), core.clock.now())
+    for chat in range(30_000_001, 30_000_301):
+        assert await core.outbox.enqueue(alert, f"telegram:{chat}")
+    # The very limiter the replies use (one process, one limiter: the harder case).
+    shared = transport.limiter
+    deliverer = Deliverer(
+        core.outbox,
+        {"telegram": transport.sender()},
+        {"telegram": ratelimit.RateLimiter(ratelimit.TELEGRAM)},
+        shared={"telegram": shared},
+    )
+    task = asyncio.create_task(deliverer.run(idle_block_ms=50))
+    try:
+        await fake_tg.wait_for("sendMessage", count=40, within_s=20)  # under way, full pace
+        asked = len(fake_tg.accepted)
+        fake_tg.send_text("/status", chat_id=ASKER, user_id=ASKER)
+        [reply] = await fake_tg.wait_for("sendMessage", chat_id=ASKER, within_s=20)
+    finally:
+        deliverer.stop()
+        async with asyncio.timeout(20):
+            await task
+    alerts_between = sum(
+        1 for c in fake_tg.accepted[asked:] if c.chat_id != ASKER and c.at < reply.at
+    )
+    # Getting the update (a long poll) and answering take a few of the token's slots'
+    # worth of time; the backlog (over 200 still queued) is not waited for.
+    assert alerts_between <= 10, f"{alerts_between} alerts went out before the reply"
+    assert fake_tg.limit_429s == 0
