@@ -4,7 +4,10 @@ Owns the PTB `Application` (started by hand inside bot.app's lifecycle, never
 `run_polling`, which would own the event loop), long polling or the webhook route,
 who may administer a chat (`getChatMember`, cached in Redis), the alert buttons, and
 `TelegramSender`, which sends for the outbox and classifies every failure into an
-Outcome. Commands themselves run through handlers.dispatch.handle, as on every platform.
+Outcome. Commands themselves run through handlers.dispatch.handle, as on every platform,
+concurrently across chats and in order within one (bot.transports.telegram_updates);
+`TelegramTransport.reply` sends their answers part by part through the token's limits
+shared with alerts and every replica, ahead of alerts (bot.delivery.shared_limits).
 `TelegramPlugin` is the bot.transports.base.Transport the live app plugs in.
 """
 
