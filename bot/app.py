@@ -159,7 +159,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
 
         leadership = app[LEADERSHIP]
         # Every replica delivers.
-        deliverer = Deliverer(core.outbox, app[SENDERS], limiters, plugged.is_group)
+        # Replicas on one token share its windows (Redis): together within its limits.
+        shared = plugged.shared(core.redis)
+        deliverer = Deliverer(core.outbox, app[SENDERS], limiters, plugged.is_group, shared=shared)
         delivery = asyncio.create_task(deliverer.run(), name="delivery")
         running = [
             asyncio.create_task(lead(leadership, start_watchers), name="leader"),

@@ -87,6 +87,16 @@ divbot:ops:told:{what}                 string  an operators' notice already sent
 divbot:replica:{consumer}:alive        string  an outbox consumer's heartbeat (PX): while it
                                                is there, no one claims that consumer's entries
 divbot:market:probed:{market}:{day}    string  the quiet check of a closed weekday ran (TTL 2d)
+divbot:rate:{scope}:all                zset    a token's sends in its overall window: send id ->
+                                               when it stops counting (scope: platform and a
+                                               hash of the token; bot.delivery.shared_limits)
+divbot:rate:{scope}:chat:{chat}        zset    the same, one chat's window
+divbot:rate:{scope}:group:{chat}       zset    the same, one group's per-minute window
+divbot:rate:{scope}:due                string  when the next evenly spaced overall send is due
+divbot:rate:{scope}:pause              string  a 429 holds every send with the token (PX)
+divbot:rate:{scope}:pause:{chat}       string  a 429 holds one chat (PX)
+divbot:rate:{scope}:replies            zset    command replies waiting for the overall window
+divbot:rate:{scope}:reply:{chat}       string  a command reply waiting for this chat (PX)
 =====================================  ======  ==============================================
 """
 
@@ -115,6 +125,38 @@ STATS = f"{NS}:stats"
 HEADLINES_LATEST = f"{NS}:hl:latest"
 HEADLINE_EVENTS = f"{NS}:hl:events"
 CALENDAR_OVERRIDES = f"{NS}:calendar:overrides"
+
+
+_RATE_SCOPE = re.compile(r"^[a-z]{1,16}(:[0-9a-f]{16})?$")
+
+
+def _rate(scope: str) -> str:
+    if not _RATE_SCOPE.match(scope):
+        raise ValueError(f"invalid rate scope {scope!r}")
+    return f"{NS}:rate:{scope}"
+
+
+def rate_keys(scope: str, chat: str) -> list[str]:
+    """A send's keys for bot.delivery.shared_limits, in its scripts' order: overall, chat
+    and group windows, the overall schedule, the token's and the chat's 429 pauses, the
+    replies waiting for the overall window and the one waiting for this chat."""
+    base, chat = _rate(scope), valid_chat(chat)
+    return [
+        f"{base}:all",
+        f"{base}:chat:{chat}",
+        f"{base}:group:{chat}",
+        f"{base}:due",
+        f"{base}:pause",
+        f"{base}:pause:{chat}",
+        f"{base}:replies",
+        f"{base}:reply:{chat}",
+    ]
+
+
+def rate_pause(scope: str, chat: str | None) -> str:
+    """The 429 pause of a whole token (chat None) or of one chat."""
+    base = _rate(scope)
+    return f"{base}:pause" if chat is None else f"{base}:pause:{valid_chat(chat)}"
 
 
 def valid_chat(chat: str) -> str:

@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -47,8 +47,10 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.sending import Delivery, Outcome, Sender
+from bot.delivery.shared_limits import SharedLimiter, send_reply_part, token_scope
 from bot.models import CHAT_KEY, ChatRef, Message
 from bot.sources.http import retry_after_s
+from bot.transports.chat_order import ChatOrder
 from bot.transports.slack_render import ACTION_PREFIX, SlackMessage, render
 from bot.wiring import Core
 from handlers import buttons
@@ -62,10 +64,17 @@ ADMIN_CACHE_S = 300  # how long a users.info answer about admin rights is truste
 MAX_ARGS = 32
 GONE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 RESPONSE_URL_USES = 5  # Slack accepts at most five posts to one response_url
+REPLY_TRIES = 20  # a reply's part refused with 429 this often (each waited out) is given up
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 MENTION_HINT = "Try /divergence, or /divbot help for every command."
 NOT_SERVED = "This channel is not served by this bot (ALLOWED_CHATS)."
+
+
+def limit_scope(settings: Settings) -> str:
+    """The bot token's rate-limit scope in Redis (a hash of the token, never the token)."""
+    assert settings.slack_bot_token is not None
+    return token_scope("slack", settings.slack_bot_token.get_secret_value())
 
 
 # -- request signatures ----------------------------------------------------------------
@@ -266,6 +275,10 @@ class SlackBot:
         self.admins = AdminCheck(self.client, settings.slack_admins, core.clock)
         self.membership = Membership(self.client)
         self.sender = SlackSender(self.client, core)
+        # Replies take the token's slots (shared with alerts and every replica) first;
+        # each channel's commands run in order, channels side by side.
+        self.limiter = SharedLimiter(core.redis, limit_scope(settings), ratelimit.SLACK)
+        self.order = ChatOrder()
         self._socket: AsyncSocketModeHandler | None = None
         self.app.command("/divergence")(self._on_command)
         self.app.command("/divbot")(self._on_command)
@@ -351,7 +364,15 @@ class SlackBot:
     async def _run(
         self, name: str, args: tuple[str, ...], channel: str, user: str, respond: AsyncRespond
     ) -> None:
-        """Authorize, dispatch through the one command boundary, and post the reply."""
+        """Authorize, dispatch through the one command boundary, and post the reply;
+        one channel's commands one after another, in the order they came."""
+        chat = f"slack:{channel}"
+        async with self.order.turn(chat):
+            await self._run_in_turn(name, args, channel, user, respond)
+
+    async def _run_in_turn(
+        self, name: str, args: tuple[str, ...], channel: str, user: str, respond: AsyncRespond
+    ) -> None:
         chat = f"slack:{channel}"
         try:
             if not CHAT_KEY.match(chat):
@@ -390,23 +411,17 @@ class SlackBot:
     async def _post(self, respond: AsyncRespond, answer: Message, channel: str = "") -> None:
         kind = "ephemeral" if answer.private else "in_channel"
         parts: list[SlackMessage] = render(answer, answer.tz or self.settings.timezone)
+        chat = f"slack:{channel}"
+        paced = bool(channel) and CHAT_KEY.match(chat) is not None
         for n, part in enumerate(parts):
-            if n < RESPONSE_URL_USES:
-                result = await respond(
-                    text=part.text,
-                    blocks=part.blocks,
-                    response_type=kind,
-                    replace_original=False,
-                )
-                if result.status_code != 200:
-                    log.warning("slack: response_url answered HTTP %d", result.status_code)
-            elif answer.private:
+            if n >= RESPONSE_URL_USES and answer.private:
                 log.warning("slack: private reply cut after %d messages", RESPONSE_URL_USES)
                 break
-            else:  # response_url is spent: the rest through the Web API
-                await self.client.chat_postMessage(
-                    channel=channel, text=part.text, blocks=part.blocks, unfurl_links=False
-                )
+            post = self._poster(respond, part, kind, channel, through_api=n >= RESPONSE_URL_USES)
+            if paced:  # the channel's slot, ahead of alerts, shared with every replica
+                await send_reply_part(self.limiter, chat, False, post, _slack_wait, REPLY_TRIES)
+            else:
+                await post()
         if answer.image and not answer.private and channel:
             try:
                 await upload_image(self.client, channel, answer)
@@ -414,6 +429,33 @@ class SlackBot:
                 log.warning("slack: image upload to %s failed (%s)", channel, _why(exc))
                 note = "The chart could not be posted: invite the bot to this channel."
                 await respond(text=note, response_type="ephemeral", replace_original=False)
+
+    def _poster(
+        self, respond: AsyncRespond, part: SlackMessage, kind: str, channel: str, through_api: bool
+    ) -> Callable[[], Awaitable[None]]:
+        """One part of a reply: by response_url (its first five uses), then chat.postMessage."""
+
+        async def post() -> None:
+            if through_api:  # response_url is spent: the rest through the Web API
+                await self.client.chat_postMessage(
+                    channel=channel, text=part.text, blocks=part.blocks, unfurl_links=False
+                )
+                return
+            result = await respond(
+                text=part.text, blocks=part.blocks, response_type=kind, replace_original=False
+            )
+            if result.status_code != 200:
+                log.warning("slack: response_url answered HTTP %d", result.status_code)
+
+        return post
+
+
+def _slack_wait(exc: Exception) -> float | None:
+    """A 429 from Slack's Web API: how long it asks to wait (else None: not a rate limit)."""
+    if isinstance(exc, SlackApiError) and exc.response.status_code == 429:
+        headers = {str(k).lower(): str(v) for k, v in (exc.response.headers or {}).items()}
+        return retry_after_s(headers.get("retry-after"), None) or 1.0
+    return None
 
 
 # -- wiring into the bot's aiohttp app ----------------------------------------------------
@@ -460,6 +502,7 @@ class SlackPlugin:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.limit_scope = limit_scope(settings)  # replicas on this token share its windows
         self.running: SlackBot | None = None
 
     @classmethod
