@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     feed_base_overrides: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     headline_seen_ttl_s: int = Field(30 * 86400, ge=15 * 86400, le=365 * 86400)
     # watchers
-    poll_interval_s: int = Field(60, ge=5, le=3600)
+    poll_interval_s: int = Field(10, ge=5, le=3600)
     stale_after_s: int = Field(900, ge=30)
     max_tick_jump_pct: float = Field(8.0, gt=0, le=50)
     prev_close_tolerance_pct: float = Field(2.0, gt=0, le=20)

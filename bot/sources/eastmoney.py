@@ -3,6 +3,9 @@
 Owns Eastmoney's wire format: `ulist.np` rows keyed by market (f13) and code (f12), "-"
 for missing numbers, `data: null` for unknown ids, and kline rows whose close comes
 *before* high and low. Prices are requested with fltt=2 (floats, not x100 integers).
+Every watched instrument goes in one `ulist.np` call (`BATCH` secids a call: a longer
+query string risks the 8 KB request-line limit of common servers; beyond it the calls
+run side by side).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bot.sources.parse import epoch, num, obj, seq
 
 NAME = "eastmoney"
 QUOTE_FIELDS = "f2,f3,f4,f12,f13,f14,f15,f16,f17,f18,f124"
+BATCH = 500  # secids per ulist.np call (about 5 KB of query string)
 # Browsers send these; Eastmoney answers bare clients too, but this keeps us unremarkable.
 HEADERS = {"User-Agent": "Mozilla/5.0 (divergence-bot)", "Referer": "https://quote.eastmoney.com/"}
 
@@ -91,14 +95,15 @@ class EastmoneySource:
 
     async def fetch_quotes(self, instruments: list[Instrument]) -> dict[str, RawQuote]:
         key_by_secid = {i.eastmoney: i.key for i in instruments if i.eastmoney}
-        if not key_by_secid:
-            return {}
-        params = {
-            "fltt": "2",
-            "invt": "2",
-            "fields": QUOTE_FIELDS,
-            "secids": ",".join(key_by_secid),
-        }
+        secids = list(key_by_secid)
+        chunks = [secids[s : s + BATCH] for s in range(0, len(secids), BATCH)]
+        answers = await asyncio.gather(*(self._ulist(c, key_by_secid) for c in chunks))
+        return {key: raw for answer in answers for key, raw in answer.items()}
+
+    async def _ulist(
+        self, secids: list[str], key_by_secid: Mapping[str, str]
+    ) -> dict[str, RawQuote]:
+        params = {"fltt": "2", "invt": "2", "fields": QUOTE_FIELDS, "secids": ",".join(secids)}
         return parse_ulist(await self.http.get(self.quote_url, params), key_by_secid)
 
     async def fetch_daily(
