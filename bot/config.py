@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     eastmoney_history_base: AnyHttpUrl = AnyHttpUrl("https://push2his.eastmoney.com")
     eastmoney_datacenter_base: AnyHttpUrl = AnyHttpUrl("https://datacenter-web.eastmoney.com")
     yahoo_base: AnyHttpUrl = AnyHttpUrl("https://query1.finance.yahoo.com")
+    eastmoney_search_base: AnyHttpUrl = AnyHttpUrl("https://searchapi.eastmoney.com")
+    yahoo_search_base: AnyHttpUrl = AnyHttpUrl("https://query2.finance.yahoo.com")
+    # instruments a trader adds (/watch; bot.market.catalogue): per chat, and in all
+    watch_max_per_chat: int = Field(50, ge=1, le=5000)
+    watch_max_total: int = Field(5000, ge=1, le=100_000)
     http_timeout_s: float = Field(10.0, gt=0, le=120)
     http_retries: int = Field(2, ge=0, le=10)
     # headline feeds (seeds/feeds.toml): "id=base,id=base" replaces feeds' base URLs
@@ -237,6 +242,15 @@ class Settings(BaseSettings):
         if not (value / "watchlist.toml").is_file():
             raise ValueError(f"a folder holding watchlist.toml (none in {value})")
         return value
+
+    @model_validator(mode="after")
+    def _watch_caps(self) -> Settings:
+        if self.watch_max_per_chat > self.watch_max_total:
+            raise ValueError(
+                f"WATCH_MAX_PER_CHAT ({self.watch_max_per_chat}) is above "
+                f"WATCH_MAX_TOTAL ({self.watch_max_total})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _slack_connection(self) -> Settings:

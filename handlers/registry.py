@@ -16,6 +16,7 @@ from handlers import (
     status,
     subscriptions,
     timezone,
+    watch,
 )
 from handlers.base import Command, CommandSpec, Role, UsageError, reply
 
@@ -71,6 +72,23 @@ _SPECS = [
         divergence.divergence,
         details=divergence.USAGE,
     ),
+    CommandSpec(
+        "watch",
+        "/watch CODE|NAME",
+        "watch any A-share, Hong Kong or US stock, e.g. /watch 寒武纪, 9988, NVDA",
+        watch.watch,
+        changes_chat=True,
+        details=watch.USAGE,
+    ),
+    CommandSpec(
+        "unwatch",
+        "/unwatch CODE|NAME",
+        "stop watching an instrument in this chat",
+        watch.unwatch,
+        changes_chat=True,
+        details=watch.USAGE,
+    ),
+    CommandSpec("watchlist", "/watchlist", "the instruments this chat watches", watch.watchlist),
     CommandSpec("alerts", "/alerts", "this chat's alert rules with their ids", rules.list_alerts),
     CommandSpec(
         "alert",

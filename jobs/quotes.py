@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -46,7 +47,7 @@ class QuotesJob:
 
     def __init__(
         self,
-        instruments: list[Instrument],
+        instruments: Collection[Instrument],  # live: a Watchlist /watch adds to
         feed: Poller,
         service: AlertService,
         markets: dict[str, Market],

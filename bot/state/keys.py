@@ -87,6 +87,11 @@ divbot:ops:told:{what}                 string  an operators' notice already sent
 divbot:replica:{consumer}:alive        string  an outbox consumer's heartbeat (PX): while it
                                                is there, no one claims that consumer's entries
 divbot:market:probed:{market}:{day}    string  the quiet check of a closed weekday ran (TTL 2d)
+divbot:catalogue                       hash    instrument key -> instrument JSON: what chats
+                                               added with /watch (validated; bot.market.catalogue)
+divbot:catalogue:watchers              hash    instrument key -> how many chats watch it
+divbot:catalogue:version               string  bumped on every catalogue change (replicas sync)
+divbot:chat:{chat}:watching            set     instrument keys a chat watches (/watchlist)
 =====================================  ======  ==============================================
 """
 
@@ -115,6 +120,9 @@ STATS = f"{NS}:stats"
 HEADLINES_LATEST = f"{NS}:hl:latest"
 HEADLINE_EVENTS = f"{NS}:hl:events"
 CALENDAR_OVERRIDES = f"{NS}:calendar:overrides"
+CATALOGUE = f"{NS}:catalogue"
+CATALOGUE_WATCHERS = f"{NS}:catalogue:watchers"
+CATALOGUE_VERSION = f"{NS}:catalogue:version"
 
 
 def valid_chat(chat: str) -> str:
@@ -386,3 +394,7 @@ def ops_told(what: str) -> str:
 
 def market_probed(code: str, day: str) -> str:
     return f"{NS}:market:probed:{market_day(code, day)}"
+
+
+def chat_watching(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:watching"
