@@ -39,7 +39,7 @@ from bot.transports.plugins import plug_in
 from bot.transports.slack import SlackPlugin
 from bot.transports.telegram import TelegramPlugin, TelegramStartupError
 from bot.transports.webhook.transport import WebhookTransport
-from bot.wiring import Core, build_core, seed_house_rules
+from bot.wiring import Core, build_core, seed_basket, seed_house_rules
 from jobs.calendars import CalendarsJob
 from jobs.digest import DigestJob
 from jobs.headlines import build_live_job
@@ -80,6 +80,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
                 leading=lambda: leadership.token is not None,
             )
             await seed_house_rules(core, clock.now())
+            await seed_basket(core)  # the articles' names, an illustration (/baskets)
             await macro_history.seed_if_empty(
                 redis,
                 settings.seeds_dir / "macro_history.csv",
@@ -131,6 +132,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             close_settle_s=11 * 60,
             day_check=day_check,
             operators=core.operators,
+            baskets=lambda: core.catalogue.baskets,
         )
         macro_job = await live_macro_job(core, http)
         limiters = plugged.limiters()

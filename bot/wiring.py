@@ -30,6 +30,7 @@ from bot.divergence.snapshot import DivergenceCache, session_lag
 from bot.headlines.classifier import load_rules
 from bot.headlines.store import HeadlineStore
 from bot.macro.calendar import ReleaseCalendar, seed_calendar
+from bot.market.baskets import ILLUSTRATION, Basket, establish
 from bot.market.catalogue import CALENDARS as CATALOGUE_CALENDARS
 from bot.market.catalogue import Catalogue
 from bot.market.closures import seed_tables
@@ -75,6 +76,27 @@ class Core:
     divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
     # /watch's search and first quote (set by the live app, which owns the HTTP session)
     finder: Finder | None = None
+
+
+async def seed_basket(core: Core) -> None:
+    """The seed basket (bot.market.baskets.ILLUSTRATION), once: an illustration."""
+    key, members = ILLUSTRATION
+    if key in core.watchlist or not all(m in core.watchlist for m in members):
+        return
+    calendar = core.watchlist[members[0]].calendar
+    made = Basket(
+        key,
+        members,
+        tuple(1 / len(members) for _ in members),
+        "equal",
+        "",
+        calendar,
+        illustration=True,
+    )
+    last = core.markets[calendar].last_session_before(core.clock.now())
+    if last is not None and await core.catalogue.add_basket(made):
+        core.service.set_closes(key, await establish(made, core.store, last.day))
+    await core.catalogue.sync(core.watchlist)
 
 
 def spread_lag(watchlist: Watchlist, markets: dict[str, Market], clock: Clock) -> Lag:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.models import Message
 from handlers import (
+    baskets,
     closures,
     divergence,
     general,
@@ -89,6 +90,15 @@ _SPECS = [
         details=watch.USAGE,
     ),
     CommandSpec("watchlist", "/watchlist", "the instruments this chat watches", watch.watchlist),
+    CommandSpec(
+        "basket",
+        "/basket add NAME MEMBER… [weights=equal|cap] | rm NAME",
+        "a basket of instruments with a chained level, alerted like an index",
+        baskets.basket,
+        subcommands_that_change=frozenset({"add", "rm", "remove", "del"}),
+        details=baskets.USAGE,
+    ),
+    CommandSpec("baskets", "/baskets", "the baskets, their members and levels", baskets.baskets),
     CommandSpec("alerts", "/alerts", "this chat's alert rules with their ids", rules.list_alerts),
     CommandSpec(
         "alert",

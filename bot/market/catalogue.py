@@ -23,11 +23,12 @@ import asyncio
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from redis.asyncio import Redis
 
+from bot.market.baskets import Basket
 from bot.market.watchlist import Watchlist
 from bot.models import INSTRUMENT_KEY, Instrument
 from bot.sources.search import CALENDAR, SECID
@@ -117,6 +118,19 @@ def from_json(text: str) -> Instrument:
 class Catalogue:
     redis: Redis
     version: str | None = None  # the catalogue version this replica's watchlist has
+    # the baskets this replica knows (their instruments are in the watchlist too)
+    baskets: dict[str, Basket] = field(default_factory=dict)
+
+    async def add_basket(self, basket: Basket) -> bool:
+        """Store a basket; False when one with that key exists."""
+        if not await self.redis.hsetnx(keys.BASKETS, basket.key, basket.to_json()):
+            return False
+        await self.redis.incr(keys.CATALOGUE_VERSION)
+        return True
+
+    async def remove_basket(self, key: str) -> None:
+        await self.redis.hdel(keys.BASKETS, key)
+        await self.redis.incr(keys.CATALOGUE_VERSION)
 
     def _keys(self, chat: str) -> list[str]:
         return [
@@ -161,14 +175,32 @@ class Catalogue:
                 continue
             if inst.key == key and inst.key not in watchlist.seeded:
                 wanted[key] = inst
+        baskets = await self._baskets(set(wanted) | set(watchlist.seeded))
+        keep = set(wanted) | set(baskets)
         for inst in list(watchlist):
-            if inst.key not in watchlist.seeded and inst.key not in wanted:
+            if inst.key not in watchlist.seeded and inst.key not in keep:
                 watchlist.remove(inst.key)
-        for inst in wanted.values():
+        for inst in [*wanted.values(), *(b.instrument() for b in baskets.values())]:
             if inst.key not in watchlist:
                 watchlist.add(inst)
+        self.baskets = baskets
         self.version = version
         return True
+
+    async def _baskets(self, known: set[str]) -> dict[str, Basket]:
+        """Valid baskets whose members all exist (a member no chat watches any more
+        leaves its basket dormant until someone watches it again)."""
+        entries: dict[str, str] = await self.redis.hgetall(keys.BASKETS)  # type: ignore[assignment]
+        out: dict[str, Basket] = {}
+        for key, text in entries.items():
+            try:
+                basket = Basket.from_json(text)
+            except (ValueError, TypeError) as exc:
+                log.warning("basket entry %r skipped: %s", key[:16], exc)
+                continue
+            if basket.key == key and key not in known and set(basket.members) <= known:
+                out[key] = basket
+        return out
 
     async def keep_synced(self, watchlist: Watchlist) -> None:
         """Every replica, until cancelled: another replica's /watch reaches this one."""

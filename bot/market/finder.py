@@ -163,6 +163,20 @@ class Finder:
             key, cand.name, cand.calendar, "stock", cand.eastmoney, cand.yahoo, band, aliases
         )
 
+    async def caps(self, instruments: list[Instrument]) -> dict[str, float]:
+        """Free-float market caps by key from the first source that offers them."""
+        for source in self.sources:
+            fetch = getattr(source, "fetch_caps", None)
+            if fetch is None:
+                continue
+            try:
+                found: dict[str, float] = await fetch(instruments)
+            except SourceError as exc:
+                log.info("caps: %s did not answer (%s)", source.name, exc.reason)
+                continue
+            return found
+        return {}
+
     async def _first_quote(self, inst: Instrument) -> RawQuote | None:
         for source in self.sources:
             if not source.covers(inst):

@@ -106,6 +106,27 @@ class EastmoneySource:
         params = {"fltt": "2", "invt": "2", "fields": QUOTE_FIELDS, "secids": ",".join(secids)}
         return parse_ulist(await self.http.get(self.quote_url, params), key_by_secid)
 
+    async def fetch_caps(self, instruments: list[Instrument]) -> dict[str, float]:
+        """Free-float market capitalisation (`f21`, in the listing's currency) by key;
+        instruments without a positive figure are left out."""
+        key_by_secid = {i.eastmoney.upper(): i.key for i in instruments if i.eastmoney}
+        params = {
+            "fltt": "2",
+            "invt": "2",
+            "fields": "f12,f13,f21",
+            "secids": ",".join(key_by_secid),
+        }
+        diff = _data(await self.http.get(self.quote_url, params)).get("diff")
+        rows = list(diff.values()) if isinstance(diff, dict) else seq(diff)
+        caps: dict[str, float] = {}
+        for row in rows:
+            if isinstance(row, dict):
+                key = key_by_secid.get(f"{row.get('f13')}.{row.get('f12')}".upper())
+                cap = num(row.get("f21"))
+                if key is not None and cap is not None and 0 < cap < float("inf"):
+                    caps[key] = cap
+        return caps
+
     async def fetch_daily(
         self, instrument: Instrument, start: date, end: date
     ) -> list[tuple[date, float]]:

@@ -92,6 +92,7 @@ divbot:catalogue                       hash    instrument key -> instrument JSON
 divbot:catalogue:watchers              hash    instrument key -> how many chats watch it
 divbot:catalogue:version               string  bumped on every catalogue change (replicas sync)
 divbot:chat:{chat}:watching            set     instrument keys a chat watches (/watchlist)
+divbot:baskets                         hash    basket key -> basket JSON (/basket; market.baskets)
 =====================================  ======  ==============================================
 """
 
@@ -123,6 +124,7 @@ CALENDAR_OVERRIDES = f"{NS}:calendar:overrides"
 CATALOGUE = f"{NS}:catalogue"
 CATALOGUE_WATCHERS = f"{NS}:catalogue:watchers"
 CATALOGUE_VERSION = f"{NS}:catalogue:version"
+BASKETS = f"{NS}:baskets"
 
 
 def valid_chat(chat: str) -> str:
