@@ -139,6 +139,8 @@ async def _remove(core: Needs, cmd: Command, words: tuple[str, ...]) -> Message:
     made = core.catalogue.baskets.get(words[0].upper())
     if made is None:
         raise UsageError(f"no basket {words[0]!r}; /baskets lists them")
+    if made.illustration:
+        raise UsageError(f"{made.key} is the seed basket, an illustration every chat shares")
     if made.owner != cmd.chat:
         raise UsageError(f"{made.key} was made in another chat: only that chat removes it")
     await core.catalogue.remove_basket(made.key)

@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.market.quote_feed import QuoteFeed
 from bot.market.validate import QuoteValidator
 from bot.sources.eastmoney import EastmoneySource
-from bot.wiring import Core
+from bot.wiring import Core, seed_basket
 from handlers.dispatch import handle
 from jobs.quotes import QuotesJob
 from tests.fakes.providers import FakeProviders
@@ -161,3 +161,18 @@ async def test_a_restart_keeps_baskets_and_their_rules(
     assert alerts.lines[0].startswith("r1    AI3 basket vs NDX")
     compared = await handle(restarted, cmd("divergence", "1d", "AI3", "NDX"))
     assert not compared.private, compared.title  # taken like an index, not refused
+
+
+async def test_the_seed_basket_is_an_illustration_made_once(
+    core: Core, redis_client: Redis
+) -> None:
+    await seed_basket(core)
+    await seed_basket(core)  # a second start changes nothing
+
+    listed = await handle(core, cmd("baskets"))
+    assert listed.lines == [
+        "CNAI (illustration, not advice): CAMBRICON BABA TENCENT · equal · 1,000.00"
+    ]
+    assert await redis_client.hlen("divbot:baskets") == 1
+    owner_only = await handle(core, cmd("basket", "rm", "CNAI"))
+    assert owner_only.title == "CNAI is the seed basket, an illustration every chat shares"
