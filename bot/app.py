@@ -24,11 +24,13 @@ from bot.delivery.sending import Sender
 from bot.divergence.snapshot import refresh_pulse
 from bot.macro import history as macro_history
 from bot.macro.calendar import scheduled_releases
+from bot.market.finder import Finder
 from bot.market.quote_feed import QuoteFeed
 from bot.market.validate import QuoteValidator
 from bot.rules.sync import follow
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
+from bot.sources.search import InstrumentSearch
 from bot.sources.yahoo import YahooSource
 from bot.state.connect import open_redis
 from bot.state.leader import Leadership, lead, watcher_fence
@@ -37,7 +39,7 @@ from bot.transports.plugins import plug_in
 from bot.transports.slack import SlackPlugin
 from bot.transports.telegram import TelegramPlugin, TelegramStartupError, check_token
 from bot.transports.webhook.transport import WebhookTransport
-from bot.wiring import Core, build_core, seed_house_rules
+from bot.wiring import Core, build_core, seed_basket, seed_house_rules
 from jobs.calendars import CalendarsJob
 from jobs.digest import DigestJob
 from jobs.headlines import build_live_job
@@ -81,6 +83,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
                 leading=lambda: leadership.token is not None,
             )
             await seed_house_rules(core, clock.now())
+            await seed_basket(core)  # the articles' names, an illustration (/baskets)
             await macro_history.seed_if_empty(
                 redis,
                 settings.seeds_dir / "macro_history.csv",
@@ -118,8 +121,12 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             feed.trade_times,
             core.operators,
         )
+        # /watch: search, then a first quote from the same sources the watcher polls.
+        core.finder = Finder(
+            InstrumentSearch(http, settings), sources, core.markets, core.watchlist
+        )
         job = QuotesJob(
-            list(core.watchlist),
+            core.watchlist,  # live: instruments added with /watch are polled next cycle
             feed,
             core.service,
             core.markets,
@@ -128,6 +135,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             close_settle_s=11 * 60,
             day_check=day_check,
             operators=core.operators,
+            baskets=lambda: core.catalogue.baskets,
         )
         macro_job = await live_macro_job(core, http)
         limiters = plugged.limiters()
@@ -172,6 +180,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             asyncio.create_task(core.service.keep_writing(), name="backlog"),
             # Every replica: fan-outs a dead replica started are finished (bot.delivery.fanout).
             asyncio.create_task(core.service.fanout.keep_recovering(), name="fanout"),
+            # Every replica: instruments another replica's /watch added (bot.market.catalogue).
+            asyncio.create_task(core.catalogue.keep_synced(core.watchlist), name="catalogue"),
         ]
         # Every replica releases held alerts (a lock per chat).
         running.append(asyncio.create_task(run_forever(NoiseJob(core.noise), clock), name="noise"))

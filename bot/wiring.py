@@ -30,8 +30,12 @@ from bot.divergence.snapshot import DivergenceCache, session_lag
 from bot.headlines.classifier import load_rules
 from bot.headlines.store import HeadlineStore
 from bot.macro.calendar import ReleaseCalendar, seed_calendar
+from bot.market.baskets import ILLUSTRATION, Basket, establish
+from bot.market.catalogue import CALENDARS as CATALOGUE_CALENDARS
+from bot.market.catalogue import Catalogue
 from bot.market.closures import seed_tables
 from bot.market.days import MarketDays
+from bot.market.finder import Finder
 from bot.market.sessions import Market, market
 from bot.market.watchlist import Watchlist
 from bot.models import HOUSE
@@ -68,7 +72,31 @@ class Core:
     noise: Gate  # quiet hours, levels, grouping, topics, flaps, history
     headlines: HeadlineStore  # stories seen, latest matches, feed validators, chat filters
     releases: ReleaseCalendar  # the macro release calendar (seed + /calendar add)
+    catalogue: Catalogue  # instruments chats added (/watch), loaded into `watchlist`
     divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
+    # /watch's search and first quote (set by the live app, which owns the HTTP session)
+    finder: Finder | None = None
+
+
+async def seed_basket(core: Core) -> None:
+    """The seed basket (bot.market.baskets.ILLUSTRATION), once: an illustration."""
+    key, members = ILLUSTRATION
+    if key in core.watchlist or not all(m in core.watchlist for m in members):
+        return
+    calendar = core.watchlist[members[0]].calendar
+    made = Basket(
+        key,
+        members,
+        tuple(1 / len(members) for _ in members),
+        "equal",
+        "",
+        calendar,
+        illustration=True,
+    )
+    last = core.markets[calendar].last_session_before(core.clock.now())
+    if last is not None and await core.catalogue.add_basket(made):
+        core.service.set_closes(key, await establish(made, core.store, last.day))
+    await core.catalogue.sync(core.watchlist)
 
 
 def spread_lag(watchlist: Watchlist, markets: dict[str, Market], clock: Clock) -> Lag:
@@ -103,7 +131,11 @@ async def build_core(
     and `leading` come from leader election (bot.state.leader) in the live app; replay and
     tests lead alone."""
     watchlist = Watchlist.load(settings.seeds_dir / "watchlist.toml")
-    markets = {code: market(code, settings.seeds_dir) for code in {i.calendar for i in watchlist}}
+    catalogue = Catalogue(redis)
+    # Instruments chats added come back at a restart, before the rules that name them.
+    await catalogue.sync(watchlist)
+    calendars = {i.calendar for i in watchlist} | CATALOGUE_CALENDARS
+    markets = {code: market(code, settings.seeds_dir) for code in calendars}
     days = MarketDays(redis, markets)
     await days.load()
     store = Store(redis)
@@ -145,6 +177,7 @@ async def build_core(
         gate,
         HeadlineStore(redis, settings.headline_seen_ttl_s),
         ReleaseCalendar(redis, seed_calendar(settings.seeds_dir)),
+        catalogue,
     )
 
 

@@ -7,6 +7,7 @@ from bot.cmdref import ref
 from bot.fmt import excerpt
 from bot.models import Message
 from handlers import (
+    baskets,
     closures,
     divergence,
     general,
@@ -18,6 +19,7 @@ from handlers import (
     status,
     subscriptions,
     timezone,
+    watch,
 )
 from handlers.base import Command, CommandSpec, Role, UsageError, reply
 
@@ -78,6 +80,36 @@ _SPECS = [
         "China tech vs US tech and the economy: spread, z, regime, chart",
         divergence.divergence,
         details=divergence.USAGE,
+    ),
+    CommandSpec(
+        "watch",
+        ref("watch CODE|NAME"),
+        "watch any A-share, Hong Kong or US stock, e.g. " + ref("watch 寒武纪") + ", 9988, NVDA",
+        watch.watch,
+        changes_chat=True,
+        details=watch.USAGE,
+    ),
+    CommandSpec(
+        "unwatch",
+        ref("unwatch CODE|NAME"),
+        "stop watching an instrument in this chat",
+        watch.unwatch,
+        changes_chat=True,
+        details=watch.USAGE,
+    ),
+    CommandSpec(
+        "watchlist", ref("watchlist"), "the instruments this chat watches", watch.watchlist
+    ),
+    CommandSpec(
+        "basket",
+        ref("basket add NAME MEMBER… [weights=equal|cap]") + " | " + ref("basket rm NAME"),
+        "a basket of instruments with a chained level, alerted like an index",
+        baskets.basket,
+        subcommands_that_change=frozenset({"add", "rm", "remove", "del"}),
+        details=baskets.USAGE,
+    ),
+    CommandSpec(
+        "baskets", ref("baskets"), "the baskets, their members and levels", baskets.baskets
     ),
     CommandSpec(
         "alerts", ref("alerts"), "this chat's alert rules with their ids", rules.list_alerts

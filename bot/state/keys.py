@@ -97,6 +97,12 @@ divbot:rate:{scope}:pause              string  a 429 holds every send with the t
 divbot:rate:{scope}:pause:{chat}       string  a 429 holds one chat (PX)
 divbot:rate:{scope}:replies            zset    command replies waiting for the overall window
 divbot:rate:{scope}:reply:{chat}       string  a command reply waiting for this chat (PX)
+divbot:catalogue                       hash    instrument key -> instrument JSON: what chats
+                                               added with /watch (validated; bot.market.catalogue)
+divbot:catalogue:watchers              hash    instrument key -> how many chats watch it
+divbot:catalogue:version               string  bumped on every catalogue change (replicas sync)
+divbot:chat:{chat}:watching            set     instrument keys a chat watches (/watchlist)
+divbot:baskets                         hash    basket key -> basket JSON (/basket; market.baskets)
 =====================================  ======  ==============================================
 """
 
@@ -125,6 +131,10 @@ STATS = f"{NS}:stats"
 HEADLINES_LATEST = f"{NS}:hl:latest"
 HEADLINE_EVENTS = f"{NS}:hl:events"
 CALENDAR_OVERRIDES = f"{NS}:calendar:overrides"
+CATALOGUE = f"{NS}:catalogue"
+CATALOGUE_WATCHERS = f"{NS}:catalogue:watchers"
+CATALOGUE_VERSION = f"{NS}:catalogue:version"
+BASKETS = f"{NS}:baskets"
 
 
 _RATE_SCOPE = re.compile(r"^[a-z]{1,16}(:[0-9a-f]{16})?$")
@@ -428,3 +438,7 @@ def ops_told(what: str) -> str:
 
 def market_probed(code: str, day: str) -> str:
     return f"{NS}:market:probed:{market_day(code, day)}"
+
+
+def chat_watching(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:watching"

@@ -355,11 +355,11 @@ class SlackBot:
             "channel_id"
         )
         user = str((body.get("user") or {}).get("id") or "")
-        args = button_command(str(actions[0].get("value") or ""))
-        if args is None:
+        called = buttons.command(str(actions[0].get("value") or ""))  # /alert's, /watch's
+        if called is None:
             await self._post(respond, reply("That button is not one of ours.", private=True))
             return
-        await self._run("alert", args, str(channel or ""), user, respond)
+        await self._run(called[0], called[1], str(channel or ""), user, respond)
 
     async def _run(
         self, name: str, args: tuple[str, ...], channel: str, user: str, respond: AsyncRespond

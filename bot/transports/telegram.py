@@ -582,16 +582,17 @@ class TelegramTransport:
         query = update.callback_query
         if query is None:
             return
-        args = button_args(query.data)
+        called = buttons.command(query.data)  # /alert's buttons, or a /watch candidate
         chat = query.message.chat if query.message is not None else None
-        if args is None or chat is None or not self._serves(f"telegram:{chat.id}"):
+        if called is None or chat is None or not self._serves(f"telegram:{chat.id}"):
             await query.answer("This button no longer works.")
             return
+        name, args = called
         cmd = Command(
             platform="telegram",
             chat=f"telegram:{chat.id}",
             user=str(query.from_user.id),
-            name="alert",
+            name=name,
             args=args,
             can_admin=await self.can_admin(chat, query.from_user, None),
         )
