@@ -76,6 +76,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
                 consumer=settings.replica_id,
                 fence=watcher_fence,
                 leading=lambda: leadership.token is not None,
+                daily_sources=[EastmoneySource(http, settings), YahooSource(http, settings)],
             )
             await seed_house_rules(core, clock.now())
             await macro_history.seed_if_empty(

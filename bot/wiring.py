@@ -10,7 +10,7 @@ which validates every seed file before start-up so a bad one stops the bot in on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from redis.asyncio import Redis
 
+from bot.backtest.history import DeepHistory
 from bot.chat.alert_history import AlertHistory
 from bot.chat.gate import Gate
 from bot.chat.prefs import Prefs, ZoneCache
@@ -43,6 +44,7 @@ from bot.rules.grammar import RuleSpec, RuleSpecError, parse_rule
 from bot.rules.live import LiveRules
 from bot.rules.service import AlertService
 from bot.seedfiles import load_seed_file
+from bot.sources.base import QuoteSource
 from bot.sources.headline_feeds import load_feeds
 from bot.state.rule_changes import RuleChanges
 from bot.state.store import Store
@@ -68,6 +70,7 @@ class Core:
     noise: Gate  # quiet hours, levels, grouping, topics, flaps, history
     headlines: HeadlineStore  # stories seen, latest matches, feed validators, chat filters
     releases: ReleaseCalendar  # the macro release calendar (seed + /calendar add)
+    backtest: DeepHistory  # /backtest's closes: ten years, fetched once (bot.backtest.history)
     divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
 
 
@@ -95,13 +98,15 @@ async def build_core(
     consumer: str = "main",
     fence: Callable[[], str | None] = lambda: None,
     leading: Callable[[], bool] = lambda: False,
+    daily_sources: Sequence[QuoteSource] = (),
 ) -> Core:
     """Build every component, each handed what it uses. The one way an alert travels:
     quotes -> AlertService (engine; the state change and the alert's record in one atomic
     write) -> FanOut (record -> chats, resumable) -> Gate (noise) -> Outbox (Redis stream)
     -> delivery loop -> SendRouting (zone, topic, reply; history) -> transport. `fence`
     and `leading` come from leader election (bot.state.leader) in the live app; replay and
-    tests lead alone."""
+    tests lead alone. `daily_sources`: the providers' daily history /backtest deepens
+    Redis from (none: it reads what Redis holds)."""
     watchlist = Watchlist.load(settings.seeds_dir / "watchlist.toml")
     markets = {code: market(code, settings.seeds_dir) for code in {i.calendar for i in watchlist}}
     days = MarketDays(redis, markets)
@@ -128,6 +133,7 @@ async def build_core(
     fanout = FanOut(redis, store, gate, history, clock, consumer)
     service = AlertService(store, outbox, gate, fanout, rules, watchlist, settings, clock, fence)
     await rules.load()
+    health = HealthBoard()
     return Core(
         settings,
         clock,
@@ -138,13 +144,14 @@ async def build_core(
         rules,
         watchlist,
         markets,
-        HealthBoard(),
+        health,
         metrics,
         days,
         Operators(settings, redis, clock, service.raise_alert),
         gate,
         HeadlineStore(redis, settings.headline_seen_ttl_s),
         ReleaseCalendar(redis, seed_calendar(settings.seeds_dir)),
+        DeepHistory(store, health, daily_sources),
     )
 
 

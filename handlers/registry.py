@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.models import Message
 from handlers import (
+    backtest,
     closures,
     divergence,
     general,
@@ -70,6 +71,13 @@ _SPECS = [
         "China tech vs US tech and the economy: spread, z, regime, chart",
         divergence.divergence,
         details=divergence.USAGE,
+    ),
+    CommandSpec(
+        "backtest",
+        "/backtest RULE [PERIOD]",
+        "how a rule would have fired over past daily closes, and what followed",
+        backtest.backtest,
+        details=backtest.USAGE,
     ),
     CommandSpec("alerts", "/alerts", "this chat's alert rules with their ids", rules.list_alerts),
     CommandSpec(
