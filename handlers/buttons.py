@@ -7,7 +7,9 @@ is refused, the same way everywhere:
 
 - ``mute:<rule>:<seconds>`` -> ``/alert mute <rule> <duration>`` (``3600`` -> ``1h``);
 - ``rm:<rule>`` -> ``/alert rm <rule>``;
-- ``resume:<rule>`` -> ``/alert resume <rule>``.
+- ``resume:<rule>`` -> ``/alert resume <rule>``;
+- ``bt:<rule>`` -> ``/backtest <rule>`` (the *Backtest* buttons under /alerts; `command`
+  names the command, `decode` keeps answering for /alert's actions only).
 
 A rule id is ``r`` and 1-12 ASCII digits (bot.models.RULE_ID). A mute lasts 1 second to
 7 days (``MAX_MUTE_S``): the stricter of the two decoders this replaces (Telegram took up
@@ -33,6 +35,7 @@ _ACTION = re.compile(
     rf"|resume:(?P<resume>{_RULE})",
     re.ASCII,
 )
+_BACKTEST = re.compile(rf"bt:(?P<rule>{_RULE})", re.ASCII)
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60))
 
 
@@ -59,6 +62,24 @@ def remove(rule_id: str) -> str:
 def resume(rule_id: str) -> str:
     """The action of a *Resume* button (a rule paused by flap protection)."""
     return _checked(f"resume:{rule_id}")
+
+
+def backtest(rule_id: str) -> str:
+    """The action of a *Backtest* button (under /alerts): backtest the rule over 3 years."""
+    action = f"bt:{rule_id}"
+    if _BACKTEST.fullmatch(action) is None:
+        raise ValueError(f"not a rule id: {rule_id!r}")
+    return action
+
+
+def command(action: str | None) -> tuple[str, tuple[str, ...]] | None:
+    """A button's action as (command, arguments): ('backtest', ('r3',)) for 'bt:r3',
+    ('alert', …) for what `decode` reads; None when it is not one of ours."""
+    match = _BACKTEST.fullmatch(action or "")
+    if match is not None:
+        return "backtest", (match["rule"],)
+    args = decode(action)
+    return None if args is None else ("alert", args)
 
 
 def _checked(action: str) -> str:

@@ -9,11 +9,12 @@ from bot.chat.gate import Gate
 from bot.clock import Clock
 from bot.config import Settings
 from bot.market.watchlist import Watchlist
-from bot.models import HOUSE, RULE_ID, Message, Rule
+from bot.models import HOUSE, RULE_ID, Button, Message, Rule
 from bot.rules.crossing_alerts import describe_rule
 from bot.rules.grammar import USAGE, RuleSpecError, parse_duration, parse_rule
 from bot.rules.service import AlertService
 from bot.state.store import Store
+from handlers import buttons
 from handlers.base import Command, UsageError, reply
 
 
@@ -39,6 +40,7 @@ class Needs(Protocol):
     def watchlist(self) -> Watchlist: ...
 
 
+BACKTEST_BUTTONS = 24  # one "Backtest" button per rule, for the first this many
 ALERT_USAGE = "/alert add … | /alert rm ID | /alert pause ID | /alert resume ID | /alert mute ID 1h"
 
 
@@ -68,10 +70,14 @@ async def list_alerts(core: Needs, cmd: Command) -> Message:
             "Add one: /alert add STAR50 1d up 3 (or /help alert).",
         )
     lines = [f"{r.id:<5} {rule_text(core, r)} · {rule_state(core, r)}" for r in rules]
+    shown = rules[:BACKTEST_BUTTONS]
+    if len(rules) > len(shown):
+        lines.append(f"(backtest the others with /backtest ID, e.g. /backtest {rules[-1].id})")
     return Message(
         title=f"{len(rules)} alert rule{'s' if len(rules) != 1 else ''}",
         lines=lines,
         preformatted=True,
+        buttons=[Button(f"Backtest {r.id}", buttons.backtest(r.id)) for r in shown],
     )
 
 

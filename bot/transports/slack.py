@@ -302,11 +302,11 @@ class SlackBot:
             "channel_id"
         )
         user = str((body.get("user") or {}).get("id") or "")
-        args = button_command(str(actions[0].get("value") or ""))
-        if args is None:
+        found = buttons.command(str(actions[0].get("value") or ""))
+        if found is None:
             await self._post(respond, reply("That button is not one of ours.", private=True))
             return
-        await self._run("alert", args, str(channel or ""), user, respond)
+        await self._run(found[0], found[1], str(channel or ""), user, respond)
 
     async def _run(
         self, name: str, args: tuple[str, ...], channel: str, user: str, respond: AsyncRespond
