@@ -29,6 +29,7 @@ from bot.market.validate import QuoteValidator
 from bot.rules.sync import follow
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
+from bot.sources.margin import EastmoneyMarginSource
 from bot.sources.yahoo import YahooSource
 from bot.state.connect import open_redis
 from bot.state.leader import Leadership, lead, watcher_fence
@@ -43,6 +44,7 @@ from jobs.digest import DigestJob
 from jobs.headlines import build_live_job
 from jobs.history import HistoryJob
 from jobs.macro import live_macro_job
+from jobs.margin import MarginJob
 from jobs.noise import NoiseJob
 from jobs.quotes import QuotesJob
 from jobs.runner import Job, run_forever
@@ -133,6 +135,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             job,
             CalendarsJob(core.markets, core.days, core.operators),
             HistoryJob(core, sources),
+            MarginJob(core, EastmoneyMarginSource(http, settings)),
             DigestJob(core),
             build_live_job(core, http),
             macro_job,

@@ -63,7 +63,8 @@ _SPECS = [
         "last price, 1d/mtd/ytd moves, market state",
         market.quote,
         details="Symbols: STAR50 HSTECH NDX CSI300 CAMBRICON BABA "
-        "TENCENT TSMC (aliases like KC50, 9988 work).",
+        "TENCENT TSMC (aliases like KC50, 9988 work), and MARGIN (the margin financing "
+        "balance, ¥bn).",
     ),
     CommandSpec(
         "divergence",
