@@ -164,3 +164,39 @@ async def test_ten_years_are_fetched_once_and_a_bad_answer_stores_nothing(
         range(walk.dates[-1].year - 10, walk.dates[-1].year + 1)
     )
     json.dumps(first.lines)  # plain text all through
+
+
+async def test_a_spread_backtest_is_what_the_live_engine_fires_over_the_same_closes(
+    redis_client: Redis, settings: Settings
+) -> None:
+    """STAR 50 vs NDX over January 2026, across Martin Luther King Day (NDX shut on the
+    19th): SYNTHETIC random walks on each market's real trading dates."""
+    probe = await build_core(settings, redis_client, SimClock(AFTER))
+    first, last = date(2026, 1, 2), date(2026, 1, 30)
+    closes_at = {}
+    for key, seed in (("STAR50", 5), ("NDX", 6)):
+        market = probe.markets[probe.watchlist[key].calendar]
+        found = market.sessions_between(first, last)
+        walk = random_walk([s.day for s in found], seed=seed)
+        closes_at[key] = [(s.close, s.day, c) for s, c in zip(found, walk.closes, strict=True)]
+        await stored(redis_client, key, list(zip(walk.dates, walk.closes, strict=True)))
+    rule = ("STAR50", "vs", "NDX", "1d", "either", "1", "hyst=0.2", "cooldown=1s")
+    after = datetime(2026, 2, 2, 2, 0, tzinfo=UTC)
+    core = await build_core(settings, redis_client, SimClock(after))
+    answer = await handle(core, cmd("backtest", *rule, "1y"))
+    assert answer.title.startswith("Backtest: STAR 50 vs NDX 1d either 1pp")
+    listed = answer.lines[-1].removeprefix("fires: ").split(", ")
+    backtest_days = [date.fromisoformat(f.split()[0]) for f in listed]
+    assert len(backtest_days) >= 3  # enough crossings to compare
+
+    await redis_client.flushall()
+    clock = SimClock(datetime(2026, 1, 1, tzinfo=UTC))
+    live = await build_core(settings, redis_client, clock)
+    await handle(live, cmd("alert", "add", *rule))
+    feed = sorted((at, key, day, c) for key, rows in closes_at.items() for at, day, c in rows)
+    fired = []
+    for at, key, day, close in feed:
+        clock.set(at)  # the gate's flap window counts on the clock, as live
+        quote = Quote(key, close, at, day, "history", closing=True)
+        fired += [a.session for a in await live.service.on_quotes([quote], at)]
+    assert fired == backtest_days, (fired, listed)
