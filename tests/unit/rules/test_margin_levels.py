@@ -33,7 +33,7 @@ def test_margin_levels(text: str, level: float, direction: Direction) -> None:
 
 
 def test_margin_moves_are_ordinary_moves() -> None:
-    spec = parse_rule("MARGIN 5d up 3".split(), WATCHLIST)
+    spec = parse_rule(["MARGIN", "5d", "up", "3"], WATCHLIST)
     assert (spec.kind, spec.window, spec.threshold) == (RuleKind.MOVE, Window.D5, 3.0)
 
 
