@@ -7,8 +7,9 @@ is 1y to 10y (default 3y), counted back from the latest stored close.
 The rule is replayed by the live engine (bot.backtest.replay) over the closes Redis holds,
 deepened once to ten years from the providers (bot.backtest.history); the CPU work and the
 chart run in worker threads, so other commands are answered meanwhile. Nothing is stored
-but the fetched closes. Intraday windows and divergence scores have no daily history to
-replay: they get one line saying so.
+but the fetched closes. Intraday windows have no daily history to replay, and divergence
+scores are not replayed (the economy pulse as of each day is not rebuilt): both get one
+line saying so.
 """
 
 from __future__ import annotations
@@ -112,9 +113,8 @@ def no_daily_meaning(rule: Rule) -> str | None:
         )
     if rule.kind is RuleKind.DIVERGENCE:
         return (
-            "a decoupling score needs the economy pulse as it stood on each past day, "
-            "which the bot does not keep: backtest the move instead, "
-            "e.g. /backtest STAR50 mtd up 10"
+            "a decoupling score can't be backtested yet (the economy pulse is not replayed "
+            "day by day): backtest the move instead, e.g. /backtest STAR50 mtd up 10"
         )
     return None
 

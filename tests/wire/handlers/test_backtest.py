@@ -98,7 +98,7 @@ async def test_bad_input_is_one_line_and_stores_nothing(
         ("STAR50", "2w", "up", "3"): "unknown window '2w'",
         ("FOO", "1d", "up", "3"): "FOO",
         ("STAR50", "intraday", "up", "3"): "only daily history is available",
-        ("divergence", "STAR50", "score", "up", "3"): "a decoupling score needs",
+        ("divergence", "STAR50", "score", "up", "3"): "a decoupling score can't be backtested yet",
         ("r99",): "no rule r99 in this chat",
     }
     for args, expected in cases.items():

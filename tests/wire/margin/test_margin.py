@@ -230,6 +230,11 @@ async def test_a_gap_or_a_jump_stores_nothing_and_marks_the_source(
     assert not health.ok
     assert health.reason == f"gap: no margin figure for the session of {upcoming[0]}"
     assert await redis_snapshot(redis_client) == before
+    status = await handle(core, Command("telegram", CHAT, "u1", "status", ()))
+    assert any(
+        line.startswith(f"BAD margin: gap: no margin figure for the session of {upcoming[0]}")
+        for line in status.lines
+    )
     # a jump: +2% in a day, larger than the +1.5% that is the largest in its history
     publish(datacenter, [*pairs, (upcoming[0], pairs[-1][1] * 1.02)])
     await job.run_once(clock.now())
