@@ -30,6 +30,7 @@ from bot.market.validate import QuoteValidator
 from bot.rules.sync import follow
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
+from bot.sources.margin import EastmoneyMarginSource
 from bot.sources.search import InstrumentSearch
 from bot.sources.yahoo import YahooSource
 from bot.state.connect import open_redis
@@ -45,6 +46,7 @@ from jobs.digest import DigestJob
 from jobs.headlines import build_live_job
 from jobs.history import HistoryJob
 from jobs.macro import live_macro_job
+from jobs.margin import MarginJob
 from jobs.noise import NoiseJob
 from jobs.quotes import QuotesJob
 from jobs.runner import Job, run_forever
@@ -81,6 +83,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
                 consumer=settings.replica_id,
                 fence=watcher_fence,
                 leading=lambda: leadership.token is not None,
+                daily_sources=[EastmoneySource(http, settings), YahooSource(http, settings)],
             )
             await seed_house_rules(core, clock.now())
             await seed_basket(core)  # the articles' names, an illustration (/baskets)
@@ -143,6 +146,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             job,
             CalendarsJob(core.markets, core.days, core.operators),
             HistoryJob(core, sources),
+            MarginJob(core, EastmoneyMarginSource(http, settings)),
             DigestJob(core),
             build_live_job(core, http),
             macro_job,

@@ -10,7 +10,7 @@ which validates every seed file before start-up so a bad one stops the bot in on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from redis.asyncio import Redis
 
+from bot.backtest.history import DeepHistory
 from bot.chat.alert_history import AlertHistory
 from bot.chat.gate import Gate
 from bot.chat.prefs import Prefs, ZoneCache
@@ -47,6 +48,7 @@ from bot.rules.grammar import RuleSpec, RuleSpecError, parse_rule
 from bot.rules.live import LiveRules
 from bot.rules.service import AlertService
 from bot.seedfiles import load_seed_file
+from bot.sources.base import QuoteSource
 from bot.sources.headline_feeds import load_feeds
 from bot.state.rule_changes import RuleChanges
 from bot.state.store import Store
@@ -73,6 +75,7 @@ class Core:
     headlines: HeadlineStore  # stories seen, latest matches, feed validators, chat filters
     releases: ReleaseCalendar  # the macro release calendar (seed + /calendar add)
     catalogue: Catalogue  # instruments chats added (/watch), loaded into `watchlist`
+    backtest: DeepHistory  # /backtest's closes: ten years, fetched once (bot.backtest.history)
     divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
     # /watch's search and first quote (set by the live app, which owns the HTTP session)
     finder: Finder | None = None
@@ -123,13 +126,15 @@ async def build_core(
     consumer: str = "main",
     fence: Callable[[], str | None] = lambda: None,
     leading: Callable[[], bool] = lambda: False,
+    daily_sources: Sequence[QuoteSource] = (),
 ) -> Core:
     """Build every component, each handed what it uses. The one way an alert travels:
     quotes -> AlertService (engine; the state change and the alert's record in one atomic
     write) -> FanOut (record -> chats, resumable) -> Gate (noise) -> Outbox (Redis stream)
     -> delivery loop -> SendRouting (zone, topic, reply; history) -> transport. `fence`
     and `leading` come from leader election (bot.state.leader) in the live app; replay and
-    tests lead alone."""
+    tests lead alone. `daily_sources`: the providers' daily history /backtest deepens
+    Redis from (none: it reads what Redis holds)."""
     watchlist = Watchlist.load(settings.seeds_dir / "watchlist.toml")
     catalogue = Catalogue(redis)
     # Instruments chats added come back at a restart, before the rules that name them.
@@ -160,6 +165,7 @@ async def build_core(
     fanout = FanOut(redis, store, gate, history, clock, consumer)
     service = AlertService(store, outbox, gate, fanout, rules, watchlist, settings, clock, fence)
     await rules.load()
+    health = HealthBoard()
     return Core(
         settings,
         clock,
@@ -170,7 +176,7 @@ async def build_core(
         rules,
         watchlist,
         markets,
-        HealthBoard(),
+        health,
         metrics,
         days,
         Operators(settings, redis, clock, service.raise_alert),
@@ -178,6 +184,7 @@ async def build_core(
         HeadlineStore(redis, settings.headline_seen_ttl_s),
         ReleaseCalendar(redis, seed_calendar(settings.seeds_dir)),
         catalogue,
+        DeepHistory(store, health, daily_sources),
     )
 
 

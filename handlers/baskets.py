@@ -26,6 +26,13 @@ from bot.rules.service import AlertService
 from bot.state.store import Store
 from handlers.base import Command, UsageError, reply
 
+
+def _watch_first(name: str) -> str:
+    """'/watch NVDA', or just '/watch it' for a name too long to repeat."""
+    return ref(f"watch {name}") if len(name) <= 20 and name.isprintable() else ref("watch") + " it"
+
+
+ABOUT = f"Members are instruments the bot knows ({ref('watch')} them first)."
 USAGE = (
     f"{ref('basket add NAME MEMBER MEMBER… [weights=equal|cap]')}, {ref('basket rm NAME')}, "
     f"{ref('baskets')}. Members are instruments the bot knows ({ref('watch')} them first)."
@@ -72,13 +79,15 @@ async def _add(core: Needs, cmd: Command, words: list[str]) -> Message:
     if words and words[-1].lower().startswith("weights="):
         value = words.pop().lower().removeprefix("weights=")
         if value not in ("equal", "cap"):
-            raise UsageError(f"weights= takes equal or cap, not {value!r}")
+            raise UsageError(f"weights= takes equal or cap, not {excerpt(value)}")
         scheme = "cap" if value == "cap" else "equal"
     if len(words) < 3:
         raise UsageError(f"usage: {USAGE}")
     key, names = words[0].upper(), words[1:]
     if not INSTRUMENT_KEY.match(key):
-        raise UsageError(f"a basket's name is 2-12 capital letters or digits, not {words[0]!r}")
+        raise UsageError(
+            f"a basket's name is 2-12 capital letters or digits, not {excerpt(words[0])}"
+        )
     await core.catalogue.sync(core.watchlist)
     if key in core.watchlist or _known(core, key) is not None:
         raise UsageError(f"{key} already names an instrument or a basket; choose another name")
@@ -89,7 +98,7 @@ async def _add(core: Needs, cmd: Command, words: list[str]) -> Message:
         inst = _known(core, name)
         if inst is None:
             raise UsageError(
-                f"{excerpt(name)} is not an instrument the bot knows: {ref('watch')} it first"
+                f"{excerpt(name)} is not an instrument the bot knows: {_watch_first(name)} first"
             )
         if inst.key in core.catalogue.baskets:
             raise UsageError(f"{inst.key} is a basket: a basket's members are instruments")

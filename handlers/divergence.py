@@ -19,6 +19,7 @@ from bot.divergence.watch_next import watch_line
 from bot.fmt import excerpt
 from bot.headlines.store import HeadlineStore
 from bot.macro.calendar import ReleaseCalendar
+from bot.market import margin
 from bot.market.watchlist import UnknownInstrument, Watchlist
 from bot.models import Message
 from handlers.base import Command, UsageError
@@ -89,5 +90,8 @@ async def divergence(core: Needs, cmd: Command) -> Message:
             core.clock.now(),
         ),
     )
+    figures = await margin.latest(core.store)
+    if figures is not None:  # the leverage behind the rally (jobs/margin.py)
+        message.lines.append(margin.line_text(figures))
     message.image = await snapshot.chart_png(core, snap)
     return message

@@ -7,6 +7,7 @@ from bot.cmdref import ref
 from bot.fmt import excerpt
 from bot.models import Message
 from handlers import (
+    backtest,
     baskets,
     closures,
     divergence,
@@ -72,7 +73,8 @@ _SPECS = [
         "last price, 1d/mtd/ytd moves, market state",
         market.quote,
         details="Symbols: STAR50 HSTECH NDX CSI300 CAMBRICON BABA "
-        "TENCENT TSMC (aliases like KC50, 9988 work).",
+        "TENCENT TSMC (aliases like KC50, 9988 work), and MARGIN (the margin financing "
+        "balance, ¥bn).",
     ),
     CommandSpec(
         "divergence",
@@ -87,7 +89,7 @@ _SPECS = [
         "watch any A-share, Hong Kong or US stock, e.g. " + ref("watch 寒武纪") + ", 9988, NVDA",
         watch.watch,
         changes_chat=True,
-        details=watch.USAGE,
+        details=watch.ABOUT,
     ),
     CommandSpec(
         "unwatch",
@@ -95,7 +97,7 @@ _SPECS = [
         "stop watching an instrument in this chat",
         watch.unwatch,
         changes_chat=True,
-        details=watch.USAGE,
+        details=watch.ABOUT,
     ),
     CommandSpec(
         "watchlist", ref("watchlist"), "the instruments this chat watches", watch.watchlist
@@ -106,10 +108,17 @@ _SPECS = [
         "a basket of instruments with a chained level, alerted like an index",
         baskets.basket,
         subcommands_that_change=frozenset({"add", "rm", "remove", "del"}),
-        details=baskets.USAGE,
+        details=baskets.ABOUT,
     ),
     CommandSpec(
         "baskets", ref("baskets"), "the baskets, their members and levels", baskets.baskets
+    ),
+    CommandSpec(
+        "backtest",
+        ref("backtest RULE [PERIOD]"),
+        "how a rule would have fired over past daily closes, and what followed",
+        backtest.backtest,
+        details=backtest.USAGE,
     ),
     CommandSpec(
         "alerts", ref("alerts"), "this chat's alert rules with their ids", rules.list_alerts

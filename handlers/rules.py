@@ -10,11 +10,12 @@ from bot.clock import Clock
 from bot.cmdref import ref
 from bot.config import Settings
 from bot.market.watchlist import Watchlist
-from bot.models import HOUSE, RULE_ID, Message, Rule, RuleKind
+from bot.models import HOUSE, RULE_ID, Button, Message, Rule, RuleKind
 from bot.rules.crossing_alerts import describe_rule
 from bot.rules.grammar import USAGE, RuleSpecError, parse_duration, parse_rule
 from bot.rules.service import AlertService
 from bot.state.store import Store
+from handlers import buttons
 from handlers.base import Command, UsageError, reply
 
 
@@ -40,6 +41,7 @@ class Needs(Protocol):
     def watchlist(self) -> Watchlist: ...
 
 
+BACKTEST_BUTTONS = 24  # one "Backtest" button per rule, for the first this many
 WORDS = {  # (what is crossed, what crosses it) in a confirmation
     RuleKind.LEVEL: ("level", "the price"),
     RuleKind.MOVE: ("threshold", "the move"),
@@ -78,10 +80,17 @@ async def list_alerts(core: Needs, cmd: Command) -> Message:
             f"Add one: {ref('alert add STAR50 1d up 3')} (or {ref('help alert')}).",
         )
     lines = [f"{r.id:<5} {rule_text(core, r)} · {rule_state(core, r)}" for r in rules]
+    shown = rules[:BACKTEST_BUTTONS]
+    if len(rules) > len(shown):
+        lines.append(
+            f"(backtest the others with {ref('backtest ID')}, "
+            f"e.g. {ref(f'backtest {rules[-1].id}')})"
+        )
     return Message(
         title=f"{len(rules)} alert rule{'s' if len(rules) != 1 else ''}",
         lines=lines,
         preformatted=True,
+        buttons=[Button(f"Backtest {r.id}", buttons.backtest(r.id)) for r in shown],
     )
 
 

@@ -28,6 +28,7 @@ from bot.sources.search import Candidate
 from handlers import buttons
 from handlers.base import Command, UsageError, reply
 
+ABOUT = "Any A-share (Shanghai, Shenzhen, Beijing), Hong Kong or US stock, by code or name."
 USAGE = (
     f"{ref('watch CODE|NAME')} (688256, 寒武纪, 9988, NVDA), {ref('unwatch CODE|NAME')}, "
     f"{ref('watchlist')}. A-shares (Shanghai, Shenzhen, Beijing), Hong Kong and US stocks."
@@ -59,7 +60,7 @@ class Needs(Protocol):
 
 def _choices(words: str, found: list[Candidate]) -> Message:
     lines = [f"{c.code}  {c.name}  ({MARKET_NAMES[c.market]})" for c in found]
-    message = reply(f"{words!r} could mean {len(found)} instruments: choose one", *lines)
+    message = reply(f"{excerpt(words)} could mean {len(found)} instruments: choose one", *lines)
     message.buttons = [
         Button(f"{c.code} {c.name}"[:40], buttons.watch(c.eastmoney))
         for c in found

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.fmt import excerpt
 from bot.market.sessions import Market
 from bot.market.watchlist import UnknownInstrument, Watchlist
 from bot.models import INSTRUMENT_KEY, Instrument
@@ -104,14 +105,18 @@ class Finder:
         try:
             found = await self.search.find(query)
         except SourceError as exc:
-            raise Refused(f"could not search for {words!r} now ({exc.reason}); try again") from None
+            raise Refused(
+                f"could not search for {excerpt(words)} now ({exc.reason}); try again"
+            ) from None
         if secid is not None:
             found = [c for c in found if c.eastmoney == secid]
         exact = [c for c in found if _exact(words, c)]
         if len(exact) == 1:
             found = exact
         if not found:
-            raise Refused(f"no A-share, Hong Kong or US stock found for {words!r}; nothing stored")
+            raise Refused(
+                f"no A-share, Hong Kong or US stock found for {excerpt(words)}; nothing stored"
+            )
         if len(found) == 1:
             known = self._known_candidate(found[0])
             return known or found[0]

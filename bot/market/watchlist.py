@@ -17,8 +17,8 @@ from bot.fmt import excerpt
 from bot.models import INSTRUMENT_KEY, Instrument
 from bot.seedfiles import SeedFileError, load_seed_file
 
-Role = Literal["tech", "benchmark", "broad", "stock"]
-ROLES: tuple[Role, ...] = ("tech", "benchmark", "broad", "stock")
+Role = Literal["tech", "benchmark", "broad", "stock", "macro"]
+ROLES: tuple[Role, ...] = ("tech", "benchmark", "broad", "stock", "macro")
 
 
 class UnknownInstrument(ValueError):

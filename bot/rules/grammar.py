@@ -3,6 +3,7 @@
     STAR50 1d up 3              move: instrument, window, direction, threshold in %
     STAR50 vs NDX mtd up 10     spread: A vs B, window, direction, threshold in pp
     NDX above 26000             level: price crosses a level (or `below`)
+    MARGIN above 2.7T           the margin balance (¥bn) past ¥2.7trn (T/B: trillion/billion)
     divergence STAR50 [mtd] score up 3
                                 decoupling score (return z minus economy pulse) crosses 3
     … cooldown=30m hyst=0.5     options: cooldown (s/m/h/d) and hysteresis (same unit)
@@ -76,6 +77,24 @@ def _number(text: str, what: str, unit: str) -> float:
     return value
 
 
+# MARGIN's price is billions of yuan (bot.sources.margin): its levels take T and B.
+_YUAN_SUFFIX = {"t": 1000.0, "b": 1.0}
+YUAN_BILLIONS = frozenset({"MARGIN"})
+
+
+def _level(text: str, instrument: str) -> float:
+    """A price level; for a balance in ¥bn (MARGIN) '2.7T' is 2,700 and '2650B' 2,650."""
+    suffix = text.strip()[-1:].lower()
+    if instrument in YUAN_BILLIONS and suffix in _YUAN_SUFFIX:
+        return _number(text.strip()[:-1], "level", "") * _YUAN_SUFFIX[suffix]
+    if suffix in _YUAN_SUFFIX:
+        raise RuleSpecError(
+            f"level {text!r}: T and B (trillion, billion yuan) are for MARGIN; "
+            f"give {instrument}'s price as a number"
+        )
+    return _number(text, "level", "")
+
+
 def _window(text: str) -> Window:
     try:
         return Window(text.lower())
@@ -119,7 +138,7 @@ def parse_rule(args: list[str], watchlist: Watchlist) -> RuleSpec:
                 "(or STAR50 vs NDX mtd up 10)"
             )
     if len(words) == 3 and words[1].lower() in ("above", "below"):
-        level = _number(words[2], "level", "")
+        level = _level(words[2], inst(words[0]))
         if level <= 0:
             raise RuleSpecError(f"level must be above zero, got {excerpt(words[2])}")
         spec = RuleSpec(

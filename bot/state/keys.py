@@ -22,6 +22,10 @@ divbot:chat:{chat}:mute                string  epoch seconds the mute ends (TTL 
 divbot:chat:{chat}:mute:{rule}         string  one rule muted for one chat (TTL = mute)
 divbot:quote:{instrument}              string  last accepted quote JSON
 divbot:daily:{instrument}              hash    ISO date -> close
+divbot:margin:share                    hash    ISO date -> margin financing balance as % of
+                                               free-float market cap (RZYEZB; bot.market.margin)
+divbot:daily:{instrument}:from         string  ISO date the deep history (/backtest, up to
+                                               10 years) was fetched from; absent: not yet
 divbot:health                          hash    source name -> health JSON
 divbot:outbox                          stream  deliveries: alert JSON + destination
 divbot:outbox:dead                     stream  deliveries given up, with the reason
@@ -219,6 +223,13 @@ def quote(instrument: str) -> str:
 
 def daily(instrument: str) -> str:
     return f"{NS}:daily:{_instrument(instrument)}"
+
+
+MARGIN_SHARE = f"{NS}:margin:share"
+
+
+def daily_from(instrument: str) -> str:
+    return f"{NS}:daily:{_instrument(instrument)}:from"
 
 
 def rule_side(rule_id: str, side: int) -> str:

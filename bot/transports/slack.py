@@ -355,7 +355,9 @@ class SlackBot:
             "channel_id"
         )
         user = str((body.get("user") or {}).get("id") or "")
-        called = buttons.command(str(actions[0].get("value") or ""))  # /alert's, /watch's
+        called = buttons.command(
+            str(actions[0].get("value") or "")
+        )  # /alert's, /watch's, /backtest's
         if called is None:
             await self._post(respond, reply("That button is not one of ours.", private=True))
             return

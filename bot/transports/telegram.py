@@ -29,6 +29,7 @@ from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
+    CallbackQuery,
     Chat,
     ChatMember,
     InlineKeyboardMarkup,
@@ -584,6 +585,15 @@ class TelegramTransport:
             return
         called = buttons.command(query.data)  # /alert's buttons, or a /watch candidate
         chat = query.message.chat if query.message is not None else None
+        if (
+            called is not None
+            and called[0] == "backtest"
+            and chat is not None
+            and self._serves(f"telegram:{chat.id}")
+        ):
+            # A reading answered as a new message (text and chart), not under the alert.
+            await self._button_command(query, chat, called[0], called[1])
+            return
         if called is None or chat is None or not self._serves(f"telegram:{chat.id}"):
             await query.answer("This button no longer works.")
             return
@@ -611,6 +621,23 @@ class TelegramTransport:
             )
         except TelegramError as exc:
             log.info("telegram: could not annotate alert in %s (%s)", chat.id, type(exc).__name__)
+
+    async def _button_command(
+        self, query: CallbackQuery, chat: Chat, name: str, args: tuple[str, ...]
+    ) -> None:
+        """A button that runs a reading command (a rule's *Backtest* under /alerts): the
+        reply is a new message in the chat, as if the command had been typed."""
+        await query.answer(f"/{name} {' '.join(args)}"[:200])
+        cmd = Command(
+            platform="telegram",
+            chat=f"telegram:{chat.id}",
+            user=str(query.from_user.id),
+            name=name,
+            args=args,
+            can_admin=await self.can_admin(chat, query.from_user, None),
+        )
+        answer = await handle(self.core, cmd)
+        await send_rendered(self.bot, chat.id, answer, answer.tz or self.settings.timezone)
 
     async def _migrated(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         msg = update.message

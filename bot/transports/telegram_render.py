@@ -22,6 +22,7 @@ from bot.models import Button, Message
 
 MESSAGE_LIMIT = 4096  # characters, as Telegram counts them (UTF-16 code units)
 CAPTION_LIMIT = 1024
+ROW_BUTTONS = 4
 CALLBACK_DATA_LIMIT = 64  # bytes
 # Room kept in a part for <pre></pre> and a joining newline around an overlong line.
 _TAG_ROOM = len("<pre></pre>") + 1
@@ -126,10 +127,12 @@ def render_plain(message: Message, tz: str, limit: int = MESSAGE_LIMIT) -> list[
 
 
 def keyboard(buttons: list[Button]) -> InlineKeyboardMarkup | None:
-    """One row of inline buttons; an action too long for callback_data is left out."""
-    row = [
+    """Inline buttons, up to ROW_BUTTONS a row (an alert's two or three make one row; the
+    /alerts listing's one per rule wrap); an action too long for callback_data is left out."""
+    kept = [
         InlineKeyboardButton(cmdref.for_platform(b.label, "telegram"), callback_data=b.action)
         for b in buttons
         if len(b.action.encode()) <= CALLBACK_DATA_LIMIT
     ]
-    return InlineKeyboardMarkup([row]) if row else None
+    rows = [kept[i : i + ROW_BUTTONS] for i in range(0, len(kept), ROW_BUTTONS)]
+    return InlineKeyboardMarkup(rows) if rows else None
