@@ -35,6 +35,7 @@ from bot.sources.search import InstrumentSearch
 from bot.sources.yahoo import YahooSource
 from bot.state.connect import open_redis
 from bot.state.leader import Leadership, lead, watcher_fence
+from bot.tasks import stop_tasks
 from bot.transports.console import ConsoleSender
 from bot.transports.plugins import plug_in
 from bot.transports.slack import SlackPlugin
@@ -194,11 +195,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(15):
                 await delivery
-        for task in running:
-            task.cancel()
-        for task in running:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(running)
 
     app[READY_CHECKS] = {}
     app.cleanup_ctx.extend([resources, plugged.lifecycle, tasks])
