@@ -26,6 +26,8 @@ BENCHES = [
     "bench.memory",
     "bench.status_latency",
     "bench.feed_memory",
+    "bench.poll_latency",
+    "bench.backtest_latency",
 ]
 NAMES = [b.rsplit(".", 1)[-1] for b in BENCHES]
 OUT = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"

@@ -13,6 +13,10 @@ queues them.
 - **bot.delivery.deliverer**: the outbox on a real redis-server (queued before the clock starts),
   the Deliverer and bot.delivery.ratelimit, sending through python-telegram-bot's bot (no PTB
   rate limiter) exactly as the live bot does.
+- **bot.delivery.deliverer, N replicas on one token**: the same, as N replica processes
+  (each its own Redis connection, outbox consumer, Bot and per-process limiter) sharing
+  the token's windows in Redis (bot.delivery.shared_limits), as `divbot run` replicas do;
+  run with one replica and with two, side by side in the same run.
 - **AIORateLimiter**: python-telegram-bot's bot built with
   `AIORateLimiter(30/s overall, 20/min per group, max_retries=10)` and the same 10,000
   `send_message` calls started at once, the way a PTB bot broadcasts.
@@ -24,8 +28,9 @@ first to the last accepted send at the fake. The fake also says which window eac
 broke and by how much (``limit_breaks``), and for ours the bench notes when the limiter
 let each send go and when it was answered, to show the jitter the pacing absorbs.
 
-`python -m bench fanout` (both contenders, rewrites BENCHMARKS.md);
-`python -m bench.fanout ours` (bot.delivery.deliverer alone, prints only: for iterating).
+`python -m bench fanout` (every contender, rewrites its section of BENCHMARKS.md);
+`python -m bench.fanout ours` (bot.delivery.deliverer alone, prints only: for iterating);
+`python -m bench.fanout replicas` (one and two replicas on one token, prints only).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from bot.clock import WallClock
 from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.deliverer import Deliverer
+from bot.delivery.shared_limits import SharedLimiter, token_scope
 from bot.models import Alert, Family, Message
 from bot.transports.telegram import TelegramSender, build_application
 from bot.wiring import build_core
@@ -246,6 +252,93 @@ async def run_ptb(fake: FakeProcess) -> tuple[float, Trace]:
     return wall, Trace()
 
 
+# -- replicas sharing one token, each in its own process --------------------------------
+def _replica(conn: Connection, socket: str, url: str, name: str) -> None:
+    asyncio.run(_replica_async(conn, socket, url, name))
+
+
+async def _replica_async(conn: Connection, socket: str, url: str, name: str) -> None:
+    """One replica's delivery half, as bot.app builds it (shared windows included):
+    ready, then deliver until told to stop, then report what its limiter saw."""
+    from redis.asyncio import Redis
+
+    settings = Settings(  # type: ignore[call-arg, arg-type]
+        _env_file=None, redis_url=f"unix://{socket}", telegram_token=TOKEN, telegram_api_base=url
+    )
+    redis = Redis.from_url(f"unix://{socket}", decode_responses=True)
+    core = await build_core(settings, redis, WallClock(), consumer=name)
+    application = build_application(settings, webhook=True)
+    await application.initialize()
+    sender = TelegramSender(application.bot, core.store, settings.timezone)
+    limiter = StampedLimiter(OURS)
+    shared = SharedLimiter(redis, token_scope("telegram", TOKEN), OURS)
+    deliverer = Deliverer(
+        core.outbox, {"telegram": sender}, {"telegram": limiter}, shared={"telegram": shared}
+    )
+    loop = asyncio.get_running_loop()
+    conn.send("ready")
+    await loop.run_in_executor(None, conn.recv)  # "go"
+    task = asyncio.create_task(deliverer.run(idle_block_ms=100))
+    await loop.run_in_executor(None, conn.recv)  # "stop"
+    deliverer.stop()
+    await task
+    await application.shutdown()
+    await redis.aclose()
+    conn.send((limiter.stamps, limiter.round_trips, shared.refusals, deliverer.sent))
+
+
+async def run_replicas(fake: FakeProcess, replicas: int) -> tuple[float, Trace]:
+    server = Server()
+    redis = server.start()
+    assert redis is not None, "the fan-out bench needs redis-server"
+    settings = bench_settings(server, fake)
+    spawn = mp.get_context("spawn")
+    procs: list[tuple[Any, Connection]] = []
+    try:
+        core = await build_core(settings, redis, WallClock(), consumer="bench")
+        alerts = [alert(n) for n in range(ALERTS)]
+        for n, chat in ORDER:
+            await core.outbox.enqueue(alerts[n], f"telegram:{chat}")
+        for r in range(replicas):
+            conn, child = mp.Pipe()
+            args = (child, str(server.socket), fake.url, f"replica-{r}")
+            proc = spawn.Process(target=_replica, args=args, daemon=True)
+            proc.start()
+            procs.append((proc, conn))
+        for _, conn in procs:
+            assert conn.recv() == "ready"
+        started = time.monotonic()
+        for _, conn in procs:
+            conn.send("go")
+        await wait_for(fake, N, 3 * N / (30 * SCALE) + 60)
+        wall = time.monotonic() - started
+        trace = Trace()
+        for proc, conn in procs:
+            conn.send("stop")
+            stamps, round_trips, refusals, sent = conn.recv()
+            proc.join(30)
+            trace.stamps += stamps
+            trace.round_trips += round_trips
+            print(
+                f"    {sent:,} sent, shared windows said 'not now' {refusals:,} times", flush=True
+            )
+        return wall, trace
+    finally:
+        for proc, _ in procs:
+            if proc.is_alive():
+                proc.kill()
+        await redis.aclose()
+        server.stop()
+
+
+async def run_one_replica(fake: FakeProcess) -> tuple[float, Trace]:
+    return await run_replicas(fake, 1)
+
+
+async def run_two_replicas(fake: FakeProcess) -> tuple[float, Trace]:
+    return await run_replicas(fake, 2)
+
+
 # -- measuring ----------------------------------------------------------------------------
 def implied_span(accepted: list[tuple[int, float]]) -> float:
     """The shortest first-to-last span the (scaled) limits allow for these sends."""
@@ -350,7 +443,12 @@ def measure(fake: FakeProcess, name: str, wall_s: float, trace: Trace) -> Result
     )
 
 
-CONTENDERS = (("bot.delivery.deliverer", run_ours), ("PTB AIORateLimiter", run_ptb))
+CONTENDERS = (
+    ("bot.delivery.deliverer", run_ours),
+    ("bot.delivery, 1 replica (shared windows)", run_one_replica),
+    ("bot.delivery, 2 replicas on one token", run_two_replicas),
+    ("PTB AIORateLimiter", run_ptb),
+)
 
 
 def run(contenders: tuple[Any, ...] = CONTENDERS) -> list[Result]:
@@ -376,13 +474,21 @@ def main() -> Report:
         f"| {r.span_s:.1f} s | {r.wall_s:.1f} s |"
         for r in results
     )
-    ours, ptb = results
+    ours, one, two, ptb = results
     figures = [
         Figure(
             f"bot.delivery, {N:,} sends: rate / limit-implied max; 429s",
             f"{ours.fraction:.1%}; {ours.limit_429s:,} × 429",
             "≥ 97% with 0 × 429 (issue 8)",
             ours.fraction >= 0.97 and ours.limit_429s == 0,
+        ),
+        Figure(
+            f"2 replicas on one token (shared windows in Redis), {N:,} sends: rate / "
+            "limit-implied max; 429s",
+            f"{two.fraction:.1%}; {two.limit_429s:,} × 429 (1 replica, same run: "
+            f"{one.fraction:.1%}; {one.limit_429s:,} × 429)",
+            "≥ 97% with 0 × 429 (issue 15)",
+            two.fraction >= 0.97 and two.limit_429s == 0,
         ),
         Figure(
             "PTB AIORateLimiter, same fan-out and run: rate / limit-implied max; 429s",
@@ -408,6 +514,14 @@ group; retry_after shrinks {SCALE}x too), so the ceiling is {limit} msg/s here, 
 Limit-implied minimum span for this fan-out: {ours.implied_s:.2f} s (the overall window
 binds). bot.delivery.deliverer vs AIORateLimiter, span: {ptb.span_s / ours.span_s:.2f}x shorter.
 
+**Replicas on one token.** "1 replica" and "2 replicas" are replica processes built as
+`divbot run` builds its delivery half: each its own Redis connection, outbox consumer, Bot
+and per-process limiter, all sharing the token's windows in Redis
+(bot.delivery.shared_limits: one Lua step when a send goes, one when it is answered). Two
+replicas together: {two.fraction:.1%} of the limit-implied maximum with {two.limit_429s:,}
+× 429; one replica: {one.fraction:.1%} with {one.limit_429s:,} × 429; the in-process
+deliverer above (no Redis step): {ours.fraction:.1%}.
+
 bot.delivery.deliverer counts a send in the windows from the moment its limiter lets it go until a
 window (+{OURS.headroom:.1%}) after its answer, since the fake may count it anywhere in
 between. Each send's round trip is paid once per window, so the mean round trip is what
@@ -426,5 +540,7 @@ bench.fanout ours` runs bot.delivery.deliverer alone and writes nothing).
 if __name__ == "__main__":
     if sys.argv[1:] == ["ours"]:
         run(CONTENDERS[:1])
+    elif sys.argv[1:] == ["replicas"]:
+        run(CONTENDERS[1:3])
     else:
         print(main().body)

@@ -24,25 +24,30 @@ from bot.delivery.sending import Sender
 from bot.divergence.snapshot import refresh_pulse
 from bot.macro import history as macro_history
 from bot.macro.calendar import scheduled_releases
+from bot.market.finder import Finder
 from bot.market.quote_feed import QuoteFeed
 from bot.market.validate import QuoteValidator
 from bot.rules.sync import follow
 from bot.sources.base import QuoteSource
 from bot.sources.eastmoney import EastmoneySource
+from bot.sources.margin import EastmoneyMarginSource
+from bot.sources.search import InstrumentSearch
 from bot.sources.yahoo import YahooSource
 from bot.state.connect import open_redis
 from bot.state.leader import Leadership, lead, watcher_fence
+from bot.tasks import stop_tasks
 from bot.transports.console import ConsoleSender
 from bot.transports.plugins import plug_in
 from bot.transports.slack import SlackPlugin
-from bot.transports.telegram import TelegramPlugin, TelegramStartupError
+from bot.transports.telegram import TelegramPlugin, TelegramStartupError, check_token
 from bot.transports.webhook.transport import WebhookTransport
-from bot.wiring import Core, build_core, seed_house_rules
+from bot.wiring import Core, build_core, seed_basket, seed_house_rules
 from jobs.calendars import CalendarsJob
 from jobs.digest import DigestJob
 from jobs.headlines import build_live_job
 from jobs.history import HistoryJob
 from jobs.macro import live_macro_job
+from jobs.margin import MarginJob
 from jobs.noise import NoiseJob
 from jobs.quotes import QuotesJob
 from jobs.runner import Job, run_forever
@@ -62,6 +67,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
     clock = clock or WallClock()
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
+        # A rejected token stops the bot before it writes anything (house rules, the
+        # outbox group, macro history) to Redis.
+        await check_token(settings)
         redis = open_redis(settings)
         timeout = aiohttp.ClientTimeout(total=settings.http_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as http:
@@ -76,8 +84,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
                 consumer=settings.replica_id,
                 fence=watcher_fence,
                 leading=lambda: leadership.token is not None,
+                daily_sources=[EastmoneySource(http, settings), YahooSource(http, settings)],
             )
             await seed_house_rules(core, clock.now())
+            await seed_basket(core)  # the articles' names, an illustration (/baskets)
             await macro_history.seed_if_empty(
                 redis,
                 settings.seeds_dir / "macro_history.csv",
@@ -115,8 +125,12 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             feed.trade_times,
             core.operators,
         )
+        # /watch: search, then a first quote from the same sources the watcher polls.
+        core.finder = Finder(
+            InstrumentSearch(http, settings), sources, core.markets, core.watchlist
+        )
         job = QuotesJob(
-            list(core.watchlist),
+            core.watchlist,  # live: instruments added with /watch are polled next cycle
             feed,
             core.service,
             core.markets,
@@ -125,6 +139,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             close_settle_s=11 * 60,
             day_check=day_check,
             operators=core.operators,
+            baskets=lambda: core.catalogue.baskets,
         )
         macro_job = await live_macro_job(core, http)
         limiters = plugged.limiters()
@@ -132,6 +147,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             job,
             CalendarsJob(core.markets, core.days, core.operators),
             HistoryJob(core, sources),
+            MarginJob(core, EastmoneyMarginSource(http, settings)),
             DigestJob(core),
             build_live_job(core, http),
             macro_job,
@@ -156,7 +172,9 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
 
         leadership = app[LEADERSHIP]
         # Every replica delivers.
-        deliverer = Deliverer(core.outbox, app[SENDERS], limiters, plugged.is_group)
+        # Replicas on one token share its windows (Redis): together within its limits.
+        shared = plugged.shared(core.redis)
+        deliverer = Deliverer(core.outbox, app[SENDERS], limiters, plugged.is_group, shared=shared)
         delivery = asyncio.create_task(deliverer.run(), name="delivery")
         running = [
             asyncio.create_task(lead(leadership, start_watchers), name="leader"),
@@ -167,6 +185,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
             asyncio.create_task(core.service.keep_writing(), name="backlog"),
             # Every replica: fan-outs a dead replica started are finished (bot.delivery.fanout).
             asyncio.create_task(core.service.fanout.keep_recovering(), name="fanout"),
+            # Every replica: instruments another replica's /watch added (bot.market.catalogue).
+            asyncio.create_task(core.catalogue.keep_synced(core.watchlist), name="catalogue"),
         ]
         # Every replica releases held alerts (a lock per chat).
         running.append(asyncio.create_task(run_forever(NoiseJob(core.noise), clock), name="noise"))
@@ -175,11 +195,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(15):
                 await delivery
-        for task in running:
-            task.cancel()
-        for task in running:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(running)
 
     app[READY_CHECKS] = {}
     app.cleanup_ctx.extend([resources, plugged.lifecycle, tasks])

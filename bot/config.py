@@ -90,13 +90,18 @@ class Settings(BaseSettings):
     eastmoney_history_base: AnyHttpUrl = AnyHttpUrl("https://push2his.eastmoney.com")
     eastmoney_datacenter_base: AnyHttpUrl = AnyHttpUrl("https://datacenter-web.eastmoney.com")
     yahoo_base: AnyHttpUrl = AnyHttpUrl("https://query1.finance.yahoo.com")
+    eastmoney_search_base: AnyHttpUrl = AnyHttpUrl("https://searchapi.eastmoney.com")
+    yahoo_search_base: AnyHttpUrl = AnyHttpUrl("https://query2.finance.yahoo.com")
+    # instruments a trader adds (/watch; bot.market.catalogue): per chat, and in all
+    watch_max_per_chat: int = Field(50, ge=1, le=5000)
+    watch_max_total: int = Field(5000, ge=1, le=100_000)
     http_timeout_s: float = Field(10.0, gt=0, le=120)
     http_retries: int = Field(2, ge=0, le=10)
     # headline feeds (seeds/feeds.toml): "id=base,id=base" replaces feeds' base URLs
     feed_base_overrides: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     headline_seen_ttl_s: int = Field(30 * 86400, ge=15 * 86400, le=365 * 86400)
     # watchers
-    poll_interval_s: int = Field(60, ge=5, le=3600)
+    poll_interval_s: int = Field(10, ge=5, le=3600)
     stale_after_s: int = Field(900, ge=30)
     max_tick_jump_pct: float = Field(8.0, gt=0, le=50)
     prev_close_tolerance_pct: float = Field(2.0, gt=0, le=20)
@@ -237,6 +242,15 @@ class Settings(BaseSettings):
         if not (value / "watchlist.toml").is_file():
             raise ValueError(f"a folder holding watchlist.toml (none in {value})")
         return value
+
+    @model_validator(mode="after")
+    def _watch_caps(self) -> Settings:
+        if self.watch_max_per_chat > self.watch_max_total:
+            raise ValueError(
+                f"WATCH_MAX_PER_CHAT ({self.watch_max_per_chat}) is above "
+                f"WATCH_MAX_TOTAL ({self.watch_max_total})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _slack_connection(self) -> Settings:

@@ -46,3 +46,13 @@ def duration(seconds: float) -> str:
             parts.append(f"{s // size}{unit}")
             s %= size
     return "".join(parts) or "0s"
+
+
+ECHO_CHARS = 40  # the most of a user's own text an answer repeats
+
+
+def excerpt(text: str, limit: int = ECHO_CHARS) -> str:
+    """What a user typed, quoted for an answer: at most `limit` characters (an ellipsis
+    marks the cut), control and private-use characters shown escaped: 'abc…'."""
+    clipped = text if len(text) <= limit else text[: limit - 1] + "…"
+    return repr(clipped)

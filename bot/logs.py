@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+from typing import Any
 
 # python-telegram-bot's request URLs embed the bot token (…/bot<TOKEN>/sendMessage);
 # a bare Telegram token is <bot id>:<35 url-safe characters>.
@@ -35,8 +37,22 @@ def quiet_secret_loggers() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted, not the stream it was
+    at set-up: a handler bound to a stream that was later closed (a redirected or captured
+    stderr) turns every log line into a 'Logging error' with a full stack dump."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def setup_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()

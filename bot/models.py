@@ -64,7 +64,7 @@ class Instrument:
     key: str  # our id, e.g. "STAR50"
     name: str  # what a trader calls it, e.g. "STAR 50"
     calendar: str  # exchange_calendars code, e.g. "XSHG"
-    role: Literal["tech", "benchmark", "broad", "stock"]
+    role: Literal["tech", "benchmark", "broad", "stock", "macro"]
     eastmoney: str | None = None  # secid, e.g. "1.000688"
     yahoo: str | None = None  # symbol, e.g. "000688.SS"
     band: tuple[float, float] = (0.0, float("inf"))  # sane price range

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, SimClock
 from bot.config import Settings
+from bot.delivery.deliverer import Deliverer
 from bot.divergence.snapshot import refresh_pulse
 from bot.macro import history as macro_history
 from bot.macro.calendar import parse_period, scheduled_releases
@@ -201,11 +202,21 @@ async def replay(
     print(f"{len(rules)} house rules; times in {settings.timezone}", file=out)
     print("", file=out)
 
+    # The live delivery loop, one send at a time, on the simulated clock: what a step
+    # queued is delivered before the next step (bot.delivery.deliverer.Deliverer.drain).
+    delivery = Deliverer(
+        core.outbox,
+        {"console": console},
+        {},
+        max_in_flight=1,
+        now=lambda: clock.now().timestamp(),
+    )
+
     async def deliver() -> None:
         # Steps are minutes apart on the simulated clock, so a grouping window opened
         # by this step has closed before the next one: release it now (bot.chat.gate).
         await core.noise.flush(clock.now(), early_s=core.settings.noise_group_window_s)
-        await core.outbox.deliver({"console": console})
+        await delivery.drain()
 
     jobs: list[Job] = []
     if plan.steps:

@@ -10,7 +10,7 @@ which validates every seed file before start-up so a bad one stops the bot in on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from redis.asyncio import Redis
 
+from bot.backtest.history import DeepHistory
 from bot.chat.alert_history import AlertHistory
 from bot.chat.gate import Gate
 from bot.chat.prefs import Prefs, ZoneCache
@@ -30,8 +31,12 @@ from bot.divergence.snapshot import DivergenceCache, session_lag
 from bot.headlines.classifier import load_rules
 from bot.headlines.store import HeadlineStore
 from bot.macro.calendar import ReleaseCalendar, seed_calendar
+from bot.market.baskets import ILLUSTRATION, Basket, establish
+from bot.market.catalogue import CALENDARS as CATALOGUE_CALENDARS
+from bot.market.catalogue import Catalogue
 from bot.market.closures import seed_tables
 from bot.market.days import MarketDays
+from bot.market.finder import Finder
 from bot.market.sessions import Market, market
 from bot.market.watchlist import Watchlist
 from bot.models import HOUSE
@@ -43,6 +48,7 @@ from bot.rules.grammar import RuleSpec, RuleSpecError, parse_rule
 from bot.rules.live import LiveRules
 from bot.rules.service import AlertService
 from bot.seedfiles import load_seed_file
+from bot.sources.base import QuoteSource
 from bot.sources.headline_feeds import load_feeds
 from bot.state.rule_changes import RuleChanges
 from bot.state.store import Store
@@ -68,7 +74,32 @@ class Core:
     noise: Gate  # quiet hours, levels, grouping, topics, flaps, history
     headlines: HeadlineStore  # stories seen, latest matches, feed validators, chat filters
     releases: ReleaseCalendar  # the macro release calendar (seed + /calendar add)
+    catalogue: Catalogue  # instruments chats added (/watch), loaded into `watchlist`
+    backtest: DeepHistory  # /backtest's closes: ten years, fetched once (bot.backtest.history)
     divergence: DivergenceCache = field(default_factory=DivergenceCache)  # /divergence
+    # /watch's search and first quote (set by the live app, which owns the HTTP session)
+    finder: Finder | None = None
+
+
+async def seed_basket(core: Core) -> None:
+    """The seed basket (bot.market.baskets.ILLUSTRATION), once: an illustration."""
+    key, members = ILLUSTRATION
+    if key in core.watchlist or not all(m in core.watchlist for m in members):
+        return
+    calendar = core.watchlist[members[0]].calendar
+    made = Basket(
+        key,
+        members,
+        tuple(1 / len(members) for _ in members),
+        "equal",
+        "",
+        calendar,
+        illustration=True,
+    )
+    last = core.markets[calendar].last_session_before(core.clock.now())
+    if last is not None and await core.catalogue.add_basket(made):
+        core.service.set_closes(key, await establish(made, core.store, last.day))
+    await core.catalogue.sync(core.watchlist)
 
 
 def spread_lag(watchlist: Watchlist, markets: dict[str, Market], clock: Clock) -> Lag:
@@ -95,15 +126,21 @@ async def build_core(
     consumer: str = "main",
     fence: Callable[[], str | None] = lambda: None,
     leading: Callable[[], bool] = lambda: False,
+    daily_sources: Sequence[QuoteSource] = (),
 ) -> Core:
     """Build every component, each handed what it uses. The one way an alert travels:
     quotes -> AlertService (engine; the state change and the alert's record in one atomic
     write) -> FanOut (record -> chats, resumable) -> Gate (noise) -> Outbox (Redis stream)
     -> delivery loop -> SendRouting (zone, topic, reply; history) -> transport. `fence`
     and `leading` come from leader election (bot.state.leader) in the live app; replay and
-    tests lead alone."""
+    tests lead alone. `daily_sources`: the providers' daily history /backtest deepens
+    Redis from (none: it reads what Redis holds)."""
     watchlist = Watchlist.load(settings.seeds_dir / "watchlist.toml")
-    markets = {code: market(code, settings.seeds_dir) for code in {i.calendar for i in watchlist}}
+    catalogue = Catalogue(redis)
+    # Instruments chats added come back at a restart, before the rules that name them.
+    await catalogue.sync(watchlist)
+    calendars = {i.calendar for i in watchlist} | CATALOGUE_CALENDARS
+    markets = {code: market(code, settings.seeds_dir) for code in calendars}
     days = MarketDays(redis, markets)
     await days.load()
     store = Store(redis)
@@ -128,6 +165,7 @@ async def build_core(
     fanout = FanOut(redis, store, gate, history, clock, consumer)
     service = AlertService(store, outbox, gate, fanout, rules, watchlist, settings, clock, fence)
     await rules.load()
+    health = HealthBoard()
     return Core(
         settings,
         clock,
@@ -138,13 +176,15 @@ async def build_core(
         rules,
         watchlist,
         markets,
-        HealthBoard(),
+        health,
         metrics,
         days,
         Operators(settings, redis, clock, service.raise_alert),
         gate,
         HeadlineStore(redis, settings.headline_seen_ttl_s),
         ReleaseCalendar(redis, seed_calendar(settings.seeds_dir)),
+        catalogue,
+        DeepHistory(store, health, daily_sources),
     )
 
 

@@ -22,6 +22,10 @@ class Command:
     args: tuple[str, ...] = ()
     can_admin: bool = False  # may change this chat's rules and subscriptions
     thread: str | None = None  # forum topic / Slack thread the command came from
+    # Can the bot post in this chat? False: a Slack channel it was never invited to;
+    # None: it could not be checked. Telegram delivers commands only where the bot is.
+    bot_member: bool | None = True
+    bot_handle: str = ""  # the bot's user name on the platform, for "/invite @divbot"
 
 
 class Role(StrEnum):

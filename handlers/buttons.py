@@ -7,7 +7,11 @@ is refused, the same way everywhere:
 
 - ``mute:<rule>:<seconds>`` -> ``/alert mute <rule> <duration>`` (``3600`` -> ``1h``);
 - ``rm:<rule>`` -> ``/alert rm <rule>``;
-- ``resume:<rule>`` -> ``/alert resume <rule>``.
+- ``resume:<rule>`` -> ``/alert resume <rule>``;
+- ``watch:<secid>`` -> ``/watch <secid>``: a candidate under an ambiguous ``/watch``
+  (``watch:1.688256``; the secid as bot.sources.search.SECID spells it).
+- ``bt:<rule>`` -> ``/backtest <rule>`` (the *Backtest* buttons under /alerts; `command`
+  names the command, `decode` keeps answering for /alert's actions only).
 
 A rule id is ``r`` and 1-12 ASCII digits (bot.models.RULE_ID). A mute lasts 1 second to
 7 days (``MAX_MUTE_S``): the stricter of the two decoders this replaces (Telegram took up
@@ -33,6 +37,8 @@ _ACTION = re.compile(
     rf"|resume:(?P<resume>{_RULE})",
     re.ASCII,
 )
+_WATCH = re.compile(r"watch:(?P<secid>(?:0|1|116|105|106|107)\.[0-9A-Z_]{1,12})", re.ASCII)
+_BACKTEST = re.compile(rf"bt:(?P<rule>{_RULE})", re.ASCII)
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60))
 
 
@@ -59,6 +65,36 @@ def remove(rule_id: str) -> str:
 def resume(rule_id: str) -> str:
     """The action of a *Resume* button (a rule paused by flap protection)."""
     return _checked(f"resume:{rule_id}")
+
+
+def watch(secid: str) -> str:
+    """The action of a candidate's button under an ambiguous /watch."""
+    action = f"watch:{secid}"
+    if _WATCH.fullmatch(action) is None:
+        raise ValueError(f"not a button action: {action!r}")
+    return action
+
+
+def backtest(rule_id: str) -> str:
+    """The action of a *Backtest* button (under /alerts): backtest the rule over 3 years."""
+    action = f"bt:{rule_id}"
+    if _BACKTEST.fullmatch(action) is None:
+        raise ValueError(f"not a rule id: {rule_id!r}")
+    return action
+
+
+def command(action: str | None) -> tuple[str, tuple[str, ...]] | None:
+    """A button's action as a command name and its arguments, or None when it is not one
+    of ours: 'watch:1.688256' -> ('watch', ('1.688256',)), 'bt:r3' -> ('backtest', ('r3',)),
+    'rm:r3' -> ('alert', ('rm', 'r3'))."""
+    match = _WATCH.fullmatch(action or "")
+    if match is not None:
+        return "watch", (match["secid"],)
+    match = _BACKTEST.fullmatch(action or "")
+    if match is not None:
+        return "backtest", (match["rule"],)
+    args = decode(action)
+    return None if args is None else ("alert", args)
 
 
 def _checked(action: str) -> str:

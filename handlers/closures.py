@@ -17,6 +17,8 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.cmdref import ref
+from bot.fmt import excerpt
 from bot.market.days import MarketDays
 from bot.market.horizons import ALIASES, closures_in, market_name, summary
 from bot.market.sessions import START, DayOverride, Market
@@ -38,8 +40,8 @@ class Needs(Protocol):
 
 
 USAGE = (
-    "/closure [MARKET] [YEAR] · /closure add MARKET DATE [NAME] · "
-    "/closure open MARKET DATE [NAME] · /closure rm MARKET DATE (operators)"
+    f"{ref('closure [MARKET] [YEAR]')} · {ref('closure add MARKET DATE [NAME]')} · "
+    f"{ref('closure open MARKET DATE [NAME]')} · {ref('closure rm MARKET DATE')} (operators)"
 )
 CHANGES = frozenset({"add", "open", "rm"})
 MAX_NAME = 60
@@ -49,7 +51,9 @@ BACK_DAYS = 7  # a day can be corrected up to a week back (history windows use i
 def _market(core: Needs, word: str) -> Market:
     code = ALIASES.get(word.upper(), word.upper())
     if code not in core.markets:
-        raise UsageError(f"unknown market {word[:16]!r}; one of {', '.join(sorted(core.markets))}")
+        raise UsageError(
+            f"unknown market {excerpt(word)}; one of {', '.join(sorted(core.markets))}"
+        )
     return core.markets[code]
 
 
@@ -57,7 +61,7 @@ def _day(word: str, market: Market, today: date) -> date:
     try:
         day = date.fromisoformat(word)
     except ValueError:
-        raise UsageError(f"expected a date like 2027-02-08, got {word[:16]!r}") from None
+        raise UsageError(f"expected a date like 2027-02-08, got {excerpt(word)}") from None
     if day.weekday() >= 5:
         raise UsageError(f"{day} is a {day:%A}: exchanges never trade on weekends")
     if not today - timedelta(days=BACK_DAYS) <= day <= market.end:
@@ -116,7 +120,7 @@ async def _change(core: Needs, cmd: Command, verb: str, args: tuple[str, ...]) -
     who = f"{cmd.platform}:{cmd.user}"
     if verb == "rm":
         if len(args) > 2:
-            raise UsageError("usage: /closure rm MARKET DATE")
+            raise UsageError(f"usage: {ref('closure rm MARKET DATE')}")
         if not await core.days.clear(market.code, day):
             raise UsageError(
                 f"no operator or provider call on {market.code} {day}; "
@@ -132,6 +136,6 @@ async def _change(core: Needs, cmd: Command, verb: str, args: tuple[str, ...]) -
     await core.days.declare(market.code, DayOverride(day, is_open, name, "operator", who))
     return reply(
         f"{market_name(market.code)} {day:%a %d %b %Y}: {'open' if is_open else 'closed'}",
-        f"Set by an operator: {name}. Kept across restarts; /closure rm "
-        f"{market.code} {day} undoes it.",
+        f"Set by an operator: {name}. Kept across restarts; "
+        f"{ref(f'closure rm {market.code} {day}')} undoes it.",
     )

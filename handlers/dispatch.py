@@ -11,8 +11,12 @@ user gets a short apology, never a stack trace or a secret.
 from __future__ import annotations
 
 import logging
+import re
 
+from bot import cmdref
 from bot.chat.timezone import chat_timezone
+from bot.cmdref import ref
+from bot.fmt import excerpt
 from bot.models import Message
 from bot.rules.backlog import UNREACHABLE
 from bot.wiring import Core
@@ -20,7 +24,15 @@ from handlers.base import Command, Role, UsageError, reply
 from handlers.registry import COMMANDS
 
 log = logging.getLogger(__name__)
-REFUSAL = "Only a group admin can change this chat's alerts (anyone can use it in private)."
+_WORD = re.compile(r"^[a-z0-9_]{1,32}$")
+# Who may change a chat, in each platform's own terms (what its transport checks).
+REFUSALS = {
+    "telegram": "Only a group admin can change this chat's alerts "
+    "(anyone can, in a private chat with the bot).",
+    "slack": "Only a workspace admin or owner, or someone in the bot's SLACK_ADMINS, can "
+    "change this channel's alerts (anyone can, in a direct message with the bot).",
+}
+REFUSAL = REFUSALS["telegram"]
 OPERATORS_ONLY = (
     "Only the bot's operators can {what}: it changes what every chat sees. "
     "Ask whoever runs the bot (OPERATORS)."
@@ -29,7 +41,8 @@ OPERATORS_ONLY = (
 
 async def handle(core: Core, cmd: Command) -> Message:
     """The reply to one command, with the chat's time zone for the times it shows."""
-    answer = await _answer(core, cmd)
+    # Every command written as the user types it on their platform (bot.cmdref).
+    answer = cmdref.localize(await _answer(core, cmd), cmd.platform)
     if answer.tz is None:
         try:
             answer.tz = await chat_timezone(core.redis, cmd.chat)
@@ -38,16 +51,25 @@ async def handle(core: Core, cmd: Command) -> Message:
     return answer
 
 
+def _typed(name: str) -> str:
+    """An unknown command as the user typed it; anything odd as a short quoted excerpt."""
+    return ref(name) if _WORD.match(name) else excerpt(name, 24)
+
+
 async def _answer(core: Core, cmd: Command) -> Message:
     spec = COMMANDS.get(cmd.name.lower())
     if spec is None:
-        return reply(f"Unknown command /{cmd.name[:32]}", "Try /help for the list.", private=True)
+        return reply(
+            f"Unknown command {_typed(cmd.name)}",
+            f"Try {ref('help')} for the list.",
+            private=True,
+        )
     role = spec.role(cmd.args)
     if role is Role.OPERATOR and not core.operators.is_operator(cmd.platform, cmd.user):
-        what = f"/{spec.name} {cmd.args[0].lower()}" if cmd.args else f"/{spec.name}"
+        what = ref(f"{spec.name} {cmd.args[0].lower()}" if cmd.args else spec.name)
         return reply(OPERATORS_ONLY.format(what=what), private=True)
     if role is Role.CHAT_ADMIN and not cmd.can_admin:
-        return reply(REFUSAL, private=True)
+        return reply(REFUSALS.get(cmd.platform, REFUSAL), private=True)
     try:
         with core.metrics.command_seconds.labels(spec.name).time():
             return await spec.handler(core, cmd)
@@ -58,10 +80,12 @@ async def _answer(core: Core, cmd: Command) -> Message:
             "command /%s in %s: Redis unreachable (%s)", spec.name, cmd.chat, type(exc).__name__
         )
         return reply(
-            f"/{spec.name} could not finish: the bot's database is unreachable right now. "
+            f"{ref(spec.name)} could not finish: the bot's database is unreachable right now. "
             "Alerts already raised are kept; try again in a minute.",
             private=True,
         )
     except Exception:
         log.exception("command /%s in %s failed", spec.name, cmd.chat)
-        return reply(f"Sorry, /{spec.name} failed on our side; it has been logged.", private=True)
+        return reply(
+            f"Sorry, {ref(spec.name)} failed on our side; it has been logged.", private=True
+        )

@@ -11,12 +11,15 @@ from typing import Any, Protocol
 
 from bot.chat.timezone import chat_timezone
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.divergence import snapshot
 from bot.divergence.metrics import WINDOWS
 from bot.divergence.snapshot import Sources
 from bot.divergence.watch_next import watch_line
+from bot.fmt import excerpt
 from bot.headlines.store import HeadlineStore
 from bot.macro.calendar import ReleaseCalendar
+from bot.market import margin
 from bot.market.watchlist import UnknownInstrument, Watchlist
 from bot.models import Message
 from handlers.base import Command, UsageError
@@ -42,9 +45,9 @@ class Needs(Sources, Protocol):
 
 
 USAGE = (
-    "usage: /divergence [WINDOW] [X [B]] (windows: "
+    f"usage: {ref('divergence [WINDOW] [X [B]]')} (windows: "
     + " ".join(WINDOWS)
-    + "; e.g. /divergence 3m, /divergence ytd STAR50 NDX)"
+    + f"; e.g. {ref('divergence 3m')}, {ref('divergence ytd STAR50 NDX')})"
 )
 
 
@@ -63,7 +66,7 @@ def parse(core: Needs, args: tuple[str, ...]) -> tuple[str, list[tuple[str, str]
         except UnknownInstrument:
             valid = " ".join(core.watchlist.keys())
             raise UsageError(
-                f"unknown window or instrument {word[:24]!r}; windows: {' '.join(WINDOWS)}; "
+                f"unknown window or instrument {excerpt(word)}; windows: {' '.join(WINDOWS)}; "
                 f"instruments: {valid}"
             ) from None
     if not keys:
@@ -87,5 +90,8 @@ async def divergence(core: Needs, cmd: Command) -> Message:
             core.clock.now(),
         ),
     )
+    figures = await margin.latest(core.store)
+    if figures is not None:  # the leverage behind the rally (jobs/margin.py)
+        message.lines.append(margin.line_text(figures))
     message.image = await snapshot.chart_png(core, snap)
     return message

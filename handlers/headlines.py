@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from bot import fmt
 from bot.chat.timezone import chat_timezone
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.config import Settings
 from bot.headlines.classifier import SEVERITIES, Classifier, Severity, load_rules
 from bot.headlines.store import LATEST_CAP, MAX_KEYWORDS, HeadlineStore, LatestItem
@@ -46,7 +47,7 @@ class Needs(Protocol):
 
 DEFAULT_N = 5
 MAX_N = 20
-KEYWORDS_USAGE = "usage: /keywords [add|rm WORD…] or /keywords clear"
+KEYWORDS_USAGE = f"usage: {ref('keywords [add|rm WORD…]')} or {ref('keywords clear')}"
 _KEYWORD_CHARS = re.compile(r"^[\w\-.&+#%]+$")
 
 
@@ -88,13 +89,13 @@ def split_headline_options(
         elif low.startswith("min="):
             value = low.removeprefix("min=")
             if value not in SEVERITIES:
-                raise UsageError(f"min= takes {'|'.join(SEVERITIES)}, not {value[:20]!r}")
+                raise UsageError(f"min= takes {'|'.join(SEVERITIES)}, not {fmt.excerpt(value)}")
             floor = value
         else:
             cat = rules.category(word)
             if cat is None:
                 raise UsageError(
-                    f"unknown headline category {word[:24]!r}; categories: "
+                    f"unknown headline category {fmt.excerpt(word)}; categories: "
                     f"{_category_names(rules)} (and min=warning|critical)"
                 )
             categories.add(cat.id)
@@ -119,7 +120,7 @@ def describe_filter(categories: frozenset[str] | None, floor: str) -> str:
 
 # -- /headlines ------------------------------------------------------------------------
 def _parse_list_args(rules: Classifier, args: tuple[str, ...]) -> tuple[str | None, int]:
-    usage = "usage: /headlines [CATEGORY] [N], e.g. /headlines margin 10"
+    usage = f"usage: {ref('headlines [CATEGORY] [N]')}, e.g. {ref('headlines margin 10')}"
     if len(args) > 2:
         raise UsageError(usage)
     category: str | None = None
@@ -133,7 +134,7 @@ def _parse_list_args(rules: Classifier, args: tuple[str, ...]) -> tuple[str | No
         cat = rules.category(word)
         if cat is None or category is not None:
             raise UsageError(
-                f"unknown category {word[:24]!r}; categories: {_category_names(rules)}"
+                f"unknown category {fmt.excerpt(word)}; categories: {_category_names(rules)}"
             )
         category = cat.id
     return category, n or DEFAULT_N
@@ -188,9 +189,9 @@ def _keyword(word: str) -> str:
     folded = fold(word)
     shown = word[:24]
     if any(unicodedata.category(ch)[0] == "C" for ch in folded) or not _KEYWORD_CHARS.match(folded):
-        raise UsageError(f"keyword {shown!r}: letters, digits and - . & + # % only")
+        raise UsageError(f"keyword {fmt.excerpt(shown)}: letters, digits and - . & + # % only")
     if len(folded) < 2 or len(folded) > 32:
-        raise UsageError(f"keyword {shown!r}: 2 to 32 characters")
+        raise UsageError(f"keyword {fmt.excerpt(shown)}: 2 to 32 characters")
     return folded
 
 
@@ -199,7 +200,7 @@ async def keywords(core: Needs, cmd: Command) -> Message:
     if not cmd.args:
         words = await store.keywords(cmd.chat)
         if not words:
-            return reply("No keywords", "Add one: /keywords add 证监会")
+            return reply("No keywords", f"Add one: {ref('keywords add 证监会')}")
         return reply(f"Keywords ({len(words)})", " ".join(words))
     verb, rest = cmd.args[0].lower(), cmd.args[1:]
     if verb == "clear" and not rest:

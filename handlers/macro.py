@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 
 from bot.chat.timezone import DEFAULT_TZ, chat_timezone, valid_timezone
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.divergence.metrics import stale_since
 from bot.divergence.snapshot import HasEngine, Sources, refresh_pulse
+from bot.fmt import excerpt
 from bot.macro.alerts import Context, Dispatcher, publish_print, value_text
 from bot.macro.calendar import (
     CalendarEntry,
@@ -30,7 +32,7 @@ from bot.macro.calendar import (
     period_text,
 )
 from bot.macro.filters import add_condition, check_surprise, clear, get_filters
-from bot.macro.history import DEFINITIONS, INDICATORS, load_history
+from bot.macro.history import DEFINITIONS, INDICATORS, load_history, range_problem
 from bot.macro.stats import (
     Gap,
     describe_streak,
@@ -64,12 +66,13 @@ class Needs(Context, Sources, Protocol):
 
 
 CALENDAR_USAGE = (
-    "/calendar [DAYS] [INDICATOR] · /calendar add INDICATOR PERIOD DATE TIME [ZONE] "
-    "[consensus=X] [target=X] · /calendar add event ID DATE TIME [ZONE] TITLE · /calendar rm KEY"
+    f"{ref('calendar [DAYS] [INDICATOR]')} · "
+    f"{ref('calendar add INDICATOR PERIOD DATE TIME [ZONE] [consensus=X] [target=X]')} · "
+    f"{ref('calendar add event ID DATE TIME [ZONE] TITLE')} · {ref('calendar rm KEY')}"
 )
 MACRO_USAGE = (
-    "/macro [INDICATOR] · /macro set INDICATOR VALUE [PERIOD] · "
-    "/macro alert INDICATOR surprise N|streak|all · /macro alerts"
+    f"{ref('macro [INDICATOR]')} · {ref('macro set INDICATOR VALUE [PERIOD]')} · "
+    f"{ref('macro alert INDICATOR surprise N|streak|all')} · {ref('macro alerts')}"
 )
 SETTABLE = tuple(i for i in DEFINITIONS if i != "GDP_YTD")
 MAX_DAYS = 366
@@ -87,7 +90,7 @@ def _when(at: datetime, tz: str) -> str:
 def _indicator(word: str, allowed: tuple[str, ...]) -> str:
     ind = word.upper()
     if ind not in allowed:
-        raise UsageError(f"unknown indicator {word[:16]!r}; one of {', '.join(allowed)}")
+        raise UsageError(f"unknown indicator {excerpt(word)}; one of {', '.join(allowed)}")
     return ind
 
 
@@ -106,7 +109,7 @@ async def calendar(core: Needs, cmd: Command) -> Message:
         if word.isascii() and word.isdigit():
             days = int(word)
             if not 1 <= days <= MAX_DAYS:
-                raise UsageError(f"DAYS must be 1..{MAX_DAYS}, got {word}")
+                raise UsageError(f"DAYS must be 1..{MAX_DAYS}, got {excerpt(word)}")
         else:
             wanted = _indicator(word, tuple(sorted(known)))
     tz = await chat_timezone(core.redis, cmd.chat)
@@ -118,7 +121,8 @@ async def calendar(core: Needs, cmd: Command) -> Message:
     what = wanted or "releases and events"
     if not shown:
         return reply(
-            f"No {what} in the next {days} days", f"times in {tz}; /calendar 60 looks further"
+            f"No {what} in the next {days} days",
+            f"times in {tz}; {ref('calendar 60')} looks further",
         )
     lines = []
     for e in shown:
@@ -146,7 +150,7 @@ def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]]:
         if "=" in word:
             name, _, value = word.partition("=")
             if name.lower() not in ("consensus", "target"):
-                raise UsageError(f"unknown option {name[:16]!r}; use consensus=X or target=X")
+                raise UsageError(f"unknown option {excerpt(name)}; use consensus=X or target=X")
             options[name.lower()] = value
         else:
             plain.append(word)
@@ -201,7 +205,7 @@ async def _calendar_add(core: Needs, cmd: Command, words: list[str]) -> Message:
             if rest:
                 zone = valid_timezone(rest[0])
                 if zone is None or len(rest) > 1:
-                    raise UsageError(f"{rest[0][:64]!r} is not a time zone; {usage}")
+                    raise UsageError(f"{excerpt(rest[0])} is not a time zone; {usage}")
                 raw["tz"] = zone
             if "consensus" in options:
                 raw["consensus"] = _option_number("consensus", options["consensus"])
@@ -224,20 +228,23 @@ async def _calendar_add(core: Needs, cmd: Command, words: list[str]) -> Message:
     tz = await chat_timezone(core.redis, cmd.chat)
     return reply(
         f"Calendar: {entry.title} at {_when(entry.at, tz)}",
-        f"stored as {entry.key} (over the seed calendar); /calendar rm {entry.key} undoes it",
+        f"stored as {entry.key} (over the seed calendar); "
+        f"{ref(f'calendar rm {entry.key}')} undoes it",
     )
 
 
 async def _calendar_rm(core: Needs, cmd: Command, words: list[str]) -> Message:
     if len(words) != 1:
-        raise UsageError("usage: /calendar rm KEY (a key like CPI:2026-01 or event:npc-2026)")
+        raise UsageError(
+            f"usage: {ref('calendar rm KEY')} (a key like CPI:2026-01 or event:npc-2026)"
+        )
     key = words[0]
     if ":" in key and not key.startswith("event:"):
         ind, _, period = key.partition(":")
         key = f"{ind.upper()}:{period.upper()}"
     if not await calendar_of(core).remove(key):
         raise UsageError(
-            f"no chat-added entry {key[:40]!r}; seed entries can be corrected, not removed"
+            f"no chat-added entry {excerpt(key)}; seed entries can be corrected, not removed"
         )
     return reply(
         f"Removed {key} from the chat entries", "the seed calendar's entry, if any, applies again"
@@ -355,22 +362,25 @@ async def _pending_release(
 
 
 async def _set(core: Needs, cmd: Command, words: list[str]) -> Message:
-    usage = "usage: /macro set INDICATOR VALUE [PERIOD], e.g. /macro set PPI -1.9 2025-12"
+    usage = (
+        f"usage: {ref('macro set INDICATOR VALUE [PERIOD]')}, "
+        f"e.g. {ref('macro set PPI -1.9 2025-12')}"
+    )
     if len(words) not in (2, 3):
         raise UsageError(usage)
     indicator = _indicator(words[0], SETTABLE)
     try:
         value = float(words[1].replace("\u2212", "-"))
     except ValueError:
-        raise UsageError(f"{words[1][:16]!r} is not a number; {usage}") from None
-    low, high = (25.0, 75.0) if DEFINITIONS[indicator].unit == "index" else (-50.0, 60.0)
-    if not math.isfinite(value) or not low <= value <= high:
-        raise UsageError(f"{indicator} {value:g} is outside {low:g}..{high:g}; typo?")
+        raise UsageError(f"{excerpt(words[1])} is not a number; {usage}") from None
+    problem = range_problem(indicator, DEFINITIONS[indicator].unit, "print", value)
+    if problem is not None:
+        raise UsageError(f"{problem}; nothing was published")
     entry = await _pending_release(core, indicator, words[2] if len(words) == 3 else None)
     if entry is None or entry.period is None:
         raise UsageError(
             f"no scheduled {indicator} release to set; give the period, e.g. "
-            f"/macro set {indicator} {words[1]} 2026-01"
+            f"{ref(f'macro set {indicator} {value:g} 2026-01')}"
         )
     now = core.clock.now()
     published = await publish_print(
@@ -386,14 +396,14 @@ async def _set(core: Needs, cmd: Command, words: list[str]) -> Message:
 
 
 async def _alert(core: Needs, cmd: Command, words: list[str]) -> Message:
-    usage = "usage: /macro alert INDICATOR surprise N | streak | all"
+    usage = f"usage: {ref('macro alert INDICATOR surprise N | streak | all')}"
     if len(words) < 2:
         raise UsageError(usage)
     indicator = _indicator(words[0], SETTABLE)
     kind = words[1].lower()
     if kind == "surprise":
         if len(words) != 3:
-            raise UsageError("usage: /macro alert INDICATOR surprise N, e.g. surprise 0.3")
+            raise UsageError(f"usage: {ref('macro alert INDICATOR surprise N')}, e.g. surprise 0.3")
         try:
             threshold = check_surprise(words[2])
         except ValueError as exc:
@@ -406,7 +416,9 @@ async def _alert(core: Needs, cmd: Command, words: list[str]) -> Message:
         return reply(f"{indicator}: this chat hears every print again")
     else:
         raise UsageError(usage)
-    return reply(f"Macro alert set: {rule.describe()}", f"/macro alert {indicator} all undoes it")
+    return reply(
+        f"Macro alert set: {rule.describe()}", f"{ref(f'macro alert {indicator} all')} undoes it"
+    )
 
 
 async def _alerts(core: Needs, cmd: Command) -> Message:

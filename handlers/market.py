@@ -33,7 +33,7 @@ MAX_SYMBOLS = 10
 
 
 async def quote(core: Needs, cmd: Command) -> Message:
-    names = list(cmd.args) or [i.key for i in core.watchlist if i.role != "stock"]
+    names = list(cmd.args) or [i.key for i in core.watchlist if i.role not in ("stock", "macro")]
     if len(names) > MAX_SYMBOLS:
         raise UsageError(f"at most {MAX_SYMBOLS} symbols at a time, got {len(names)}")
     try:

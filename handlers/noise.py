@@ -15,6 +15,7 @@ from bot.chat.gate import Gate
 from bot.chat.prefs import LEVELS, MAX_GROUP_S, Level
 from bot.chat.quiet import USAGE, QuietSpecError, parse_quiet, quiet_window
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.models import SUBSCRIBABLE, Family, Message
 from handlers.base import Command, UsageError, reply
 
@@ -32,10 +33,16 @@ class Needs(Protocol):
 QUIET_USAGE = USAGE
 FAMILIES = " ".join(f.value for f in SUBSCRIBABLE)
 NOTIFY_USAGE = (
-    f"usage: /notify FAMILY on|silent|off (families: {FAMILIES}, or all) "
-    "| /notify group 10s (0 = no grouping, up to 5m)"
+    f"usage: {ref('notify FAMILY on|silent|off')} (families: {FAMILIES}, or all) "
+    f"| {ref('notify group 10s')} (0 = no grouping, up to 5m)"
 )
-HISTORY_USAGE = f"usage: /history [N] [FAMILY] (N 1-50; families: {FAMILIES})"
+# What `silent` really does on each platform: Slack has no silent post.
+SILENT = {
+    "telegram": "delivered without a notification sound",
+    "slack": "posted as usual: Slack has no silent post, so each member is notified as "
+    "their own settings for this channel say (mute the channel in Slack to hear nothing)",
+}
+HISTORY_USAGE = f"usage: {ref('history [N] [FAMILY]')} (N 1-50; families: {FAMILIES})"
 MAX_HISTORY = 50
 _GROUP = re.compile(r"^([0-9]{1,3})(s|m)?$")
 STATUS_WORDS = {
@@ -73,7 +80,7 @@ async def quiet(core: Needs, cmd: Command) -> Message:
     tz = await gate.zones.get(cmd.chat)
     return reply(
         f"Quiet hours set: {spec.describe()}",
-        f"in this chat's time zone, {tz} (/timezone to change it)",
+        f"in this chat's time zone, {tz} ({ref('timezone')} to change it)",
         "Alerts that arrive then are held and sent as one summary when the quiet ends.",
     )
 
@@ -82,7 +89,7 @@ async def _show_quiet(core: Needs, gate: Gate, chat: str) -> Message:
     spec = await gate.prefs.quiet(chat)
     tz = await gate.zones.get(chat)
     if spec is None:
-        return reply("No quiet hours in this chat", f"set them: /quiet 22:00-07:00 ({tz})")
+        return reply("No quiet hours in this chat", f"set them: {ref('quiet 22:00-07:00')} ({tz})")
     lines = [f"time zone {tz}"]
     window = quiet_window(spec, core.clock.now(), tz)
     if window is not None:
@@ -100,7 +107,7 @@ def _group_seconds(word: str) -> int:
         return 0
     match = _GROUP.match(low)
     if match is None:
-        raise UsageError(f"{word[:32]!r} is not a window like 10s or 1m; {NOTIFY_USAGE}")
+        raise UsageError(f"{fmt.excerpt(word)} is not a window like 10s or 1m; {NOTIFY_USAGE}")
     seconds = int(match.group(1)) * (60 if match.group(2) == "m" else 1)
     if seconds > MAX_GROUP_S:
         raise UsageError(f"grouping window up to {MAX_GROUP_S // 60}m; {NOTIFY_USAGE}")
@@ -135,17 +142,17 @@ async def notify(core: Needs, cmd: Command) -> Message:
             if families[0] not in SUBSCRIBABLE:
                 raise ValueError(what)
         except ValueError:
-            raise UsageError(f"unknown family {what[:32]!r}; {NOTIFY_USAGE}") from None
+            raise UsageError(f"unknown family {fmt.excerpt(what)}; {NOTIFY_USAGE}") from None
     level = value.lower()
     if level not in LEVELS:
-        raise UsageError(f"level must be on, silent or off, not {value[:32]!r}")
+        raise UsageError(f"level must be on, silent or off, not {fmt.excerpt(value)}")
     chosen: Level = level
     for fam in families:
         await gate.prefs.set_level(cmd.chat, fam, chosen)
     meaning = {
         "on": "delivered with a notification",
-        "silent": "delivered without a notification sound",
-        "off": "not delivered (still listed by /history)",
+        "silent": SILENT.get(cmd.platform, SILENT["telegram"]),
+        "off": f"not delivered (still listed by {ref('history')})",
     }[chosen]
     return reply(f"{', '.join(f.value for f in families)}: {chosen}", meaning)
 
@@ -166,7 +173,7 @@ async def history(core: Needs, cmd: Command) -> Message:
             family = Family(word.lower())
         except ValueError:
             raise UsageError(
-                f"{word[:32]!r} is neither a count nor a family; {HISTORY_USAGE}"
+                f"{fmt.excerpt(word)} is neither a count nor a family; {HISTORY_USAGE}"
             ) from None
     entries = await gate.history.latest(cmd.chat, n, family)
     what = f"{family.value} alerts" if family else "alerts"

@@ -3,8 +3,12 @@ manifest. Adding a command is one entry here and one handler module."""
 
 from __future__ import annotations
 
+from bot.cmdref import ref
+from bot.fmt import excerpt
 from bot.models import Message
 from handlers import (
+    backtest,
+    baskets,
     closures,
     divergence,
     general,
@@ -16,6 +20,7 @@ from handlers import (
     status,
     subscriptions,
     timezone,
+    watch,
 )
 from handlers.base import Command, CommandSpec, Role, UsageError, reply
 
@@ -24,9 +29,11 @@ def who_may(spec: CommandSpec) -> list[str]:
     """The permission policy of one command, as /help shows it."""
     out = []
     if spec.changes_chat:
-        out.append(f"/{spec.name}: {Role.CHAT_ADMIN} (in a private chat, its user).")
+        out.append(f"{ref(spec.name)}: {Role.CHAT_ADMIN} (in a private chat, its user).")
     elif spec.changes_with_args:
-        out.append(f"/{spec.name} with a value: {Role.CHAT_ADMIN} (in a private chat, its user).")
+        out.append(
+            f"{ref(spec.name)} with a value: {Role.CHAT_ADMIN} (in a private chat, its user)."
+        )
     elif spec.subcommands_that_change:
         subs = ", ".join(sorted(spec.subcommands_that_change))
         out.append(f"{subs}: {Role.CHAT_ADMIN} (in a private chat, its user).")
@@ -43,87 +50,132 @@ async def help_(core: object, cmd: Command) -> Message:
         name = cmd.args[0].lower().lstrip("/")
         spec = COMMANDS.get(name)
         if spec is None:
-            raise UsageError(f"no command /{name}; /help lists them all")
-        lines = [f"usage: {spec.usage}"]
-        if spec.details:
-            lines.append(spec.details)
+            raise UsageError(f"no command {excerpt(name)}; {ref('help')} lists them all")
+        # The usage once: a command's details that are a whole usage line replace it.
+        if spec.details.startswith("usage:"):
+            lines = [spec.details]
+        elif spec.details.startswith(spec.usage):
+            lines = [f"usage: {spec.details}"]
+        else:
+            lines = [f"usage: {spec.usage}", *([spec.details] if spec.details else [])]
         lines += who_may(spec)
-        return reply(f"/{spec.name}: {spec.summary}", *lines)
+        return reply(f"{ref(spec.name)}: {spec.summary}", *lines)
     lines = [f"{spec.usage} — {spec.summary}" for spec in COMMANDS.values()]
     return Message(title="Commands", lines=lines)
 
 
 _SPECS = [
-    CommandSpec("start", "/start", "introduce the bot and subscribe this chat", general.start),
-    CommandSpec("help", "/help [command]", "list commands, or explain one", help_),
+    CommandSpec("start", ref("start"), "introduce the bot and subscribe this chat", general.start),
+    CommandSpec("help", ref("help [command]"), "list commands, or explain one", help_),
     CommandSpec(
         "quote",
-        "/quote [SYMBOL…]",
+        ref("quote [SYMBOL…]"),
         "last price, 1d/mtd/ytd moves, market state",
         market.quote,
         details="Symbols: STAR50 HSTECH NDX CSI300 CAMBRICON BABA "
-        "TENCENT TSMC (aliases like KC50, 9988 work).",
+        "TENCENT TSMC (aliases like KC50, 9988 work), and MARGIN (the margin financing "
+        "balance, ¥bn).",
     ),
     CommandSpec(
         "divergence",
-        "/divergence [WINDOW] [X [B]]",
+        ref("divergence [WINDOW] [X [B]]"),
         "China tech vs US tech and the economy: spread, z, regime, chart",
         divergence.divergence,
         details=divergence.USAGE,
     ),
-    CommandSpec("alerts", "/alerts", "this chat's alert rules with their ids", rules.list_alerts),
+    CommandSpec(
+        "watch",
+        ref("watch CODE|NAME"),
+        "watch any A-share, Hong Kong or US stock, e.g. " + ref("watch 寒武纪") + ", 9988, NVDA",
+        watch.watch,
+        changes_chat=True,
+        details=watch.ABOUT,
+    ),
+    CommandSpec(
+        "unwatch",
+        ref("unwatch CODE|NAME"),
+        "stop watching an instrument in this chat",
+        watch.unwatch,
+        changes_chat=True,
+        details=watch.ABOUT,
+    ),
+    CommandSpec(
+        "watchlist", ref("watchlist"), "the instruments this chat watches", watch.watchlist
+    ),
+    CommandSpec(
+        "basket",
+        ref("basket add NAME MEMBER… [weights=equal|cap]") + " | " + ref("basket rm NAME"),
+        "a basket of instruments with a chained level, alerted like an index",
+        baskets.basket,
+        subcommands_that_change=frozenset({"add", "rm", "remove", "del"}),
+        details=baskets.ABOUT,
+    ),
+    CommandSpec(
+        "baskets", ref("baskets"), "the baskets, their members and levels", baskets.baskets
+    ),
+    CommandSpec(
+        "backtest",
+        ref("backtest RULE [PERIOD]"),
+        "how a rule would have fired over past daily closes, and what followed",
+        backtest.backtest,
+        details=backtest.USAGE,
+    ),
+    CommandSpec(
+        "alerts", ref("alerts"), "this chat's alert rules with their ids", rules.list_alerts
+    ),
     CommandSpec(
         "alert",
-        "/alert add|rm|pause|resume|mute …",
+        ref("alert add|rm|pause|resume|mute …"),
         "manage this chat's alert rules",
         rules.alert,
         subcommands_that_change=frozenset(
             {"add", "rm", "remove", "del", "delete", "pause", "resume", "mute"}
         ),
-        details=rules.USAGE,
+        details=rules.HELP,
     ),
     CommandSpec(
         "subscribe",
-        "/subscribe FAMILY…",
+        ref("subscribe FAMILY…"),
         "get moves, spreads, headlines, macro, digest",
         subscriptions.subscribe,
         changes_chat=True,
-        details="Headlines take categories and a floor: /subscribe headlines margin hft "
-        "min=warning (categories: margin hft ipo chips easing property ai records).",
+        details="Headlines take categories and a floor: "
+        f"{ref('subscribe headlines margin hft min=warning')}"
+        " (categories: margin hft ipo chips easing property ai records).",
     ),
     CommandSpec(
         "unsubscribe",
-        "/unsubscribe FAMILY…",
+        ref("unsubscribe FAMILY…"),
         "stop an alert family",
         subscriptions.unsubscribe,
         changes_chat=True,
     ),
     CommandSpec(
         "mute",
-        "/mute DURATION",
+        ref("mute DURATION"),
         "silence this chat's alerts for a while, e.g. 2h",
         subscriptions.mute,
         changes_chat=True,
     ),
-    CommandSpec("unmute", "/unmute", "end a mute", subscriptions.unmute, changes_chat=True),
+    CommandSpec("unmute", ref("unmute"), "end a mute", subscriptions.unmute, changes_chat=True),
     CommandSpec(
         "headlines",
-        "/headlines [CATEGORY] [N]",
-        "latest regulatory and market headlines, e.g. /headlines margin",
+        ref("headlines [CATEGORY] [N]"),
+        f"latest regulatory and market headlines, e.g. {ref('headlines margin')}",
         headlines.headlines,
         details="Categories: margin hft ipo chips easing property ai records; N up to 20.",
     ),
     CommandSpec(
         "keywords",
-        "/keywords [add|rm WORD…]",
-        "this chat's own headline keywords, e.g. /keywords add 证监会",
+        ref("keywords [add|rm WORD…]"),
+        f"this chat's own headline keywords, e.g. {ref('keywords add 证监会')}",
         headlines.keywords,
         subcommands_that_change=frozenset({"add", "rm", "remove", "del", "clear"}),
         details=headlines.KEYWORDS_USAGE,
     ),
     CommandSpec(
         "calendar",
-        "/calendar [DAYS] [INDICATOR]",
+        ref("calendar [DAYS] [INDICATOR]"),
         "scheduled macro releases and policy events, in this chat's time zone",
         macro.calendar,
         subcommands_for_operators=frozenset({"add", "rm"}),
@@ -131,7 +183,7 @@ _SPECS = [
     ),
     CommandSpec(
         "macro",
-        "/macro [INDICATOR]",
+        ref("macro [INDICATOR]"),
         "latest China macro prints (GDP CPI PPI PMI IP RETAIL) and their streaks",
         macro.macro,
         subcommands_that_change=frozenset({"alert"}),
@@ -140,14 +192,14 @@ _SPECS = [
     ),
     CommandSpec(
         "timezone",
-        "/timezone [ZONE]",
+        ref("timezone [ZONE]"),
         "show or set this chat's time zone (default Asia/Shanghai)",
         timezone.timezone,
         changes_with_args=True,
     ),
     CommandSpec(
         "quiet",
-        "/quiet [22:00-07:00 [daily|weekdays] [urgent=critical] | off]",
+        ref("quiet [22:00-07:00 [daily|weekdays] [urgent=critical] | off]"),
         "quiet hours in this chat's time zone: alerts held, then one summary",
         noise.quiet,
         changes_with_args=True,
@@ -155,28 +207,30 @@ _SPECS = [
     ),
     CommandSpec(
         "notify",
-        "/notify [FAMILY on|silent|off | group 10s]",
-        "per-family levels (silent = no sound) and the grouping window",
+        ref("notify [FAMILY on|silent|off | group 10s]"),
+        "per-family levels (on, silent, off) and the grouping window",
         noise.notify,
         changes_with_args=True,
         details=noise.NOTIFY_USAGE,
     ),
     CommandSpec(
         "history",
-        "/history [N] [FAMILY]",
+        ref("history [N] [FAMILY]"),
         "what fired in this chat, when, and whether it was delivered",
         noise.history,
         details=noise.HISTORY_USAGE,
     ),
     CommandSpec(
         "closure",
-        "/closure [MARKET] [YEAR]",
+        ref("closure [MARKET] [YEAR]"),
         "market holidays and who says so; operators correct a day",
         closures.closure,
         subcommands_for_operators=closures.CHANGES,
         details=closures.USAGE,
     ),
-    CommandSpec("status", "/status", "sources' health, pending deliveries, version", status.status),
+    CommandSpec(
+        "status", ref("status"), "sources' health, pending deliveries, version", status.status
+    ),
 ]
 
 COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in _SPECS}

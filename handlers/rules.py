@@ -7,13 +7,15 @@ from typing import Protocol
 from bot import fmt
 from bot.chat.gate import Gate
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.config import Settings
 from bot.market.watchlist import Watchlist
-from bot.models import HOUSE, RULE_ID, Message, Rule
+from bot.models import HOUSE, RULE_ID, Button, Message, Rule, RuleKind
 from bot.rules.crossing_alerts import describe_rule
 from bot.rules.grammar import USAGE, RuleSpecError, parse_duration, parse_rule
 from bot.rules.service import AlertService
 from bot.state.store import Store
+from handlers import buttons
 from handlers.base import Command, UsageError, reply
 
 
@@ -39,7 +41,17 @@ class Needs(Protocol):
     def watchlist(self) -> Watchlist: ...
 
 
-ALERT_USAGE = "/alert add … | /alert rm ID | /alert pause ID | /alert resume ID | /alert mute ID 1h"
+BACKTEST_BUTTONS = 24  # one "Backtest" button per rule, for the first this many
+WORDS = {  # (what is crossed, what crosses it) in a confirmation
+    RuleKind.LEVEL: ("level", "the price"),
+    RuleKind.MOVE: ("threshold", "the move"),
+    RuleKind.SPREAD: ("threshold", "the spread"),
+    RuleKind.DIVERGENCE: ("threshold", "the divergence score"),
+}
+ALERT_USAGE = " | ".join(
+    ref(f"alert {words}") for words in ("add …", "rm ID", "pause ID", "resume ID", "mute ID 1h")
+)
+HELP = f"usage: {ALERT_USAGE} · adding a rule: " + USAGE.removeprefix("usage: ")
 
 
 def rule_text(core: Needs, rule: Rule) -> str:
@@ -65,22 +77,31 @@ async def list_alerts(core: Needs, cmd: Command) -> Message:
     if not rules:
         return reply(
             "No alert rules in this chat yet",
-            "Add one: /alert add STAR50 1d up 3 (or /help alert).",
+            f"Add one: {ref('alert add STAR50 1d up 3')} (or {ref('help alert')}).",
         )
     lines = [f"{r.id:<5} {rule_text(core, r)} · {rule_state(core, r)}" for r in rules]
+    shown = rules[:BACKTEST_BUTTONS]
+    if len(rules) > len(shown):
+        lines.append(
+            f"(backtest the others with {ref('backtest ID')}, "
+            f"e.g. {ref(f'backtest {rules[-1].id}')})"
+        )
     return Message(
         title=f"{len(rules)} alert rule{'s' if len(rules) != 1 else ''}",
         lines=lines,
         preformatted=True,
+        buttons=[Button(f"Backtest {r.id}", buttons.backtest(r.id)) for r in shown],
     )
 
 
 async def _owned_rule(core: Needs, cmd: Command, rule_id: str) -> Rule:
     if not RULE_ID.match(rule_id):
-        raise UsageError(f"{rule_id!r} is not a rule id; ids look like r12 (see /alerts)")
+        raise UsageError(
+            f"{fmt.excerpt(rule_id)} is not a rule id; ids look like r12 (see {ref('alerts')})"
+        )
     rule = await core.store.get_rule(rule_id)
     if rule is None or rule.owner != cmd.chat:
-        raise UsageError(f"no rule {rule_id} in this chat; /alerts lists this chat's rules")
+        raise UsageError(f"no rule {rule_id} in this chat; {ref('alerts')} lists this chat's rules")
     return rule
 
 
@@ -92,7 +113,7 @@ async def alert(core: Needs, cmd: Command) -> Message:
         return await _add(core, cmd, rest)
     if sub in ("rm", "remove", "del", "delete", "pause", "resume", "mute"):
         if not rest:
-            raise UsageError(f"usage: /alert {sub} ID (ids are listed by /alerts)")
+            raise UsageError(f"usage: {ref(f'alert {sub} ID')} (ids are listed by {ref('alerts')})")
         rule_id = rest[0].lower()
         if sub == "mute":
             return await _mute(core, cmd, rule_id, rest[1:])
@@ -107,7 +128,7 @@ async def alert(core: Needs, cmd: Command) -> Message:
             return reply(f"Rule {rule.id} {state}", rule_text(core, rule))
         await core.service.remove_rule(rule)
         return reply(f"Removed rule {rule.id}", rule_text(core, rule))
-    raise UsageError(f"unknown /alert action {sub!r}; usage: {ALERT_USAGE}")
+    raise UsageError(f"unknown {ref('alert')} action {fmt.excerpt(sub)}; usage: {ALERT_USAGE}")
 
 
 async def _resume_flap(core: Needs, cmd: Command, rule_id: str) -> Message | None:
@@ -132,30 +153,38 @@ async def _add(core: Needs, cmd: Command, words: list[str]) -> Message:
         raise UsageError(str(exc)) from None
     limit = core.settings.max_rules_per_chat
     if await core.store.count_rules(cmd.chat) >= limit:
-        raise UsageError(f"this chat has {limit} rules, the most allowed; /alert rm one first")
+        raise UsageError(
+            f"this chat has {limit} rules, the most allowed; {ref('alert rm')} one first"
+        )
     rule, armed = await core.service.add_rule(cmd.chat, spec, core.clock.now())
+    # A level rule is about the price, the others about a move, a spread or a score.
+    line, mover = WORDS.get(rule.kind, ("threshold", "the move"))
     if armed is None:
         note = (
-            "no quote yet: the first one arms it, or, if the market is already past the "
-            "threshold then, it fires only on a later cross"
+            f"no quote yet: the first one arms it, or, if the market is already past the "
+            f"{line} then, it fires only on a later cross"
         )
     elif armed:
-        note = "armed: it fires when the move crosses the threshold"
+        note = f"armed: it fires when {mover} crosses the {line}"
     else:
-        note = "already past the threshold now: it fires on the next cross, after it re-arms"
+        note = f"already past the {line} now: it fires on the next cross, after it re-arms"
     return reply(
         f"Added rule {rule.id}: {rule_text(core, rule)}",
         note,
-        f"cooldown {fmt.duration(rule.cooldown_s)} · remove with /alert rm {rule.id}",
+        f"cooldown {fmt.duration(rule.cooldown_s)} · remove with {ref(f'alert rm {rule.id}')}",
     )
 
 
 async def _mute(core: Needs, cmd: Command, rule_id: str, rest: list[str]) -> Message:
     if not RULE_ID.match(rule_id):
-        raise UsageError(f"{rule_id!r} is not a rule id; ids look like r12 (see /alerts)")
+        raise UsageError(
+            f"{fmt.excerpt(rule_id)} is not a rule id; ids look like r12 (see {ref('alerts')})"
+        )
     rule = await core.store.get_rule(rule_id)
     if rule is None or rule.owner not in (cmd.chat, HOUSE):
-        raise UsageError(f"no rule {rule_id} alerts this chat; /alerts lists this chat's rules")
+        raise UsageError(
+            f"no rule {rule_id} alerts this chat; {ref('alerts')} lists this chat's rules"
+        )
     try:
         seconds = parse_duration(rest[0] if rest else "1h", max_s=7 * 86400)
     except RuleSpecError as exc:
@@ -165,4 +194,4 @@ async def _mute(core: Needs, cmd: Command, rule_id: str, rest: list[str]) -> Mes
     return reply(f"Rule {rule.id} muted here for {fmt.duration(seconds)}", rule_text(core, rule))
 
 
-__all__ = ["ALERT_USAGE", "USAGE", "alert", "list_alerts"]
+__all__ = ["ALERT_USAGE", "HELP", "USAGE", "alert", "list_alerts"]

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from bot import __version__, fmt
 from bot.chat.timezone import chat_timezone
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.config import Settings
 from bot.delivery.outbox import Outbox
 from bot.market.horizons import horizon_line, provisional_line
@@ -81,9 +82,17 @@ async def _quotes(core: Needs) -> dict[str, Quote]:
     return latest
 
 
+def _for_everyone(name: str, reason: str) -> str:
+    """What a source's trouble means to someone who is not an operator: an instrument not
+    watched holds its alerts; why a provider or feed fails is the operators' detail."""
+    if name.startswith("watch:") and reason:
+        return "no usable quote: alerts on it wait for one"
+    return ""
+
+
 async def status(core: Needs, cmd: Command) -> Message:
     if cmd.args:
-        raise UsageError("usage: /status (takes no arguments)")
+        raise UsageError(f"usage: {ref('status')} (takes no arguments)")
     now = core.clock.now()
     try:
         tz = await chat_timezone(core.redis, cmd.chat)  # every time in the chat's own zone
@@ -94,26 +103,28 @@ async def status(core: Needs, cmd: Command) -> Message:
         healths, latest, reachable = await _health(core), await _quotes(core), True
     except UNREACHABLE:
         healths, latest, reachable = core.health.all(), core.service.latest_quotes(), False
+    # What the operators act on (why a source fails, calendars running out and what to
+    # upgrade, provisional closures) is theirs; /status for everyone else keeps to what
+    # affects their alerts: which source answers, since when, and what is pending.
+    operator = core.operators.is_operator(cmd.platform, cmd.user)
     for h in healths:
         seen = (
             f"last ok {fmt.duration((now - h.last_ok).total_seconds())} ago"
             if h.last_ok
             else "never ok"
         )
+        reason = h.reason if operator else _for_everyone(h.name, h.reason)
         lines.append(
-            f"{'ok ' if h.ok else 'BAD'} {h.name}: {h.reason or seen}"
-            + (f" ({seen})" if h.reason else "")
+            f"{'ok ' if h.ok else 'BAD'} {h.name}: {reason or seen}"
+            + (f" ({seen})" if reason else "")
         )
     if not lines:
         lines.append("no source polled yet")
     for key, q in sorted(latest.items()):
         lines.append(f"    {key}: {fmt.price(q.price)} at {fmt.when(q.at, tz)} from {q.source}")
-    # What the operators act on (calendars running out, provisional closures) is theirs;
-    # /status for everyone else keeps to what affects their alerts.
-    operator = core.operators.is_operator(cmd.platform, cmd.user)
     for _, market in sorted(core.markets.items()):
         today = now.astimezone(market.tz).date()
-        shown = [horizon_line(market, today)]
+        shown = [horizon_line(market, today, operator)]
         if operator:
             shown.append(provisional_line(market, today))
         lines += [line for line in shown if line is not None]

@@ -11,10 +11,11 @@ from typing import Protocol
 from bot import fmt
 from bot.chat.gate import Gate
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.models import SUBSCRIBABLE, Family, Message
 from bot.rules.grammar import RuleSpecError, parse_duration
 from bot.state.store import Store
-from handlers import headlines
+from handlers import general, headlines
 from handlers.base import Command, UsageError, reply
 
 
@@ -47,11 +48,16 @@ def _families(args: tuple[str, ...], verb: str) -> list[Family]:
                 raise ValueError(word)
             out.append(family)
         except ValueError:
-            raise UsageError(f"unknown family {word!r}; families: {FAMILIES}, or all") from None
+            raise UsageError(
+                f"unknown family {fmt.excerpt(word)}; families: {FAMILIES}, or all"
+            ) from None
     return out
 
 
 async def subscribe(core: Needs, cmd: Command) -> Message:
+    refused = general.not_here(cmd)  # never "This chat gets …" where posts would fail
+    if refused is not None:
+        return refused
     args, headline_filter = headlines.split_headline_options(core, cmd.args)
     families = _families(args, "subscribe")
     topic = _topic(cmd)
@@ -78,7 +84,7 @@ def _topic(cmd: Command) -> str | None:
     if cmd.thread is None:
         return None
     if not (cmd.thread.isascii() and cmd.thread.isdigit()) or len(cmd.thread) > 12:
-        raise UsageError("this topic's id is not usable; run /subscribe in the main chat")
+        raise UsageError(f"this topic's id is not usable; run {ref('subscribe')} in the main chat")
     return cmd.thread
 
 
@@ -97,7 +103,10 @@ async def unsubscribe(core: Needs, cmd: Command) -> Message:
 
 async def mute(core: Needs, cmd: Command) -> Message:
     if len(cmd.args) != 1:
-        raise UsageError("usage: /mute DURATION, e.g. /mute 2h (up to 7d); /unmute ends it")
+        raise UsageError(
+            f"usage: {ref('mute DURATION')}, e.g. {ref('mute 2h')} (up to 7d); "
+            f"{ref('unmute')} ends it"
+        )
     try:
         seconds = parse_duration(cmd.args[0], max_s=7 * 86400)
     except RuleSpecError as exc:
@@ -106,12 +115,12 @@ async def mute(core: Needs, cmd: Command) -> Message:
     await core.store.mute(cmd.chat, until, seconds)
     return reply(
         f"Muted for {fmt.duration(seconds)}",
-        "Alerts for this chat are skipped until then; /unmute to end it now.",
+        f"Alerts for this chat are skipped until then; {ref('unmute')} to end it now.",
     )
 
 
 async def unmute(core: Needs, cmd: Command) -> Message:
     if cmd.args:
-        raise UsageError("usage: /unmute (takes no arguments)")
+        raise UsageError(f"usage: {ref('unmute')} (takes no arguments)")
     was = await core.store.unmute(cmd.chat)
     return reply("Unmuted" if was else "This chat was not muted")

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from bot.chat.gate import Gate
 from bot.chat.timezone import chat_timezone, set_chat_timezone
 from bot.clock import Clock
+from bot.cmdref import ref
+from bot.fmt import excerpt
 from bot.models import Message
 from handlers.base import Command, UsageError, reply
 
@@ -29,18 +31,18 @@ class Needs(Protocol):
 async def timezone(core: Needs, cmd: Command) -> Message:
     if not cmd.args:
         tz = await chat_timezone(core.redis, cmd.chat)
-        return reply(f"This chat's time zone: {tz}", "change it: /timezone Asia/Hong_Kong")
+        return reply(f"This chat's time zone: {tz}", f"change it: {ref('timezone Asia/Hong_Kong')}")
     if len(cmd.args) != 1:
-        raise UsageError("usage: /timezone ZONE, e.g. /timezone Asia/Hong_Kong")
+        raise UsageError(f"usage: {ref('timezone ZONE')}, e.g. {ref('timezone Asia/Hong_Kong')}")
     try:
         tz = await set_chat_timezone(core.redis, cmd.chat, cmd.args[0])
     except ValueError:
         raise UsageError(
-            f"{cmd.args[0][:64]!r} is not a time zone; use an IANA name like Asia/Hong_Kong"
+            f"{excerpt(cmd.args[0])} is not a time zone; use an IANA name like Asia/Hong_Kong"
         ) from None
     core.noise.zones.forget(cmd.chat)  # deliveries use the new zone at once
     now = core.clock.now().astimezone(ZoneInfo(tz))
     return reply(
         f"Time zone set: {tz}",
-        f"it is {now:%a %d %b %H:%M} {now.tzname()} there; /calendar now shows times in it",
+        f"it is {now:%a %d %b %H:%M} {now.tzname()} there; {ref('calendar')} now shows times in it",
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.cmdref import ref
 from bot.market.days import MarketDays
 from bot.market.horizons import WARN_DAYS, market_name, provisional_ahead
 from bot.market.sessions import Market
@@ -54,7 +55,8 @@ class CalendarsJob:
                         f"{market_name(code)} calendar ran out on {market.horizon}",
                         "Weekdays are now assumed open and the provider decides each day "
                         "(a day with no trade 30 min after the open is treated as closed).",
-                        f"Add the exchange's published closures: /closure add {code} DATE NAME,"
+                        "Add the exchange's published closures: "
+                        f"{ref(f'closure add {code} DATE NAME')},"
                         " or `divbot calendars load FILE`.",
                     )
                 elif due:
@@ -65,8 +67,9 @@ class CalendarsJob:
                         f"on {market.horizon}",
                         f"After {market.horizon} weekdays are assumed open and the provider "
                         "decides each day; holidays would cost a warning each.",
-                        f"Add the exchange's closures for the next year: /closure add {code} "
-                        "DATE NAME, or `divbot calendars load FILE`; or upgrade "
+                        "Add the exchange's closures for the next year: "
+                        f"{ref(f'closure add {code} DATE NAME')}, "
+                        "or `divbot calendars load FILE`; or upgrade "
                         "exchange-calendars / chinesecalendar once a release covers it.",
                     )
             ahead = provisional_ahead(market, today)
@@ -78,7 +81,8 @@ class CalendarsJob:
                     f"{market_name(code)}: {year} closures are provisional",
                     f"Derived, not yet confirmed by the exchange: {listed}"
                     + (" …" if len(ahead) > 8 else ""),
-                    "Check them against the exchange's notice; fix a day with /closure add|rm "
-                    f"{code} DATE, and see `divbot calendars` for every source.",
+                    "Check them against the exchange's notice; fix a day with "
+                    f"{ref(f'closure add|rm {code} DATE')}, "
+                    "and see `divbot calendars` for every source.",
                 )
         return sent

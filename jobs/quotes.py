@@ -7,16 +7,21 @@ Markets closed for a holiday simply have no session: nothing is polled. Whether 
 really trades is the provider's call in the end (``jobs.trading_day``). An instrument
 that is due but gets no usable quote is never only skipped: /status names it at once
 (``watch:KEY``) and the operators are told when it misses a second poll in a row.
+Baskets (bot.market.baskets) are not polled: each cycle their level is computed from
+their members' quotes, and the closing poll's level is the basket's daily close.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot.cmdref import ref
+from bot.market.baskets import Basket, live_level
 from bot.market.sessions import Market
 from bot.models import Instrument, Quote
 from bot.ops.health import HealthBoard
@@ -46,7 +51,7 @@ class QuotesJob:
 
     def __init__(
         self,
-        instruments: list[Instrument],
+        instruments: Collection[Instrument],  # live: a Watchlist /watch adds to
         feed: Poller,
         service: AlertService,
         markets: dict[str, Market],
@@ -55,6 +60,7 @@ class QuotesJob:
         close_settle_s: int,
         day_check: TradingDayCheck | None = None,
         operators: Operators | None = None,
+        baskets: Callable[[], Mapping[str, Basket]] = dict,
     ) -> None:
         self.instruments = instruments
         self.feed = feed
@@ -67,6 +73,7 @@ class QuotesJob:
         self.day_check = day_check
         self.operators = operators
         self.misses: dict[str, int] = {}  # consecutive due polls without a usable quote
+        self.baskets = baskets  # live: the baskets every replica knows (bot.market.catalogue)
 
     def _codes(self) -> set[str]:
         return {i.calendar for i in self.instruments}
@@ -128,18 +135,58 @@ class QuotesJob:
                 found = self.service.previous_close(inst.key, session.day)
                 if found is not None:
                     prev_close[inst.key] = found
-        quotes = await self.feed.poll(due, now, self.service.latest_quotes(), prev_close)
+        baskets = self.baskets()
+        polled = [i for i in due if i.key not in baskets]
+        quotes = await self.feed.poll(polled, now, self.service.latest_quotes(), prev_close)
         quotes = [replace(q, closing=True) if q.instrument in closing else q for q in quotes]
         if self.day_check is not None:
             await self.day_check.after_poll(now, self.feed.last_trade_at)
             # A market just found closed today takes no quote (none was fresh anyway).
             quotes = [q for q in quotes if q.closing or self._trading(q.instrument, now)]
+        quotes += self._basket_quotes(
+            [baskets[i.key] for i in due if i.key in baskets], quotes, closing, now
+        )
         await self.service.on_quotes(quotes, now)
         await self._unwatched(due, {q.instrument for q in quotes}, now)
         # Every replica's /status shows the sources' health; while Redis is unreachable
         # this replica's own /status still has it in memory.
         with contextlib.suppress(*UNREACHABLE):
             await self.service.store.save_health(*self.health.all())
+
+    def _basket_quotes(
+        self, due: list[Basket], quotes: list[Quote], closing: set[str], now: datetime
+    ) -> list[Quote]:
+        """Each due basket's level from its members' latest quotes of today's session."""
+        latest = self.service.latest_quotes() | {q.instrument: q for q in quotes}
+        out: list[Quote] = []
+        for basket in due:
+            market = self.markets[basket.calendar]
+            session = market.session_at(now) or market.last_session_before(now)
+            if session is None:
+                continue
+            prev_level = self.service.previous_close(basket.key, session.day)
+            moves: dict[str, float] = {}
+            for member in basket.members:
+                q = latest.get(member)
+                if q is None or q.session != session.day:
+                    continue  # not traded today (suspended, a holiday): contributes nothing
+                prev = self.service.previous_close(member, q.session) or q.prev_close
+                if prev:
+                    moves[member] = q.price / prev - 1
+            if prev_level is None or not moves:
+                continue
+            out.append(
+                Quote(
+                    basket.key,
+                    live_level(prev_level, moves, basket.weight()),
+                    max(latest[m].at for m in moves),
+                    session.day,
+                    "basket",
+                    prev_close=prev_level,
+                    closing=basket.key in closing,
+                )
+            )
+        return out
 
     def _trading(self, key: str, now: datetime) -> bool:
         """Trading now, or now is its morning close (11:30 in Shanghai: that bar counts)."""
@@ -186,5 +233,6 @@ class QuotesJob:
                     f"unwatched:{inst.key}:{day.isoformat()}",
                     f"{inst.name} is not being watched",
                     f"{self.misses[inst.key]} polls in a row without a usable quote ({reason});"
-                    " no alert can fire on it until a provider answers well. /status shows it.",
+                    " no alert can fire on it until a provider answers well. "
+                    f"{ref('status')} shows it.",
                 )

@@ -23,6 +23,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.cmdref import ref
 from bot.market.days import MarketDays
 from bot.market.sessions import DayOverride, Market
 from bot.models import Instrument
@@ -115,7 +116,7 @@ class TradingDayCheck:
                 f"closed:{market.code}:{day.isoformat()}",
                 f"{market.code} did not trade on {day:%a %d %b %Y}",
                 reason,
-                f"If the exchange is open after all: /closure open {market.code} {day}",
+                f"If the exchange is open after all: {ref(f'closure open {market.code} {day}')}",
             )
 
     async def probe_closed_days(self, now: datetime) -> None:
@@ -162,6 +163,7 @@ class TradingDayCheck:
                 f"opened:{market.code}:{day.isoformat()}",
                 f"{market.code} calendar is wrong: it traded on {day:%a %d %b %Y}",
                 reason,
-                f"Fix the closure table (seeds/closures.toml) or /closure rm {market.code} {day}"
+                "Fix the closure table (seeds/closures.toml) or "
+                f"{ref(f'closure rm {market.code} {day}')}"
                 " if an operator added it.",
             )

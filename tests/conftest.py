@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+import tomllib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,9 +104,31 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+NOWHERE = "http://127.0.0.1:9"  # the discard port: refused at once, never the internet
+
+
+def _feed_ids() -> list[str]:
+    with (Path(__file__).parent.parent / "seeds" / "feeds.toml").open("rb") as f:
+        return [feed["id"] for feed in tomllib.load(f)["feed"]]
+
+
 @pytest.fixture
 def settings(redis_server: RedisServer) -> Settings:
-    return Settings(_env_file=None, redis_url=redis_server.url)  # type: ignore[call-arg]
+    """The bot's settings on the test Redis, every outside service aimed at a refused port:
+    a test that needs one points it at its own loopback fake."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        redis_url=redis_server.url,
+        telegram_api_base=NOWHERE,
+        slack_api_base=NOWHERE,
+        eastmoney_quote_base=NOWHERE,
+        eastmoney_history_base=NOWHERE,
+        eastmoney_datacenter_base=NOWHERE,
+        yahoo_base=NOWHERE,
+        eastmoney_search_base=NOWHERE,
+        yahoo_search_base=NOWHERE,
+        feed_base_overrides={fid: NOWHERE for fid in _feed_ids()},
+    )
 
 
 @pytest.fixture

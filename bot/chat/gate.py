@@ -36,6 +36,7 @@ from bot.chat.alert_history import AlertHistory
 from bot.chat.prefs import Prefs, ZoneCache
 from bot.chat.quiet import goes_through, quiet_window
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.config import Settings
 from bot.delivery.outbox import DEDUP_TTL_S, Outbox
 from bot.models import Alert, Button, Family, Message
@@ -193,7 +194,8 @@ class Gate:
                     title=f"Rule {rule_id} paused: it fired {count} times in {minutes} min",
                     lines=[
                         f"Last: {alert.message.title}",
-                        f"Nothing more from it here until you resume it (/alert resume {rule_id}).",
+                        "Nothing more from it here until you resume it "
+                        f"({ref(f'alert resume {rule_id}')}).",
                     ],
                     at=self.clock.now(),
                     buttons=[Button("Resume", f"resume:{rule_id}")],

@@ -19,11 +19,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from bot.cmdref import ref
+from bot.fmt import excerpt
+
 Urgent = Literal["critical", "warning", "none"]
 URGENT_LEVELS: tuple[Urgent, ...] = ("critical", "warning", "none")
 DAYS = {"daily": frozenset(range(7)), "weekdays": frozenset(range(5))}
 _SPAN = re.compile(r"^([0-9]{1,2}):([0-9]{2})-([0-9]{1,2}):([0-9]{2})$")
-USAGE = "usage: /quiet 22:00-07:00 [daily|weekdays] [urgent=critical|warning|none] | /quiet off"
+USAGE = (
+    f"usage: {ref('quiet 22:00-07:00 [daily|weekdays] [urgent=critical|warning|none]')} "
+    f"| {ref('quiet off')}"
+)
 
 
 class QuietSpecError(ValueError):
@@ -66,10 +72,10 @@ def parse_quiet(words: list[str]) -> QuietHours:
         raise QuietSpecError(USAGE)
     match = _SPAN.match(words[0])
     if match is None:
-        raise QuietSpecError(f"{words[0][:32]!r} is not a span like 22:00-07:00; {USAGE}")
+        raise QuietSpecError(f"{excerpt(words[0])} is not a span like 22:00-07:00; {USAGE}")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        raise QuietSpecError(f"{words[0][:32]!r}: hours 00-23, minutes 00-59")
+        raise QuietSpecError(f"{excerpt(words[0])}: hours 00-23, minutes 00-59")
     start, end = time(h1, m1), time(h2, m2)
     if start == end:
         raise QuietSpecError("quiet hours must start and end at different times")
@@ -88,7 +94,7 @@ def parse_quiet(words: list[str]) -> QuietHours:
         elif low in DAYS:
             days = low
         else:
-            raise QuietSpecError(f"{word[:32]!r} is not daily or weekdays; {USAGE}")
+            raise QuietSpecError(f"{excerpt(word)} is not daily or weekdays; {USAGE}")
     return QuietHours(start, end, days, urgent)  # type: ignore[arg-type]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.fmt import excerpt
 from bot.state import keys
 
 DEFAULT_TZ = "Asia/Shanghai"
@@ -39,6 +40,6 @@ async def set_chat_timezone(redis: Any, chat: str, name: str) -> str:
     """Store a validated zone; ValueError when `name` is not an IANA zone."""
     zone = valid_timezone(name)
     if zone is None:
-        raise ValueError(f"{name[:64]!r} is not a time zone")
+        raise ValueError(f"{excerpt(name)} is not a time zone")
     await redis.set(keys.chat_tz(chat), zone)
     return zone

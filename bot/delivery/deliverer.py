@@ -4,6 +4,10 @@
   alerts go out in order, one at a time.
 - Chats wait on a heap keyed by the time their limits (bot.delivery.ratelimit) next allow a send;
   popping the heap interleaves chats, so no chat waits behind another's backlog.
+- With `shared` windows (bot.delivery.shared_limits), each send also takes its slot in
+  the token's windows in Redis, shared with every replica and with command replies (which
+  go first); the local limiter only orders this replica's chats. A 429 pauses the chat
+  there for every replica too.
 - A retryable failure keeps the entry at the head of its chat's queue and pauses that chat
   (a 429's `retry_after`, or backoff); only that chat waits.
 - Reading stops while the in-memory backlog is full, so held entries stay fresh; held
@@ -38,6 +42,7 @@ from collections.abc import Callable, Mapping
 from bot.delivery.outbox import Outbox, OutboxEntry
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sending import Delivery, Outcome, Sender
+from bot.delivery.shared_limits import SharedLimiter
 from bot.models import ChatRef
 
 log = logging.getLogger(__name__)
@@ -60,6 +65,7 @@ class Deliverer:
         limiters: Mapping[str, RateLimiter],
         is_group: Callable[[ChatRef], bool] = telegram_is_group,
         *,
+        shared: Mapping[str, SharedLimiter] | None = None,
         max_in_flight: int = 64,
         backlog: int = 2000,
         abandoned_after_s: float = 60.0,
@@ -68,6 +74,9 @@ class Deliverer:
         self.outbox = outbox
         self.senders = senders
         self.limiters = limiters
+        # Per platform, the token's windows shared with every replica (in Redis): the local
+        # limiter orders this replica's chats, the shared one has the last word on each send.
+        self.shared: Mapping[str, SharedLimiter] = shared or {}
         self.is_group = is_group
         self.max_in_flight = max_in_flight
         self.backlog = backlog
@@ -108,13 +117,17 @@ class Deliverer:
         heap = self._heaps.setdefault(ref.platform, [])
         heapq.heappush(heap, (max(ready, not_before), next(self._seq), chat))
 
-    def _take(self, entries: list[OutboxEntry]) -> None:
+    def _take(self, entries: list[OutboxEntry], due: Mapping[str, float] | None = None) -> None:
+        """Queue entries per chat; `due`: entry id -> epoch (the outbox's clock) before
+        which a failed entry is not tried again."""
+        wall = self.outbox.clock.now().timestamp() if due else 0.0
         for entry in entries:
             queue = self.queues.get(entry.chat)
             if queue is None:
                 queue = self.queues[entry.chat] = deque()
                 if entry.chat not in self._in_flight:
-                    self._schedule(entry.chat)
+                    wait = max(0.0, due[entry.id] - wall) if due and entry.id in due else 0.0
+                    self._schedule(entry.chat, self.now() + wait if wait else 0.0)
             if entry.id not in self._held:
                 self._held.add(entry.id)
                 queue.append(entry)
@@ -151,7 +164,9 @@ class Deliverer:
                 await self.outbox.settle(
                     entry, Delivery(Outcome.SENT, "already delivered", duplicate=True)
                 )
-        self._take([e for e in taken if e.id not in done])
+        fresh = [e for e in taken if e.id not in done]
+        # Entries read again (a restart, a claim) that failed before wait out their retry.
+        self._take(fresh, await self.outbox.retry_due(fresh))
         return len(taken)
 
     # -- Redis trouble ---------------------------------------------------------------
@@ -181,22 +196,42 @@ class Deliverer:
     # -- sending ---------------------------------------------------------------------
     async def _send(self, entry: OutboxEntry) -> None:
         result = self._unsettled.pop(entry.id, None)
+        chat = entry.chat
+        group = self.is_group(ChatRef.parse(chat))
+        shared = self.shared.get(chat.split(":", 1)[0])
+        slot: str | None = None
         try:
             if result is None:
-                log.debug("alert %s to %s: sending", entry.alert.id, entry.chat)
-                result = await self.outbox.send(entry, self.senders, checked=True)
-        except Exception as exc:  # the sent-marker check: Redis is unreachable
+                if shared is not None:
+                    # The token's windows, shared with every replica: wait for a slot there.
+                    slot = await shared.acquire(chat, group, give_up=self._stopping)
+                if shared is None or slot is not None:
+                    log.debug("alert %s to %s: sending", entry.alert.id, chat)
+                    result = await self.outbox.send(entry, self.senders, checked=True)
+        except Exception as exc:  # the sent-marker check or the shared windows: Redis
             self._redis_failed(exc)
         finally:
             # Answered (or failed): the limiter counts the send until a window from now.
-            limiter = self._limiter(entry.chat)
+            limiter = self._limiter(chat)
             if limiter is not None:
-                group = self.is_group(ChatRef.parse(entry.chat))
-                limiter.finish(entry.chat, group, self.now())
+                limiter.finish(chat, group, self.now())
+            if slot is not None and shared is not None:
+                await self._finish_shared(shared, slot, chat, group)
         if result is None:
-            self._requeue(entry.chat, self.redis_backoff_s)
+            self._requeue(chat, self.redis_backoff_s)
             return
+        if result.retry_after is not None and shared is not None:
+            with contextlib.suppress(Exception):  # Redis down: the local pause still holds
+                await shared.pause(chat, result.retry_after)
         await self._settled(entry, result)
+
+    async def _finish_shared(
+        self, shared: SharedLimiter, slot: str, chat: str, group: bool
+    ) -> None:
+        try:
+            await shared.finish(slot, chat, group)
+        except Exception as exc:  # the slot lapses on its own (shared_limits.IN_FLIGHT_CAP_S)
+            self._redis_failed(exc)
 
     async def _settled(self, entry: OutboxEntry, result: Delivery) -> None:
         chat = entry.chat
@@ -316,6 +351,19 @@ class Deliverer:
                         await self._wake.wait()
         finally:
             await self.drain_in_flight()
+
+    async def drain(self) -> int:
+        """Deliver everything the limits and retry times allow now, then return: the
+        loop's own steps (read, pace, send, settle) without waiting on a clock. `divbot
+        replay` runs it after each step on its simulated clock (give the loop
+        `now=` that clock), and tests use it for one pass. Returns sends made."""
+        before = self.sent
+        while True:
+            await self.fill(block_ms=None)
+            self.dispatch_ready()
+            if not self._in_flight:
+                return self.sent - before
+            await asyncio.wait(list(self._in_flight.values()))
 
     async def drain_in_flight(self, timeout_s: float = 10.0) -> None:
         """On shutdown: let sends already started finish (their entries settle); the rest

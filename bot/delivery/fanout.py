@@ -11,8 +11,8 @@ audience, or the owner of a chat's own rule, or the family's subscribers) it ski
 chat that is gone or muted and hands the rest to the noise gate (grouping, quiet hours,
 flap protection), which queues them in the outbox. It is resumable and idempotent:
 
-- a cursor (the last chat done) is written every `CHECKPOINT` chats, so a fan-out that
-  dies resumes after it;
+- chats are handled `CHECKPOINT` at a time, side by side, and a cursor (the last chat of
+  the block) is written after each block, so a fan-out that dies resumes after it;
 - a lease names the consumer fanning the record out; it is taken in the raising batch
   itself, renewed at each checkpoint, and lapses `LEASE_MS` after its holder dies, when
   any replica's `recover` takes the record over (its own records from a previous life
@@ -148,16 +148,17 @@ class FanOut:
         alert = alert_from_json(doc["alert"])
         cursor = await self.redis.hget(keys.ALERTS_CURSOR, alert_id)
         targets = await self._targets(alert, doc.get("audience"))
+        todo = [chat for chat in targets if cursor is None or chat > cursor]
         admitted: list[str] = []
-        done = 0
-        for chat in targets:
-            if cursor is not None and chat <= cursor:
-                continue
-            if await self._one(alert, chat):
-                admitted.append(chat)
-            done += 1
-            if done % CHECKPOINT == 0:
-                if not await self._renew(alert_id, chat):
+        # A block of chats at a time, side by side (each chat's own steps stay in order);
+        # the checkpoint after a block names its last chat, so every chat up to the
+        # cursor is done.
+        for start in range(0, len(todo), CHECKPOINT):
+            block = todo[start : start + CHECKPOINT]
+            handed = await asyncio.gather(*(self._one(alert, chat) for chat in block))
+            admitted += [chat for chat, ok in zip(block, handed, strict=True) if ok]
+            if start + CHECKPOINT < len(todo):
+                if not await self._renew(alert_id, block[-1]):
                     log.warning("alert %s: fan-out taken over by another replica", alert_id)
                     return admitted
                 crashpoint.reached("fanout-checkpoint")

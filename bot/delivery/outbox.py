@@ -293,32 +293,21 @@ class Outbox:
             await self._finished(entry, result)
             return None
         delay = result.retry_after if result.retry_after is not None else min(300, 2**attempts)
+        delay = max(delay, 0.1)  # never "again at once": a pass of the loop ends
+        await self.redis.zadd(RETRY_DUE, {entry.id: now + delay})
         log.info(
             "alert %s to %s: retry in %.1fs (%s)", entry.alert.id, entry.chat, delay, result.reason
         )
         return delay
 
-    async def deliver(self, senders: Mapping[str, Sender], count: int = 100) -> int:
-        """One simple, sequential pass (replay and tests): what is due again, then what is
-        new. The live bot uses bot.delivery.Deliverer. Returns deliveries sent."""
-        now = self.clock.now().timestamp()
-        due = await self.redis.zrangebyscore(RETRY_DUE, 0, now, start=0, num=count)
-        entries: list[OutboxEntry] = []
-        if due:
-            await self.redis.zrem(RETRY_DUE, *due)
-            entries += self._entries(
-                await self.redis.xclaim(keys.OUTBOX, keys.OUTBOX_GROUP, self.consumer, 0, due)
-            )
-        entries += await self.read(count)
-        sent = 0
-        for entry in entries:
-            result = await self.send(entry, senders)
-            delay = await self.settle(entry, result)
-            if delay is not None:
-                await self.redis.zadd(RETRY_DUE, {entry.id: now + delay})
-            elif result.outcome is Outcome.SENT and not result.duplicate:
-                sent += 1
-        return sent
+    async def retry_due(self, entries: list[OutboxEntry]) -> dict[str, float]:
+        """When each of these entries may be tried again (epoch seconds on the outbox's
+        clock), for those that failed and wait: a restarted loop honours a 429's
+        retry_after instead of sending at once."""
+        if not entries:
+            return {}
+        scores = await self.redis.zmscore(RETRY_DUE, [e.id for e in entries])
+        return {e.id: float(due) for e, due in zip(entries, scores, strict=True) if due is not None}
 
     async def _finished(self, entry: OutboxEntry, result: Delivery) -> None:
         try:
@@ -343,6 +332,7 @@ class Outbox:
             pipe.xack(keys.OUTBOX, keys.OUTBOX_GROUP, entry_id)
             pipe.xdel(keys.OUTBOX, entry_id)
             pipe.hdel(ATTEMPTS, entry_id)
+            pipe.zrem(RETRY_DUE, entry_id)
             if counted is not None:  # /status: deliveries sent (and re-reads found sent)
                 pipe.hincrby(keys.STATS, counted, 1)
             await pipe.execute()

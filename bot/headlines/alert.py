@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.cmdref import ref
 from bot.headlines.classifier import Classification
 from bot.headlines.store import EventRecord
 from bot.headlines.story import Headline, story_alert_id
@@ -115,7 +116,7 @@ def headline_summary(source: str, alerts: list[Alert], now: datetime, top: int) 
     for a in ranked[:top]:
         lines.extend(story_lines(a))
     if len(alerts) > top:
-        lines.append(f"… and {len(alerts) - top} more: /headlines")
+        lines.append(f"… and {len(alerts) - top} more: {ref('headlines')}")
     digest = hashlib.sha1("|".join(a.id for a in alerts).encode()).hexdigest()[:16]  # noqa: S324
     return Alert(
         id=f"hlsum{digest}",

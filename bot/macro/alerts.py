@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 
 from bot import fmt
 from bot.clock import Clock
+from bot.cmdref import ref
 from bot.config import Settings
 from bot.macro.calendar import CalendarEntry, period_label, period_text
 from bot.macro.filters import get_filters
@@ -245,7 +246,8 @@ async def publish_print(
         lines.append(target_line)
     if ytd:
         lines.append(
-            "The feed gives year-to-date GDP only; /macro set GDP VALUE records the quarter."
+            "The feed gives year-to-date GDP only; "
+            f"{ref('macro set GDP VALUE')} records the quarter."
         )
     message = Message(title=title, lines=lines, fields=fields, source=source, at=at)
     # A surprise this big goes through a chat's quiet hours (bot.chat.quiet).
@@ -307,7 +309,7 @@ async def late_notice(
     ]
     if reason:
         lines.append(f"Last answer: {reason}")
-    lines.append(f"An admin can publish it by hand: /macro set {entry.indicator} VALUE")
+    lines.append(f"An operator can publish it by hand: {ref(f'macro set {entry.indicator} VALUE')}")
     message = Message(title=f"{entry.title} is late", lines=lines, at=now)
     alert = Alert(_id("macro-late", entry.key), Family.MACRO, message, now, severity="warning")
     batch = Batch()

@@ -33,7 +33,8 @@ from pydantic import (
     model_validator,
 )
 
-from bot.macro.history import DEFINITIONS
+from bot.fmt import excerpt
+from bot.macro.history import DEFINITIONS, range_problem
 from bot.seedfiles import At, SeedFileError, first_error, load_seed_file, validate_seed
 from bot.state import keys
 
@@ -98,7 +99,7 @@ def zone(name: object) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CalendarError(f"unknown time zone {name[:64]!r}") from None
+        raise CalendarError(f"unknown time zone {excerpt(name)}") from None
 
 
 def local_to_utc(text: object, tz: ZoneInfo) -> datetime:
@@ -108,7 +109,7 @@ def local_to_utc(text: object, tz: ZoneInfo) -> datetime:
     try:
         naive = datetime.fromisoformat(text.replace(" ", "T"))
     except ValueError:
-        raise CalendarError(f"at {text[:32]!r} is not a time like 2026-01-19T10:00") from None
+        raise CalendarError(f"at {excerpt(text)} is not a time like 2026-01-19T10:00") from None
     if naive.tzinfo is not None:
         raise CalendarError("at is a local wall time: give the zone in tz, not an offset")
     first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
@@ -125,15 +126,17 @@ def parse_period(text: object, quarterly: bool | None) -> tuple[date, str, str]:
     if m := MONTH_PERIOD.match(raw):
         year, month = int(m[1]), int(m[2])
         if not 1 <= month <= 12 or not 1990 <= year <= 2100 or quarterly:
-            raise CalendarError(f"period {raw!r}: expected {'2025-Q4' if quarterly else '2025-12'}")
+            raise CalendarError(
+                f"period {excerpt(raw)}: expected {'2025-Q4' if quarterly else '2025-12'}"
+            )
         return date(year, month, 1), f"{MONTHS[month - 1]} {year}", f"{year}-{month:02d}"
     if m := QUARTER_PERIOD.match(raw):
         year, q = int(m[1]), int(m[2])
         if quarterly is False or not 1990 <= year <= 2100:
-            raise CalendarError(f"period {raw!r}: expected a month like 2025-12")
+            raise CalendarError(f"period {excerpt(raw)}: expected a month like 2025-12")
         return date(year, 3 * q - 2, 1), f"Q{q} {year}", f"{year}-Q{q}"
     raise CalendarError(
-        f"period {str(text)[:16]!r}: expected a month (2025-12) or quarter (2025-Q4)"
+        f"period {excerpt(str(text))}: expected a month (2025-12) or quarter (2025-Q4)"
     )
 
 
@@ -276,6 +279,17 @@ class ReleaseRow(_Row):
     @classmethod
     def _target_text(cls, value: object) -> str:
         return _text("target_text", value)
+
+    @model_validator(mode="after")
+    def _plausible(self) -> ReleaseRow:
+        """A consensus or target within what the indicator can be (CPI 123 is a typo)."""
+        values = [("consensus", self.consensus)] if self.consensus is not None else []
+        values += [("target", t) for t in self.target or ()]
+        for what, value in values:
+            problem = range_problem(self.indicator, self.unit, what, value)
+            if problem is not None:
+                raise At((what,), problem)
+        return self
 
     @model_validator(mode="after")
     def _after_the_period(self) -> ReleaseRow:

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from bot.fmt import excerpt
 from bot.macro.stats import StreakChange
 from bot.state import keys
 
@@ -49,7 +50,7 @@ def check_surprise(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{text[:16]!r} is not a number") from None
+        raise ValueError(f"{excerpt(text)} is not a number") from None
     if not math.isfinite(value) or not 0 < value <= MAX_SURPRISE:
         raise ValueError(f"the surprise threshold must be above 0 and at most {MAX_SURPRISE:g}")
     return value

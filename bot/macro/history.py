@@ -43,18 +43,56 @@ class Indicator:
     quarterly: bool = False
     level: float | None = None  # the line streaks are counted against (None: no streaks)
     level_name: str = ""  # "zero", "50", "target"
+    # What a print or a consensus can plausibly be, in `unit`: a value outside is a typo
+    # (CPI 123 for 1.23) and is refused with this range named. China's extremes since
+    # 1990 sit well inside: CPI +27.5 (1994), PPI -8.2 (1998), GDP -6.8/+18.3 (2020/21),
+    # PMI 35.7 (Feb 2020), industrial output -25.9 / retail sales +33.8 (Jan-Feb 2020/21).
+    plausible: tuple[float, float] = (-30.0, 30.0)
 
 
 DEFINITIONS = {
-    "GDP": Indicator("GDP", "GDP", "% y/y", 5.0, quarterly=True, level=5.0, level_name="target"),
-    "CPI": Indicator("CPI", "CPI", "% y/y", 2.0, level=0.0, level_name="zero"),
-    "PPI": Indicator("PPI", "PPI", "% y/y", 0.0, level=0.0, level_name="zero"),
-    "PMI": Indicator("PMI", "Manufacturing PMI", "index", 50.0, level=50.0, level_name="50"),
+    "GDP": Indicator(
+        "GDP",
+        "GDP",
+        "% y/y",
+        5.0,
+        quarterly=True,
+        level=5.0,
+        level_name="target",
+        plausible=(-20.0, 25.0),
+    ),
+    "CPI": Indicator("CPI", "CPI", "% y/y", 2.0, level=0.0, level_name="zero", plausible=(-10, 30)),
+    "PPI": Indicator("PPI", "PPI", "% y/y", 0.0, level=0.0, level_name="zero", plausible=(-20, 30)),
+    "PMI": Indicator(
+        "PMI", "Manufacturing PMI", "index", 50.0, level=50.0, level_name="50", plausible=(0, 100)
+    ),
     # Added by the macro watcher; not part of load_all.
-    "IP": Indicator("IP", "Industrial output", "% y/y", 5.0),
-    "RETAIL": Indicator("RETAIL", "Retail sales", "% y/y", 4.0),
-    "GDP_YTD": Indicator("GDP_YTD", "GDP year-to-date", "% y/y", 5.0, quarterly=True),
+    "IP": Indicator("IP", "Industrial output", "% y/y", 5.0, plausible=(-40.0, 50.0)),
+    "RETAIL": Indicator("RETAIL", "Retail sales", "% y/y", 4.0, plausible=(-40.0, 50.0)),
+    "GDP_YTD": Indicator(
+        "GDP_YTD", "GDP year-to-date", "% y/y", 5.0, quarterly=True, plausible=(-20.0, 25.0)
+    ),
 }
+# Indicators the bot does not define (US_CPI in the calendar): a range by unit.
+PLAUSIBLE_BY_UNIT = {"% y/y": (-30.0, 30.0), "%": (-30.0, 30.0), "index": (0.0, 100.0)}
+ANY_NUMBER = (-1000.0, 1000.0)
+
+
+def plausible_range(indicator: str, unit: str) -> tuple[float, float]:
+    """The values a print or consensus of `indicator` (in `unit`) can plausibly take."""
+    known = DEFINITIONS.get(indicator)
+    if known is not None:
+        return known.plausible
+    return PLAUSIBLE_BY_UNIT.get(unit.strip(), ANY_NUMBER)
+
+
+def range_problem(indicator: str, unit: str, what: str, value: float) -> str | None:
+    """One line naming the range when `value` is outside it (or not finite), else None."""
+    low, high = plausible_range(indicator, unit)
+    if math.isfinite(value) and low <= value <= high:
+        return None
+    shown = f"{value:g}" if math.isfinite(value) else str(value)
+    return f"{indicator} {what} {shown} is outside {low:g} to {high:g} ({unit or 'its unit'})"
 
 
 def _key(indicator: str) -> str:

@@ -19,6 +19,7 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from bot import cmdref
 from bot.config import Settings
 from bot.market.closures import ClosureFileError, load_closure_file
 from bot.market.days import MarketDays
@@ -71,7 +72,7 @@ def show(markets: dict[str, Market], year: int | None, only: str | None) -> str:
         out.append(summary(m))
         for line in (horizon_line(m, today), provisional_line(m, today)):
             if line:
-                out.append(f"  ! {line}")
+                out.append(f"  ! {cmdref.for_platform(line, 'console')}")
         first = date(year, 1, 1) if year else today
         last = date(year, 12, 31) if year else date(today.year + 1, 12, 31)
         for day, name, source in closures_in(m, first, min(last, m.end)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from bot.cmdref import ref
 from bot.market.sessions import Market
 
 WARN_DAYS = (60, 30, 7, 1)
@@ -31,22 +32,31 @@ def market_name(code: str) -> str:
     return f"{MARKET_NAMES.get(code, code)} ({code})"
 
 
-def horizon_line(market: Market, today: date) -> str | None:
-    """A warning when the calendar's data ends within 60 days or has ended, else None."""
+def horizon_line(market: Market, today: date, operator: bool = True) -> str | None:
+    """A warning when the calendar's data ends within 60 days or has ended, else None.
+    What to do about it (add closures, upgrade a library) is the operators' (`operator`);
+    anyone else is told only what it means for their alerts."""
     if market.horizon is None:
         return None
     left = (market.horizon - today).days
     if left >= WARN_DAYS[0]:
         return None
+    if not operator:
+        if left < 0:
+            return (
+                f"calendar {market.code}: past its data (ended {market.horizon}): weekdays "
+                "are assumed open and the provider decides each day"
+            )
+        return f"calendar {market.code}: data ends {market.horizon} ({left} days)"
     if left < 0:
         return (
             f"calendar {market.code}: past its data (ended {market.horizon}): weekdays are "
             "assumed open and the provider decides each day; add the exchange's closures "
-            f"with /closure add {market.code} DATE NAME"
+            f"with {ref(f'closure add {market.code} DATE NAME')}"
         )
     return (
         f"calendar {market.code}: data ends {market.horizon} ({left} days): add the "
-        f"exchange's closures after it with /closure add {market.code} DATE NAME, or "
+        f"exchange's closures after it with {ref(f'closure add {market.code} DATE NAME')}, or "
         "upgrade exchange-calendars/chinesecalendar once a release covers the next year"
     )
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from bot.market.pacing import Pacing
 from bot.market.validate import BadQuote, QuoteValidator
 from bot.market.watchlist import Watchlist
 from bot.models import Instrument, Quote
@@ -38,6 +39,7 @@ class QuoteFeed:
         # When each instrument last traded as the providers said in the latest poll,
         # validated or not: what tells a closed day from an open one (jobs.trading_day).
         self.last_trade_at: dict[str, datetime] = {}
+        self.pacing = Pacing()
 
     async def poll(
         self,
@@ -52,7 +54,7 @@ class QuoteFeed:
         quotes: list[Quote] = []
         for source in self.sources:
             wanted = [i for i in missing.values() if source.covers(i)]
-            if not wanted:
+            if not wanted or self.pacing.resting(source.name, now) is not None:
                 continue
             raws = await self._fetch(source, wanted, now)
             if raws is None:
@@ -97,15 +99,22 @@ class QuoteFeed:
         try:
             raws = await source.fetch_quotes(wanted)
         except SourceError as exc:
-            self.health.bad(source.name, exc.reason, now)
+            self._failed(source.name, exc.reason, now, exc.retry_after_s)
             return None
         except Exception as exc:
             # A parser bug must not stop the other sources; the traceback goes to the log.
             log.exception("quote source %s failed unexpectedly", source.name)
-            self.health.bad(source.name, f"internal error ({type(exc).__name__})", now)
+            self._failed(source.name, f"internal error ({type(exc).__name__})", now, None)
             return None
+        self.pacing.succeeded(source.name)
         self.health.ok(source.name, now)
         return raws
+
+    def _failed(self, name: str, reason: str, now: datetime, retry_after: float | None) -> None:
+        rest = self.pacing.failed(name, now, retry_after)
+        if rest > 0:
+            reason = f"{reason}; resting {rest:.0f}s"
+        self.health.bad(name, reason, now)
 
     def _validate(
         self,

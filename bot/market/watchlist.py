@@ -13,11 +13,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from bot.fmt import excerpt
 from bot.models import INSTRUMENT_KEY, Instrument
 from bot.seedfiles import SeedFileError, load_seed_file
 
-Role = Literal["tech", "benchmark", "broad", "stock"]
-ROLES: tuple[Role, ...] = ("tech", "benchmark", "broad", "stock")
+Role = Literal["tech", "benchmark", "broad", "stock", "macro"]
+ROLES: tuple[Role, ...] = ("tech", "benchmark", "broad", "stock", "macro")
 
 
 class UnknownInstrument(ValueError):
@@ -77,11 +78,27 @@ class Watchlist:
     """Instruments by key, with case-insensitive aliases (`star50`, `KC50`, `000688`)."""
 
     def __init__(self, instruments: list[Instrument]) -> None:
-        self._by_key = {i.key: i for i in instruments}
+        self._by_key: dict[str, Instrument] = {}
         self._lookup: dict[str, str] = {}
         for inst in instruments:
+            self._by_key[inst.key] = inst
             for name in (inst.key, inst.name.replace(" ", ""), *inst.aliases):
                 self._lookup[name.upper()] = inst.key
+        self.seeded = frozenset(self._by_key)  # the seed file's keys (never removed)
+
+    def add(self, inst: Instrument) -> None:
+        """Know `inst` from now on (an instrument a chat added: bot.market.catalogue).
+        A name or alias another instrument already has keeps pointing at that one."""
+        self._by_key[inst.key] = inst
+        for name in (inst.key, inst.name.replace(" ", ""), *inst.aliases):
+            self._lookup.setdefault(name.upper(), inst.key)
+
+    def remove(self, key: str) -> None:
+        """Forget an added instrument (no chat watches it any more); seeds stay."""
+        if key in self.seeded or key not in self._by_key:
+            return
+        del self._by_key[key]
+        self._lookup = {name: k for name, k in self._lookup.items() if k != key}
 
     @classmethod
     def load(cls, path: Path) -> Watchlist:
@@ -120,7 +137,7 @@ class Watchlist:
         key = self._lookup.get(name.strip().upper())
         if key is None:
             raise UnknownInstrument(
-                f"unknown instrument {name!r}; try one of {', '.join(self._by_key)}"
+                f"unknown instrument {excerpt(name)}; try one of {', '.join(self._by_key)}"
             )
         return self._by_key[key]
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 
 from bot.clock import Clock
+from bot.cmdref import for_platform
 from bot.config import Settings
 from bot.models import Alert, Family, Message
 from bot.state import keys
@@ -58,7 +59,7 @@ class Operators:
         if await self.redis.exists(told):
             return False
         now = at or self.clock.now()
-        log.warning("operators: %s — %s", title, " ".join(lines))
+        log.warning("operators: %s — %s", title, for_platform(" ".join(lines), "console"))
         alert = Alert(
             id=hashlib.sha1(f"ops|{what}".encode()).hexdigest()[:16],  # noqa: S324
             family=Family.OPS,

@@ -3,6 +3,7 @@
     STAR50 1d up 3              move: instrument, window, direction, threshold in %
     STAR50 vs NDX mtd up 10     spread: A vs B, window, direction, threshold in pp
     NDX above 26000             level: price crosses a level (or `below`)
+    MARGIN above 2.7T           the margin balance (¥bn) past ¥2.7trn (T/B: trillion/billion)
     divergence STAR50 [mtd] score up 3
                                 decoupling score (return z minus economy pulse) crosses 3
     … cooldown=30m hyst=0.5     options: cooldown (s/m/h/d) and hysteresis (same unit)
@@ -17,14 +18,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.cmdref import ref
+from bot.fmt import excerpt
 from bot.market.watchlist import UnknownInstrument, Watchlist
 from bot.models import Direction, RuleKind, Window
 
 USAGE = (
-    "usage: /alert add SYMBOL WINDOW up|down|either PCT · "
-    "/alert add A vs B WINDOW up|down|either PP · /alert add SYMBOL above|below PRICE · "
-    "/alert add divergence SYMBOL [WINDOW] score up|down|either N "
-    "(windows: intraday 1d 5d mtd ytd; e.g. /alert add STAR50 1d up 3)"
+    f"usage: {ref('alert add SYMBOL WINDOW up|down|either PCT')} · "
+    f"{ref('alert add A vs B WINDOW up|down|either PP')} · "
+    f"{ref('alert add SYMBOL above|below PRICE')} · "
+    f"{ref('alert add divergence SYMBOL [WINDOW] score up|down|either N')} "
+    f"(windows: intraday 1d 5d mtd ytd; e.g. {ref('alert add STAR50 1d up 3')})"
 )
 MAX_MOVE_PCT = 100.0
 MAX_SPREAD_PP = 200.0
@@ -53,10 +57,12 @@ def parse_duration(text: str, *, max_s: int = 30 * 86400) -> int:
     """'90s', '30m', '1h', '2d' -> seconds."""
     m = _DURATION.match(text.strip().lower())
     if not m:
-        raise RuleSpecError(f"bad duration {text!r}: use a number and s, m, h or d, e.g. 30m")
+        raise RuleSpecError(
+            f"bad duration {excerpt(text)}: use a number and s, m, h or d, e.g. 30m"
+        )
     seconds = int(m.group(1)) * _UNITS[m.group(2)]
     if not 0 < seconds <= max_s:
-        raise RuleSpecError(f"duration {text!r} out of range: 1s to {max_s // 86400}d")
+        raise RuleSpecError(f"duration {excerpt(text)} out of range: 1s to {max_s // 86400}d")
     return seconds
 
 
@@ -65,10 +71,28 @@ def _number(text: str, what: str, unit: str) -> float:
     try:
         value = float(cleaned)
     except ValueError:
-        raise RuleSpecError(f"{what} must be a number, got {text!r}; {USAGE}") from None
+        raise RuleSpecError(f"{what} must be a number, got {excerpt(text)}; {USAGE}") from None
     if not math.isfinite(value):
-        raise RuleSpecError(f"{what} must be a finite number, got {text!r}")
+        raise RuleSpecError(f"{what} must be a finite number, got {excerpt(text)}")
     return value
+
+
+# MARGIN's price is billions of yuan (bot.sources.margin): its levels take T and B.
+_YUAN_SUFFIX = {"t": 1000.0, "b": 1.0}
+YUAN_BILLIONS = frozenset({"MARGIN"})
+
+
+def _level(text: str, instrument: str) -> float:
+    """A price level; for a balance in ¥bn (MARGIN) '2.7T' is 2,700 and '2650B' 2,650."""
+    suffix = text.strip()[-1:].lower()
+    if instrument in YUAN_BILLIONS and suffix in _YUAN_SUFFIX:
+        return _number(text.strip()[:-1], "level", "") * _YUAN_SUFFIX[suffix]
+    if suffix in _YUAN_SUFFIX:
+        raise RuleSpecError(
+            f"level {text!r}: T and B (trillion, billion yuan) are for MARGIN; "
+            f"give {instrument}'s price as a number"
+        )
+    return _number(text, "level", "")
 
 
 def _window(text: str) -> Window:
@@ -76,14 +100,14 @@ def _window(text: str) -> Window:
         return Window(text.lower())
     except ValueError:
         valid = " ".join(w.value for w in Window)
-        raise RuleSpecError(f"unknown window {text!r}; use one of: {valid}") from None
+        raise RuleSpecError(f"unknown window {excerpt(text)}; use one of: {valid}") from None
 
 
 def _direction(text: str) -> Direction:
     try:
         return Direction(text.lower())
     except ValueError:
-        raise RuleSpecError(f"direction must be up, down or either, got {text!r}") from None
+        raise RuleSpecError(f"direction must be up, down or either, got {excerpt(text)}") from None
 
 
 def parse_rule(args: list[str], watchlist: Watchlist) -> RuleSpec:
@@ -110,13 +134,13 @@ def parse_rule(args: list[str], watchlist: Watchlist) -> RuleSpec:
             words.insert(1, "vs")
         if len(words) != 6:
             raise RuleSpecError(
-                "a spread needs two instruments: /alert add spread STAR50 NDX mtd up 10 "
+                f"a spread needs two instruments: {ref('alert add spread STAR50 NDX mtd up 10')} "
                 "(or STAR50 vs NDX mtd up 10)"
             )
     if len(words) == 3 and words[1].lower() in ("above", "below"):
-        level = _number(words[2], "level", "")
+        level = _level(words[2], inst(words[0]))
         if level <= 0:
-            raise RuleSpecError(f"level must be above zero, got {words[2]!r}")
+            raise RuleSpecError(f"level must be above zero, got {excerpt(words[2])}")
         spec = RuleSpec(
             RuleKind.LEVEL,
             inst(words[0]),
@@ -127,7 +151,7 @@ def parse_rule(args: list[str], watchlist: Watchlist) -> RuleSpec:
         value = _number(words[3], "threshold", "%")
         if not 0 < value <= MAX_MOVE_PCT:
             raise RuleSpecError(
-                f"threshold must be between 0 and {MAX_MOVE_PCT:g}%, got {words[3]!r}"
+                f"threshold must be between 0 and {MAX_MOVE_PCT:g}%, got {excerpt(words[3])}"
             )
         spec = RuleSpec(
             RuleKind.MOVE, inst(words[0]), value, _direction(words[2]), window=_window(words[1])
@@ -139,7 +163,8 @@ def parse_rule(args: list[str], watchlist: Watchlist) -> RuleSpec:
         value = _number(words[5], "threshold", "pp")
         if not 0 < value <= MAX_SPREAD_PP:
             raise RuleSpecError(
-                f"spread threshold must be between 0 and {MAX_SPREAD_PP:g}pp, got {words[5]!r}"
+                f"spread threshold must be between 0 and {MAX_SPREAD_PP:g}pp, "
+                f"got {excerpt(words[5])}"
             )
         spec = RuleSpec(
             RuleKind.SPREAD, a, value, _direction(words[4]), window=_window(words[3]), other=b
@@ -155,15 +180,15 @@ def _divergence(words: list[str], inst: Callable[[str], str]) -> RuleSpec:
         words = [words[0], "mtd", *words[1:]]
     if len(words) != 5 or words[2].lower() != "score":
         raise RuleSpecError(
-            "usage: /alert add divergence SYMBOL [WINDOW] score up|down|either N "
-            "(e.g. /alert add divergence STAR50 score up 3)"
+            f"usage: {ref('alert add divergence SYMBOL [WINDOW] score up|down|either N')} "
+            f"(e.g. {ref('alert add divergence STAR50 score up 3')})"
         )
     window = _window(words[1])
     if window is Window.INTRADAY:
         raise RuleSpecError("a divergence score needs a window of 1d 5d mtd or ytd")
     value = _number(words[4], "score", "")
     if not 0 < value <= MAX_SCORE:
-        raise RuleSpecError(f"score must be between 0 and {MAX_SCORE:g}, got {words[4]!r}")
+        raise RuleSpecError(f"score must be between 0 and {MAX_SCORE:g}, got {excerpt(words[4])}")
     return RuleSpec(RuleKind.DIVERGENCE, inst(words[0]), value, _direction(words[3]), window=window)
 
 
@@ -176,10 +201,12 @@ def _with_options(spec: RuleSpec, options: dict[str, str]) -> RuleSpec:
             hysteresis = _number(value, "hysteresis", "")
             if not 0 <= hysteresis <= max(spec.threshold, 1.0):
                 raise RuleSpecError(
-                    f"hysteresis must be between 0 and the threshold, got {value!r}"
+                    f"hysteresis must be between 0 and the threshold, got {excerpt(value)}"
                 )
         else:
-            raise RuleSpecError(f"unknown option {key!r}; options are cooldown=30m, hyst=0.5")
+            raise RuleSpecError(
+                f"unknown option {excerpt(key)}; options are cooldown=30m, hyst=0.5"
+            )
     return RuleSpec(
         spec.kind,
         spec.instrument,

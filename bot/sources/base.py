@@ -12,10 +12,12 @@ from bot.models import Instrument
 class SourceError(Exception):
     """A provider answered badly (or not at all). `reason` is shown in /status."""
 
-    def __init__(self, source: str, reason: str) -> None:
+    def __init__(self, source: str, reason: str, retry_after_s: float | None = None) -> None:
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+        # How long the provider asked us to stay away (its Retry-After), if it said.
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True, slots=True)

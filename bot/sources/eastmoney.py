@@ -3,6 +3,9 @@
 Owns Eastmoney's wire format: `ulist.np` rows keyed by market (f13) and code (f12), "-"
 for missing numbers, `data: null` for unknown ids, and kline rows whose close comes
 *before* high and low. Prices are requested with fltt=2 (floats, not x100 integers).
+Every watched instrument goes in one `ulist.np` call (`BATCH` secids a call: a longer
+query string risks the 8 KB request-line limit of common servers; beyond it the calls
+run side by side).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bot.sources.parse import epoch, num, obj, seq
 
 NAME = "eastmoney"
 QUOTE_FIELDS = "f2,f3,f4,f12,f13,f14,f15,f16,f17,f18,f124"
+BATCH = 500  # secids per ulist.np call (about 5 KB of query string)
 # Browsers send these; Eastmoney answers bare clients too, but this keeps us unremarkable.
 HEADERS = {"User-Agent": "Mozilla/5.0 (divergence-bot)", "Referer": "https://quote.eastmoney.com/"}
 
@@ -91,15 +95,37 @@ class EastmoneySource:
 
     async def fetch_quotes(self, instruments: list[Instrument]) -> dict[str, RawQuote]:
         key_by_secid = {i.eastmoney: i.key for i in instruments if i.eastmoney}
-        if not key_by_secid:
-            return {}
+        secids = list(key_by_secid)
+        chunks = [secids[s : s + BATCH] for s in range(0, len(secids), BATCH)]
+        answers = await asyncio.gather(*(self._ulist(c, key_by_secid) for c in chunks))
+        return {key: raw for answer in answers for key, raw in answer.items()}
+
+    async def _ulist(
+        self, secids: list[str], key_by_secid: Mapping[str, str]
+    ) -> dict[str, RawQuote]:
+        params = {"fltt": "2", "invt": "2", "fields": QUOTE_FIELDS, "secids": ",".join(secids)}
+        return parse_ulist(await self.http.get(self.quote_url, params), key_by_secid)
+
+    async def fetch_caps(self, instruments: list[Instrument]) -> dict[str, float]:
+        """Free-float market capitalisation (`f21`, in the listing's currency) by key;
+        instruments without a positive figure are left out."""
+        key_by_secid = {i.eastmoney.upper(): i.key for i in instruments if i.eastmoney}
         params = {
             "fltt": "2",
             "invt": "2",
-            "fields": QUOTE_FIELDS,
+            "fields": "f12,f13,f21",
             "secids": ",".join(key_by_secid),
         }
-        return parse_ulist(await self.http.get(self.quote_url, params), key_by_secid)
+        diff = _data(await self.http.get(self.quote_url, params)).get("diff")
+        rows = list(diff.values()) if isinstance(diff, dict) else seq(diff)
+        caps: dict[str, float] = {}
+        for row in rows:
+            if isinstance(row, dict):
+                key = key_by_secid.get(f"{row.get('f13')}.{row.get('f12')}".upper())
+                cap = num(row.get("f21"))
+                if key is not None and cap is not None and 0 < cap < float("inf"):
+                    caps[key] = cap
+        return caps
 
     async def fetch_daily(
         self, instrument: Instrument, start: date, end: date

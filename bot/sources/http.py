@@ -121,6 +121,7 @@ class JsonClient:
     async def get(self, url: str, params: Mapping[str, str] | None = None) -> Any:
         """GET `url` and return its decoded JSON; raise SourceError when it cannot."""
         failure = ""
+        asked: float | None = None
         for attempt in range(self.attempts):
             delay = self._backoff(attempt)
             try:
@@ -138,13 +139,17 @@ class JsonClient:
                         body = await self._read(resp)
                         return decode_json(self.source, body, resp.content_type)
             except TimeoutError:
+                asked = None
                 failure = f"timed out ({self.timeout_s:g}s)"
             except aiohttp.ClientError as exc:
                 # The class name only: aiohttp's messages carry the host and sometimes the URL.
                 failure = f"network error ({type(exc).__name__})"
+                asked = None
             if attempt + 1 < self.attempts:
                 await self.sleep(delay)
-        raise SourceError(self.source, f"{failure} after {_tries(self.attempts)}")
+        # The provider's last Retry-After goes with the error: the quote feed rests the
+        # source that long (bot.market.pacing) instead of asking again next cycle.
+        raise SourceError(self.source, f"{failure} after {_tries(self.attempts)}", asked)
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
         too_big = f"body over {self.max_bytes:,} bytes"

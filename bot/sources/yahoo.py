@@ -1,8 +1,15 @@
-"""Yahoo Finance v8 chart: the fallback quote source, one chart call per symbol.
+"""Yahoo Finance: the fallback quote source, many symbols per call, charts for history.
 
-Owns Yahoo's chart wire format: the `{"chart":{"result":null,"error":{…}}}` error body,
-results without `timestamp` and with `quote:[{}]` (weekends), arrays holding null or
-shorter than `timestamp`, and bar dates that are the exchange's local dates.
+Latest quotes come from the v7 quote endpoint, many symbols in one call
+(`/v7/finance/quote?symbols=A,B,…`, up to `BATCH` a call: `quoteResponse.result[]` with
+`symbol`, `regularMarketPrice`, `regularMarketTime`, `regularMarketOpen`,
+`regularMarketPreviousClose`). Yahoo sometimes refuses that endpoint to clients without
+its cookie (401) or drops a symbol from the answer: then the symbols not answered are
+asked one v8 chart call each, as before, and the batch endpoint is left alone for
+`BATCH_PAUSE_S`. Owns Yahoo's chart wire format: the
+`{"chart":{"result":null,"error":{…}}}` error body, results without `timestamp` and
+with `quote:[{}]` (weekends), arrays holding null or shorter than `timestamp`, and bar
+dates that are the exchange's local dates.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ NAME = "yahoo"
 # Yahoo answers 429 far more often to clients without a browser-like User-Agent.
 HEADERS = {"User-Agent": "Mozilla/5.0 (divergence-bot)"}
 MAX_PARALLEL = 4
+BATCH = 200  # symbols per v7 quote call
+BATCH_PAUSE_S = 3600.0  # after the batch endpoint refused us, charts only for this long
 
 
 def _result(payload: object) -> dict[str, Any]:
@@ -100,6 +109,31 @@ def parse_chart_daily(payload: object) -> list[tuple[date, float]]:
     return sorted(closes.items())
 
 
+def parse_batch_quotes(payload: object, key_by_symbol: dict[str, str]) -> dict[str, RawQuote]:
+    """Quotes by instrument key from a v7 quote answer; symbols not asked are ignored."""
+    body = obj(NAME, obj(NAME, payload, "the answer").get("quoteResponse"), "quoteResponse")
+    error = body.get("error")
+    if error:
+        err = error if isinstance(error, dict) else {}
+        raise SourceError(NAME, str(err.get("code") or "quoteResponse error")[:40])
+    out: dict[str, RawQuote] = {}
+    for row in seq(body.get("result")):
+        if not isinstance(row, dict):
+            continue
+        key = key_by_symbol.get(str(row.get("symbol", "")).upper())
+        if key is None:
+            continue
+        out[key] = RawQuote(
+            instrument=key,
+            price=num(row.get("regularMarketPrice")),
+            at=epoch(row.get("regularMarketTime")),
+            source=NAME,
+            open=num(row.get("regularMarketOpen")),
+            prev_close=num(row.get("regularMarketPreviousClose")),
+        )
+    return out
+
+
 class YahooSource:
     """QuoteSource for every instrument with a Yahoo symbol."""
 
@@ -111,6 +145,8 @@ class YahooSource:
         self.http = JsonClient.for_provider(session, NAME, settings, HEADERS, sleep)
         self.base = settings.yahoo_base
         self._gate = asyncio.Semaphore(MAX_PARALLEL)
+        self.batch_url = join(self.base, "/v7/finance/quote")
+        self._batch_off_until = 0.0  # loop time before which the batch endpoint is skipped
 
     def covers(self, instrument: Instrument) -> bool:
         return instrument.yahoo is not None
@@ -130,13 +166,37 @@ class YahooSource:
         except SourceError as exc:
             return RawQuote(inst.key, None, None, NAME, error=exc.reason)
 
+    async def _batch(self, wanted: list[Instrument]) -> dict[str, RawQuote]:
+        """What the v7 quote endpoint answers for `wanted`, BATCH symbols a call."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._batch_off_until:
+            return {}
+        out: dict[str, RawQuote] = {}
+        for start in range(0, len(wanted), BATCH):
+            chunk = wanted[start : start + BATCH]
+            key_by_symbol = {i.yahoo.upper(): i.key for i in chunk if i.yahoo}
+            params = {"symbols": ",".join(i.yahoo for i in chunk if i.yahoo)}
+            try:
+                out |= parse_batch_quotes(
+                    await self.http.get(self.batch_url, params), key_by_symbol
+                )
+            except SourceError as exc:
+                if exc.retry_after_s is not None:
+                    raise  # the provider asked us to wait: no chart calls either
+                self._batch_off_until = loop.time() + BATCH_PAUSE_S
+                return out
+        return out
+
     async def fetch_quotes(self, instruments: list[Instrument]) -> dict[str, RawQuote]:
-        """One chart call per symbol; if every call failed the source itself is down."""
+        """The batch endpoint first; a chart call for each symbol it did not answer. If
+        every call failed the source itself is down."""
         wanted = [i for i in instruments if i.yahoo]
-        got = await asyncio.gather(*(self._one(i) for i in wanted))
-        if got and all(q.error for q in got):
+        batched = await self._batch(wanted)
+        rest = [i for i in wanted if i.key not in batched]
+        got = await asyncio.gather(*(self._one(i) for i in rest))
+        if not batched and got and all(q.error for q in got):
             raise SourceError(NAME, got[0].error or "no quote")
-        return {q.instrument: q for q in got}
+        return batched | {q.instrument: q for q in got}
 
     async def fetch_daily(
         self, instrument: Instrument, start: date, end: date

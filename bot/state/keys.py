@@ -22,10 +22,14 @@ divbot:chat:{chat}:mute                string  epoch seconds the mute ends (TTL 
 divbot:chat:{chat}:mute:{rule}         string  one rule muted for one chat (TTL = mute)
 divbot:quote:{instrument}              string  last accepted quote JSON
 divbot:daily:{instrument}              hash    ISO date -> close
+divbot:margin:share                    hash    ISO date -> margin financing balance as % of
+                                               free-float market cap (RZYEZB; bot.market.margin)
+divbot:daily:{instrument}:from         string  ISO date the deep history (/backtest, up to
+                                               10 years) was fetched from; absent: not yet
 divbot:health                          hash    source name -> health JSON
 divbot:outbox                          stream  deliveries: alert JSON + destination
 divbot:outbox:dead                     stream  deliveries given up, with the reason
-divbot:outbox:due                      zset    entry id -> epoch a retried delivery may go
+divbot:outbox:due                      zset    entry id -> epoch a failed delivery may go again
 divbot:outbox:attempts                 hash    entry id -> attempts so far
 divbot:alerts:owed                     hash    alert id -> its durable record (alert JSON and
                                                audience), written with the state change that
@@ -87,6 +91,22 @@ divbot:ops:told:{what}                 string  an operators' notice already sent
 divbot:replica:{consumer}:alive        string  an outbox consumer's heartbeat (PX): while it
                                                is there, no one claims that consumer's entries
 divbot:market:probed:{market}:{day}    string  the quiet check of a closed weekday ran (TTL 2d)
+divbot:rate:{scope}:all                zset    a token's sends in its overall window: send id ->
+                                               when it stops counting (scope: platform and a
+                                               hash of the token; bot.delivery.shared_limits)
+divbot:rate:{scope}:chat:{chat}        zset    the same, one chat's window
+divbot:rate:{scope}:group:{chat}       zset    the same, one group's per-minute window
+divbot:rate:{scope}:due                string  when the next evenly spaced overall send is due
+divbot:rate:{scope}:pause              string  a 429 holds every send with the token (PX)
+divbot:rate:{scope}:pause:{chat}       string  a 429 holds one chat (PX)
+divbot:rate:{scope}:replies            zset    command replies waiting for the overall window
+divbot:rate:{scope}:reply:{chat}       string  a command reply waiting for this chat (PX)
+divbot:catalogue                       hash    instrument key -> instrument JSON: what chats
+                                               added with /watch (validated; bot.market.catalogue)
+divbot:catalogue:watchers              hash    instrument key -> how many chats watch it
+divbot:catalogue:version               string  bumped on every catalogue change (replicas sync)
+divbot:chat:{chat}:watching            set     instrument keys a chat watches (/watchlist)
+divbot:baskets                         hash    basket key -> basket JSON (/basket; market.baskets)
 =====================================  ======  ==============================================
 """
 
@@ -115,6 +135,42 @@ STATS = f"{NS}:stats"
 HEADLINES_LATEST = f"{NS}:hl:latest"
 HEADLINE_EVENTS = f"{NS}:hl:events"
 CALENDAR_OVERRIDES = f"{NS}:calendar:overrides"
+CATALOGUE = f"{NS}:catalogue"
+CATALOGUE_WATCHERS = f"{NS}:catalogue:watchers"
+CATALOGUE_VERSION = f"{NS}:catalogue:version"
+BASKETS = f"{NS}:baskets"
+
+
+_RATE_SCOPE = re.compile(r"^[a-z]{1,16}(:[0-9a-f]{16})?$")
+
+
+def _rate(scope: str) -> str:
+    if not _RATE_SCOPE.match(scope):
+        raise ValueError(f"invalid rate scope {scope!r}")
+    return f"{NS}:rate:{scope}"
+
+
+def rate_keys(scope: str, chat: str) -> list[str]:
+    """A send's keys for bot.delivery.shared_limits, in its scripts' order: overall, chat
+    and group windows, the overall schedule, the token's and the chat's 429 pauses, the
+    replies waiting for the overall window and the one waiting for this chat."""
+    base, chat = _rate(scope), valid_chat(chat)
+    return [
+        f"{base}:all",
+        f"{base}:chat:{chat}",
+        f"{base}:group:{chat}",
+        f"{base}:due",
+        f"{base}:pause",
+        f"{base}:pause:{chat}",
+        f"{base}:replies",
+        f"{base}:reply:{chat}",
+    ]
+
+
+def rate_pause(scope: str, chat: str | None) -> str:
+    """The 429 pause of a whole token (chat None) or of one chat."""
+    base = _rate(scope)
+    return f"{base}:pause" if chat is None else f"{base}:pause:{valid_chat(chat)}"
 
 
 def valid_chat(chat: str) -> str:
@@ -167,6 +223,13 @@ def quote(instrument: str) -> str:
 
 def daily(instrument: str) -> str:
     return f"{NS}:daily:{_instrument(instrument)}"
+
+
+MARGIN_SHARE = f"{NS}:margin:share"
+
+
+def daily_from(instrument: str) -> str:
+    return f"{NS}:daily:{_instrument(instrument)}:from"
 
 
 def rule_side(rule_id: str, side: int) -> str:
@@ -386,3 +449,7 @@ def ops_told(what: str) -> str:
 
 def market_probed(code: str, day: str) -> str:
     return f"{NS}:market:probed:{market_day(code, day)}"
+
+
+def chat_watching(chat: str) -> str:
+    return f"{NS}:chat:{valid_chat(chat)}:watching"

@@ -25,6 +25,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from bot.state import keys
+from bot.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 LEADER = keys.LEADER
@@ -128,18 +129,10 @@ async def lead(
                 tasks = start()
             elif not leading and tasks:
                 log.info("replica %s stops its watchers", leadership.replica)
-                await _stop(tasks)
+                await stop_tasks(tasks)
                 tasks = []
             await sleep(renew_every if tasks else leadership.poll_s)
     finally:
-        await _stop(tasks)
+        await stop_tasks(tasks)
         with contextlib.suppress(Exception):
             await leadership.release()
-
-
-async def _stop(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

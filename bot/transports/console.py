@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from aiohttp import web
 
-from bot import fmt
+from bot import cmdref, fmt
 from bot.delivery.ratelimit import Limits
 from bot.delivery.sending import Delivery, Outcome
 from bot.models import ChatRef, Message
@@ -24,6 +24,7 @@ INDENT = " " * 22
 
 def render_text(message: Message, tz: str = "Asia/Shanghai") -> str:
     """Plain text: a time-stamped title, then fields and lines, indented under it."""
+    message = cmdref.localize(message, "console")
     stamp = fmt.when(message.at, tz) if message.at else ""
     head = f"{stamp:<21} {message.title}"
     body = []

@@ -7,7 +7,9 @@ that builds the core and before the delivery loop's, starts them in order and re
 each one's sender and readiness check, and on the way down — after the delivery loop
 let its sends in flight settle — unregisters and stops them in reverse order. A transport
 that fails to start stops the ones started before it, and its error stops the bot.
-`Plugged.limiters` and `Plugged.is_group` give the delivery loop each platform's pacing.
+`Plugged.limiters` and `Plugged.is_group` give the delivery loop each platform's pacing;
+`Plugged.shared` each token's windows shared with the other replicas (in Redis), named by
+the transport's `limit_scope` (the platform and a hash of its token) when it has one.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from aiohttp import web
 
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.sending import Sender
+from bot.delivery.shared_limits import SharedLimiter
 from bot.models import ChatRef
 from bot.transports.base import Transport
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from bot.wiring import Core
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,14 @@ class Plugged:
     def limiters(self) -> dict[str, RateLimiter]:
         """A fresh rate limiter per paced platform, for the delivery loop."""
         return {name: RateLimiter(t.limits) for name, t in self.transports.items() if t.limits}
+
+    def shared(self, redis: Redis) -> dict[str, SharedLimiter]:
+        """Each paced platform's token windows in Redis, shared with every replica."""
+        return {
+            name: SharedLimiter(redis, str(getattr(t, "limit_scope", name)), t.limits)
+            for name, t in self.transports.items()
+            if t.limits
+        }
 
     def is_group(self, chat: ChatRef) -> bool:
         transport = self.transports.get(chat.platform)

@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -47,8 +47,10 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.sending import Delivery, Outcome, Sender
+from bot.delivery.shared_limits import SharedLimiter, send_reply_part, token_scope
 from bot.models import CHAT_KEY, ChatRef, Message
 from bot.sources.http import retry_after_s
+from bot.transports.chat_order import ChatOrder
 from bot.transports.slack_render import ACTION_PREFIX, SlackMessage, render
 from bot.wiring import Core
 from handlers import buttons
@@ -62,10 +64,17 @@ ADMIN_CACHE_S = 300  # how long a users.info answer about admin rights is truste
 MAX_ARGS = 32
 GONE_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 RESPONSE_URL_USES = 5  # Slack accepts at most five posts to one response_url
+REPLY_TRIES = 20  # a reply's part refused with 429 this often (each waited out) is given up
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 MENTION_HINT = "Try /divergence, or /divbot help for every command."
 NOT_SERVED = "This channel is not served by this bot (ALLOWED_CHATS)."
+
+
+def limit_scope(settings: Settings) -> str:
+    """The bot token's rate-limit scope in Redis (a hash of the token, never the token)."""
+    assert settings.slack_bot_token is not None
+    return token_scope("slack", settings.slack_bot_token.get_secret_value())
 
 
 # -- request signatures ----------------------------------------------------------------
@@ -129,6 +138,45 @@ class AdminCheck:
         admin = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
         self._cache[user] = (admin, now + ADMIN_CACHE_S)
         return admin
+
+
+class Membership:
+    """Is the bot a member of a channel (conversations.info ``is_member``), and its own
+    @name (auth.test) for the "/invite @name" hint. Asked when a channel runs /start:
+    a channel the bot was never invited to refuses every post (``not_in_channel``)."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._handle = ""
+
+    async def is_member(self, channel: str) -> bool | None:
+        """True or False as Slack says; None when it could not be asked."""
+        if channel.startswith("D"):
+            return True  # a DM with the bot: the bot is in it by definition
+        try:
+            resp = await self.client.conversations_info(channel=channel)
+        except SlackApiError as exc:
+            error = _why(exc)
+            if error == "channel_not_found":
+                return False  # a private channel the bot is not in is invisible to it
+            log.warning("slack conversations.info for %s failed (%s)", channel, error)
+            return None
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack conversations.info for %s failed (%s)", channel, _why(exc))
+            return None
+        info = resp.get("channel") or {}
+        return bool(info.get("is_member"))
+
+    async def handle(self) -> str:
+        """The bot user's name, as /invite takes it ('' if Slack did not say)."""
+        if not self._handle:
+            try:
+                resp = await self.client.auth_test()
+            except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("slack auth.test failed (%s)", _why(exc))
+                return ""
+            self._handle = str(resp.get("user") or "")
+        return self._handle
 
 
 def _why(exc: BaseException) -> str:
@@ -225,7 +273,12 @@ class SlackBot:
             logger=logging.getLogger("slack_bolt"),
         )
         self.admins = AdminCheck(self.client, settings.slack_admins, core.clock)
+        self.membership = Membership(self.client)
         self.sender = SlackSender(self.client, core)
+        # Replies take the token's slots (shared with alerts and every replica) first;
+        # each channel's commands run in order, channels side by side.
+        self.limiter = SharedLimiter(core.redis, limit_scope(settings), ratelimit.SLACK)
+        self.order = ChatOrder()
         self._socket: AsyncSocketModeHandler | None = None
         self.app.command("/divergence")(self._on_command)
         self.app.command("/divbot")(self._on_command)
@@ -302,16 +355,26 @@ class SlackBot:
             "channel_id"
         )
         user = str((body.get("user") or {}).get("id") or "")
-        args = button_command(str(actions[0].get("value") or ""))
-        if args is None:
+        called = buttons.command(
+            str(actions[0].get("value") or "")
+        )  # /alert's, /watch's, /backtest's
+        if called is None:
             await self._post(respond, reply("That button is not one of ours.", private=True))
             return
-        await self._run("alert", args, str(channel or ""), user, respond)
+        await self._run(called[0], called[1], str(channel or ""), user, respond)
 
     async def _run(
         self, name: str, args: tuple[str, ...], channel: str, user: str, respond: AsyncRespond
     ) -> None:
-        """Authorize, dispatch through the one command boundary, and post the reply."""
+        """Authorize, dispatch through the one command boundary, and post the reply;
+        one channel's commands one after another, in the order they came."""
+        chat = f"slack:{channel}"
+        async with self.order.turn(chat):
+            await self._run_in_turn(name, args, channel, user, respond)
+
+    async def _run_in_turn(
+        self, name: str, args: tuple[str, ...], channel: str, user: str, respond: AsyncRespond
+    ) -> None:
         chat = f"slack:{channel}"
         try:
             if not CHAT_KEY.match(chat):
@@ -325,7 +388,22 @@ class SlackBot:
                 # admin), so it is always worked out; users.info answers are cached.
                 # A DM with the bot is the user's own chat, as a private chat on Telegram.
                 can_admin = channel.startswith("D") or await self.admins.is_admin(user)
-                cmd = Command("slack", chat, user, name, args, can_admin=can_admin)
+                member: bool | None = True
+                name_of_bot = ""
+                # Never "This chat gets …" in a channel the bot cannot post to.
+                if name in ("start", "subscribe"):
+                    member = await self.membership.is_member(channel)
+                    name_of_bot = await self.membership.handle() if member is not True else ""
+                cmd = Command(
+                    "slack",
+                    chat,
+                    user,
+                    name,
+                    args,
+                    can_admin=can_admin,
+                    bot_member=member,
+                    bot_handle=name_of_bot,
+                )
                 answer = await handle(self.core, cmd)
             await self._post(respond, answer, channel)
         except Exception:
@@ -335,23 +413,17 @@ class SlackBot:
     async def _post(self, respond: AsyncRespond, answer: Message, channel: str = "") -> None:
         kind = "ephemeral" if answer.private else "in_channel"
         parts: list[SlackMessage] = render(answer, answer.tz or self.settings.timezone)
+        chat = f"slack:{channel}"
+        paced = bool(channel) and CHAT_KEY.match(chat) is not None
         for n, part in enumerate(parts):
-            if n < RESPONSE_URL_USES:
-                result = await respond(
-                    text=part.text,
-                    blocks=part.blocks,
-                    response_type=kind,
-                    replace_original=False,
-                )
-                if result.status_code != 200:
-                    log.warning("slack: response_url answered HTTP %d", result.status_code)
-            elif answer.private:
+            if n >= RESPONSE_URL_USES and answer.private:
                 log.warning("slack: private reply cut after %d messages", RESPONSE_URL_USES)
                 break
-            else:  # response_url is spent: the rest through the Web API
-                await self.client.chat_postMessage(
-                    channel=channel, text=part.text, blocks=part.blocks, unfurl_links=False
-                )
+            post = self._poster(respond, part, kind, channel, through_api=n >= RESPONSE_URL_USES)
+            if paced:  # the channel's slot, ahead of alerts, shared with every replica
+                await send_reply_part(self.limiter, chat, False, post, _slack_wait, REPLY_TRIES)
+            else:
+                await post()
         if answer.image and not answer.private and channel:
             try:
                 await upload_image(self.client, channel, answer)
@@ -359,6 +431,33 @@ class SlackBot:
                 log.warning("slack: image upload to %s failed (%s)", channel, _why(exc))
                 note = "The chart could not be posted: invite the bot to this channel."
                 await respond(text=note, response_type="ephemeral", replace_original=False)
+
+    def _poster(
+        self, respond: AsyncRespond, part: SlackMessage, kind: str, channel: str, through_api: bool
+    ) -> Callable[[], Awaitable[None]]:
+        """One part of a reply: by response_url (its first five uses), then chat.postMessage."""
+
+        async def post() -> None:
+            if through_api:  # response_url is spent: the rest through the Web API
+                await self.client.chat_postMessage(
+                    channel=channel, text=part.text, blocks=part.blocks, unfurl_links=False
+                )
+                return
+            result = await respond(
+                text=part.text, blocks=part.blocks, response_type=kind, replace_original=False
+            )
+            if result.status_code != 200:
+                log.warning("slack: response_url answered HTTP %d", result.status_code)
+
+        return post
+
+
+def _slack_wait(exc: Exception) -> float | None:
+    """A 429 from Slack's Web API: how long it asks to wait (else None: not a rate limit)."""
+    if isinstance(exc, SlackApiError) and exc.response.status_code == 429:
+        headers = {str(k).lower(): str(v) for k, v in (exc.response.headers or {}).items()}
+        return retry_after_s(headers.get("retry-after"), None) or 1.0
+    return None
 
 
 # -- wiring into the bot's aiohttp app ----------------------------------------------------
@@ -405,6 +504,7 @@ class SlackPlugin:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.limit_scope = limit_scope(settings)  # replicas on this token share its windows
         self.running: SlackBot | None = None
 
     @classmethod

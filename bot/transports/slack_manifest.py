@@ -11,6 +11,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot import cmdref
 from handlers.registry import COMMANDS
 
 EVENTS_PATH = "/slack/events"
@@ -19,6 +20,8 @@ BOT_SCOPES = [
     "chat:write",  # replies and alerts
     "files:write",  # charts (files.getUploadURLExternal / completeUploadExternal)
     "users:read",  # users.info: is this user a workspace admin or owner?
+    "channels:read",  # conversations.info: is the bot in this public channel? (/divbot start)
+    "groups:read",  # the same for a private channel
     "app_mentions:read",  # @divbot gets a pointer to the commands
 ]
 DIVERGENCE_FALLBACK = ("[args]", "how far China tech has run ahead of the economy and US tech")
@@ -39,7 +42,7 @@ def events_url(base: str) -> str:
 
 def _hint(usage: str, name: str) -> str:
     """'/alert add|rm …' -> 'add|rm …' (the part after the command word)."""
-    return usage.removeprefix(f"/{name}").strip()
+    return cmdref.for_platform(usage, "telegram").removeprefix(f"/{name}").strip()
 
 
 def manifest(
@@ -52,7 +55,10 @@ def manifest(
 
     spec = COMMANDS.get("divergence")
     if spec is not None:
-        divergence_hint, divergence_summary = _hint(spec.usage, spec.name), spec.summary
+        divergence_hint, divergence_summary = (
+            _hint(spec.usage, spec.name),
+            cmdref.for_platform(spec.summary, "slack"),
+        )
     else:  # the command lands in its own issue; the slash command exists already
         divergence_hint, divergence_summary = DIVERGENCE_FALLBACK
     divbot_hint = " | ".join(

@@ -1,6 +1,7 @@
 """Block Kit for Slack: a platform-neutral Message becomes one or more Slack messages.
 
-Owns the Slack look of a message (header, sections with fields for the numbers, a context
+Owns the Slack look of a message (a header for the title, or a section when the title is
+an error or longer than a header takes; sections with fields for the numbers, a context
 line for source and time, an actions block for buttons, a plain ``text`` fallback for
 notifications) and Slack's limits: at most 50 blocks per message, 3,000 characters per
 section text, 10 fields per section, 150 characters per header, 75 per button label. A
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import fmt
+from bot import cmdref, fmt
 from bot.models import Message
 
 MAX_BLOCKS = 50
@@ -148,6 +149,18 @@ def _actions(message: Message) -> list[Block]:
     return blocks
 
 
+def _title(message: Message) -> Block:
+    """A header for a short title; an error (private) or a title over the header's 150
+    characters goes in a section instead (3,000), so no usage hint or headline is cut."""
+    escaped = escape(message.title)
+    if not message.private and len(escaped) <= MAX_HEADER_CHARS:
+        # plain_text is shown as typed (no mentions, no links) but Slack still decodes
+        # the three entities in it, so the header is escaped like everything else.
+        return {"type": "header", "text": {"type": "plain_text", "text": escaped}}
+    text = _clip_escaped(message.title, MAX_SECTION_CHARS)  # a title is one line
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text or " "}}
+
+
 def fallback_text(message: Message) -> str:
     """The notification and screen-reader text: title and a first few lines, escaped."""
     lines = [message.title]
@@ -158,13 +171,18 @@ def fallback_text(message: Message) -> str:
 
 def render(message: Message, tz: str = "Asia/Shanghai") -> list[SlackMessage]:
     """The Slack messages for one Message, in order; usually exactly one."""
-    # plain_text is shown as typed (no mentions, no links) but Slack still decodes the
-    # three entities in it, so the header is escaped like everything else.
-    header: Block = {
-        "type": "header",
-        "text": {"type": "plain_text", "text": _clip_escaped(message.title, MAX_HEADER_CHARS)},
-    }
-    body: list[Block] = _field_sections(message.fields)
+    message = cmdref.localize(message, "slack")  # /divbot alert rm r7, never /alert rm r7
+    header = _title(message)
+    # A field too long for a field (a name over 100, a value over 1,890 characters once
+    # escaped) is shown whole as text instead of being cut.
+    fits = [
+        (name, value)
+        for name, value in message.fields
+        if len(escape(name)) <= 100 and len(escape(value)) <= MAX_FIELD_CHARS - 110
+    ]
+    long = [f"{name}: {value}" for name, value in message.fields if (name, value) not in fits]
+    body: list[Block] = _field_sections(fits)
+    body += _text_sections(long, False)
     body += _text_sections(message.lines, message.preformatted)
     tail: list[Block] = []
     context = _context(message, tz)

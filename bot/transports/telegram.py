@@ -4,13 +4,15 @@ Owns the PTB `Application` (started by hand inside bot.app's lifecycle, never
 `run_polling`, which would own the event loop), long polling or the webhook route,
 who may administer a chat (`getChatMember`, cached in Redis), the alert buttons, and
 `TelegramSender`, which sends for the outbox and classifies every failure into an
-Outcome. Commands themselves run through handlers.dispatch.handle, as on every platform.
+Outcome. Commands themselves run through handlers.dispatch.handle, as on every platform,
+concurrently across chats and in order within one (bot.transports.telegram_updates);
+`TelegramTransport.reply` sends their answers part by part through the token's limits
+shared with alerts and every replica, ahead of alerts (bot.delivery.shared_limits).
 `TelegramPlugin` is the bot.transports.base.Transport the live app plugs in.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import html
@@ -19,6 +21,7 @@ import os
 import re
 import secrets
 import warnings
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +29,7 @@ from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
+    CallbackQuery,
     Chat,
     ChatMember,
     InlineKeyboardMarkup,
@@ -57,10 +61,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.cmdref import for_platform
 from bot.config import Settings
 from bot.delivery import ratelimit
 from bot.delivery.deliverer import telegram_is_group
 from bot.delivery.sending import Delivery, Outcome
+from bot.delivery.shared_limits import SharedLimiter, send_reply_part, token_scope
 from bot.models import ChatRef, Message
 from bot.state import keys
 from bot.state.store import Store
@@ -71,6 +77,7 @@ from bot.transports.telegram_render import (
     render_plain,
     tg_len,
 )
+from bot.transports.telegram_updates import PerChatUpdateProcessor
 from bot.wiring import Core
 from handlers import buttons
 from handlers.base import Command
@@ -88,8 +95,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 ADMIN_CACHE_S = 60  # an admin demoted a minute ago may still change rules for that minute
 UPDATE_SEEN_S = 86400  # Telegram stops redelivering a webhook update well within a day
 POLL_TIMEOUT_S = 25
-REPLY_TRIES = 3  # a command reply refused with 429 is sent again after retry_after...
-REPLY_MAX_WAIT_S = 10.0  # ...when the wait is this short
+REPLY_TRIES = 20  # a reply's part refused with 429 this often (each waited out) is given up
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?$")
 _SECRET_OK = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
@@ -139,12 +145,26 @@ def webhook_url(settings: Settings) -> str | None:
     return str(url)
 
 
+def limit_scope(settings: Settings) -> str:
+    """The token's rate-limit scope in Redis (a hash of the token, never the token)."""
+    assert settings.telegram_token is not None
+    return token_scope("telegram", settings.telegram_token.get_secret_value())
+
+
 def api_base(settings: Settings) -> str:
     return str(settings.telegram_api_base).rstrip("/")
 
 
 # -- sending ---------------------------------------------------------------------------
-async def _send_parts(
+Request = Callable[[], Awaitable[int]]  # one Bot API call; answers the message id
+Runner = Callable[[Request], Awaitable[int]]  # runs one request (paced, retried, or not)
+
+
+async def _direct(request: Request) -> int:
+    return await request()
+
+
+def _requests(
     bot: Bot,
     chat_id: int,
     message: Message,
@@ -152,38 +172,50 @@ async def _send_parts(
     mode: str | None,
     thread_id: int | None,
     reply_to: int | None,
-) -> int:
+) -> list[Request]:
+    """The Bot API calls that send `message` as `parts`, in order, one message each."""
     silent = True if message.silent else None  # None: Telegram's default (with sound)
     markup: InlineKeyboardMarkup | None = keyboard(message.buttons)
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    requests: list[Request] = []
     if message.image is not None:
+        image = message.image
         caption = parts[0] if len(parts) == 1 and tg_len(parts[0]) <= CAPTION_LIMIT else None
-        photo = await bot.send_photo(
-            chat_id,
-            message.image,
-            caption=caption,
-            parse_mode=mode if caption else None,
-            reply_markup=markup if caption else None,
-            message_thread_id=thread_id,
-            reply_parameters=reply,
-            disable_notification=silent,
-        )
+        photo_reply = reply
+
+        async def photo() -> int:
+            sent = await bot.send_photo(
+                chat_id,
+                image,
+                caption=caption,
+                parse_mode=mode if caption else None,
+                reply_markup=markup if caption else None,
+                message_thread_id=thread_id,
+                reply_parameters=photo_reply,
+                disable_notification=silent,
+            )
+            return sent.message_id
+
+        requests.append(photo)
         if caption is not None:
-            return photo.message_id
+            return requests
         reply = None
-    sent_id = 0
     for i, part in enumerate(parts):
-        sent = await bot.send_message(
-            chat_id,
-            part,
-            parse_mode=mode,
-            reply_markup=markup if i == len(parts) - 1 else None,
-            message_thread_id=thread_id,
-            reply_parameters=reply if i == 0 else None,
-            disable_notification=silent,
-        )
-        sent_id = sent.message_id
-    return sent_id
+
+        async def text(i: int = i, part: str = part) -> int:
+            sent = await bot.send_message(
+                chat_id,
+                part,
+                parse_mode=mode,
+                reply_markup=markup if i == len(parts) - 1 else None,
+                message_thread_id=thread_id,
+                reply_parameters=reply if i == 0 else None,
+                disable_notification=silent,
+            )
+            return sent.message_id
+
+        requests.append(text)
+    return requests
 
 
 async def send_rendered(
@@ -194,24 +226,34 @@ async def send_rendered(
     *,
     thread_id: int | None = None,
     reply_to: int | None = None,
+    run: Runner = _direct,
 ) -> int:
-    """Send a Message as HTML (split, with buttons); once as plain text if Telegram
-    cannot parse the HTML. Returns the last message id; raises TelegramError."""
-    try:
-        return await _send_parts(
-            bot, chat_id, message, render_html(message, tz), ParseMode.HTML, thread_id, reply_to
-        )
-    except BadRequest as exc:
-        if "parse entities" not in exc.message.lower():
-            raise
-        log.warning(
-            "chat %s: Telegram could not parse our HTML (%s); resending as plain text",
-            chat_id,
-            exc.message,
-        )
-    return await _send_parts(
-        bot, chat_id, message, render_plain(message, tz), None, thread_id, reply_to
+    """Send a Message as HTML (split, with buttons), each message through `run`; from the
+    first one Telegram cannot parse, as plain text. Returns the last message id; raises
+    TelegramError. A part that went out is never sent again here."""
+    requests = _requests(
+        bot, chat_id, message, render_html(message, tz), ParseMode.HTML, thread_id, reply_to
     )
+    sent = 0
+    for i, request in enumerate(requests):
+        try:
+            sent = await run(request)
+        except BadRequest as exc:
+            if "parse entities" not in exc.message.lower():
+                raise
+            log.warning(
+                "chat %s: Telegram could not parse our HTML (%s); the rest as plain text",
+                chat_id,
+                exc.message,
+            )
+            plain = _requests(
+                bot, chat_id, message, render_plain(message, tz), None, thread_id, reply_to
+            )
+            # The parts already sent stay sent; the plain rendering splits alike.
+            for rest in plain[i:] if i < len(plain) else plain[-1:]:
+                sent = await run(rest)
+            return sent
+    return sent
 
 
 def _retry_after_s(exc: RetryAfter) -> float:
@@ -280,6 +322,30 @@ class TelegramSender:
 
 
 # -- the transport ---------------------------------------------------------------------
+async def check_token(settings: Settings) -> None:
+    """getMe with TELEGRAM_TOKEN, before the bot touches anything else (bot.app calls it
+    ahead of Redis): a rejected token stops the bot having written nothing."""
+    if settings.telegram_token is None:
+        return
+    base = api_base(settings)
+    bot = Bot(
+        settings.telegram_token.get_secret_value(),
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+    )
+    try:
+        async with bot:  # initialize() asks getMe; leaving shuts the client down
+            pass
+    except InvalidToken:
+        raise TelegramStartupError(
+            "Telegram rejected TELEGRAM_TOKEN (getMe: unauthorized); check it with @BotFather"
+        ) from None
+    except TelegramError as exc:
+        raise TelegramStartupError(
+            f"cannot reach the Telegram Bot API at {base}: {exc.message}"
+        ) from None
+
+
 def build_application(settings: Settings, webhook: bool) -> AppType:
     if settings.telegram_token is None:
         raise TelegramStartupError("TELEGRAM_TOKEN is not set")
@@ -290,6 +356,8 @@ def build_application(settings: Settings, webhook: bool) -> AppType:
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .job_queue(None)  # watchers are our own tasks on the injected clock
+        # Chats' commands run side by side, each chat's in order (no chat waits on another).
+        .concurrent_updates(PerChatUpdateProcessor())
     )
     if webhook:
         builder = builder.updater(None)
@@ -306,6 +374,8 @@ class TelegramTransport:
         self.secret = webhook_secret(settings) if self.url else ""
         self.application = build_application(settings, webhook=self.url is not None)
         self.username = ""
+        # The token's send limits, shared with alert delivery and every replica (Redis).
+        self.limiter = SharedLimiter(core.redis, limit_scope(settings), ratelimit.TELEGRAM)
         app = self.application
         app.add_handler(TypeHandler(Update, self._alive), group=-1)
         app.add_handler(
@@ -351,7 +421,10 @@ class TelegramTransport:
     async def _begin(self) -> None:
         """Publish the command menu, start the dispatcher, then the webhook or polling."""
         await self.bot.set_my_commands(
-            [BotCommand(spec.name, spec.summary[:256]) for spec in COMMANDS.values()]
+            [
+                BotCommand(spec.name, for_platform(spec.summary, "telegram")[:256])
+                for spec in COMMANDS.values()
+            ]
         )
         await self.application.start()
         if self.url:
@@ -463,41 +536,73 @@ class TelegramTransport:
         )
         answer = await handle(self.core, cmd)
         in_group = msg.chat.type != Chat.PRIVATE
-        for attempt in range(REPLY_TRIES):
-            try:
-                await send_rendered(
-                    self.bot,
-                    msg.chat.id,
-                    answer,
-                    answer.tz or self.settings.timezone,
-                    thread_id=thread,
-                    reply_to=msg.message_id if answer.private and in_group else None,
-                )
-                return
-            except RetryAfter as exc:
-                # A reply shares the chat's limits with a fan-out in progress: wait out a
-                # short flood-control pause rather than lose the answer; a long one is
-                # logged (by the error handler) and the user can ask again.
-                wait = _retry_after_s(exc)
-                if attempt + 1 == REPLY_TRIES or wait > REPLY_MAX_WAIT_S:
-                    raise
-                log.info("reply to /%s in %s: 429, resending in %.0fs", name, chat_key, wait)
-                await asyncio.sleep(wait)
+        await self.reply(
+            msg.chat.id,
+            answer,
+            thread=thread,
+            reply_to=msg.message_id if answer.private and in_group else None,
+        )
+
+    async def reply(
+        self,
+        chat_id: int,
+        answer: Message,
+        *,
+        thread: int | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """Send a command's answer through the token's limits, ahead of alerts: each part
+        waits for its slot (priority over bulk delivery), a 429 holds the chat for every
+        replica and sends that part again once it passed; parts already sent are never
+        sent again, so the answer arrives whole and in order."""
+        chat_key = f"telegram:{chat_id}"
+        is_group = telegram_is_group(ChatRef.parse(chat_key))
+
+        async def paced(request: Request) -> int:
+            return await self._paced(chat_key, is_group, request)
+
+        return await send_rendered(
+            self.bot,
+            chat_id,
+            answer,
+            answer.tz or self.settings.timezone,
+            thread_id=thread,
+            reply_to=reply_to,
+            run=paced,
+        )
+
+    async def _paced(self, chat_key: str, is_group: bool, request: Request) -> int:
+        def flood_wait(exc: Exception) -> float | None:
+            return _retry_after_s(exc) if isinstance(exc, RetryAfter) else None
+
+        return await send_reply_part(
+            self.limiter, chat_key, is_group, request, flood_wait, REPLY_TRIES
+        )
 
     async def _on_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None:
             return
-        args = button_args(query.data)
+        called = buttons.command(query.data)  # /alert's buttons, or a /watch candidate
         chat = query.message.chat if query.message is not None else None
-        if args is None or chat is None or not self._serves(f"telegram:{chat.id}"):
+        if (
+            called is not None
+            and called[0] == "backtest"
+            and chat is not None
+            and self._serves(f"telegram:{chat.id}")
+        ):
+            # A reading answered as a new message (text and chart), not under the alert.
+            await self._button_command(query, chat, called[0], called[1])
+            return
+        if called is None or chat is None or not self._serves(f"telegram:{chat.id}"):
             await query.answer("This button no longer works.")
             return
+        name, args = called
         cmd = Command(
             platform="telegram",
             chat=f"telegram:{chat.id}",
             user=str(query.from_user.id),
-            name="alert",
+            name=name,
             args=args,
             can_admin=await self.can_admin(chat, query.from_user, None),
         )
@@ -516,6 +621,23 @@ class TelegramTransport:
             )
         except TelegramError as exc:
             log.info("telegram: could not annotate alert in %s (%s)", chat.id, type(exc).__name__)
+
+    async def _button_command(
+        self, query: CallbackQuery, chat: Chat, name: str, args: tuple[str, ...]
+    ) -> None:
+        """A button that runs a reading command (a rule's *Backtest* under /alerts): the
+        reply is a new message in the chat, as if the command had been typed."""
+        await query.answer(f"/{name} {' '.join(args)}"[:200])
+        cmd = Command(
+            platform="telegram",
+            chat=f"telegram:{chat.id}",
+            user=str(query.from_user.id),
+            name=name,
+            args=args,
+            can_admin=await self.can_admin(chat, query.from_user, None),
+        )
+        answer = await handle(self.core, cmd)
+        await send_rendered(self.bot, chat.id, answer, answer.tz or self.settings.timezone)
 
     async def _migrated(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         msg = update.message
@@ -539,6 +661,7 @@ class TelegramPlugin:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.limit_scope = limit_scope(settings)  # replicas on this token share its windows
         self.running: TelegramTransport | None = None
         self._sender: TelegramSender | None = None
 

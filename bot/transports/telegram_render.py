@@ -3,7 +3,8 @@
 Layout: the title in bold; fields as aligned ``name  value`` lines (the names padded in
 monospace so the values line up); the lines, in one ``<pre>`` block when the message is
 a table; and a last italic line with the source and the time in the bot's time zone.
-Every piece of text is escaped here and nowhere else. Long messages are split between
+Every piece of text is escaped here and nowhere else; command references are written
+as Telegram's ``/command`` (bot.cmdref). Long messages are split between
 lines, never inside a tag: a ``<pre>`` block cut in two is closed and reopened.
 The same rows render as plain text, for the resend after an entity-parse error.
 """
@@ -16,11 +17,12 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import fmt
+from bot import cmdref, fmt
 from bot.models import Button, Message
 
 MESSAGE_LIMIT = 4096  # characters, as Telegram counts them (UTF-16 code units)
 CAPTION_LIMIT = 1024
+ROW_BUTTONS = 4
 CALLBACK_DATA_LIMIT = 64  # bytes
 # Room kept in a part for <pre></pre> and a joining newline around an overlong line.
 _TAG_ROOM = len("<pre></pre>") + 1
@@ -45,6 +47,7 @@ def _escape(text: str) -> str:
 
 
 def rows_of(message: Message, tz: str) -> list[Row]:
+    message = cmdref.localize(message, "telegram")
     rows = [Row(f"<b>{_escape(message.title)}</b>", message.title)]
     if message.fields:
         width = max(len(name) for name, _ in message.fields)
@@ -124,10 +127,12 @@ def render_plain(message: Message, tz: str, limit: int = MESSAGE_LIMIT) -> list[
 
 
 def keyboard(buttons: list[Button]) -> InlineKeyboardMarkup | None:
-    """One row of inline buttons; an action too long for callback_data is left out."""
-    row = [
-        InlineKeyboardButton(b.label, callback_data=b.action)
+    """Inline buttons, up to ROW_BUTTONS a row (an alert's two or three make one row; the
+    /alerts listing's one per rule wrap); an action too long for callback_data is left out."""
+    kept = [
+        InlineKeyboardButton(cmdref.for_platform(b.label, "telegram"), callback_data=b.action)
         for b in buttons
         if len(b.action.encode()) <= CALLBACK_DATA_LIMIT
     ]
-    return InlineKeyboardMarkup([row]) if row else None
+    rows = [kept[i : i + ROW_BUTTONS] for i in range(0, len(kept), ROW_BUTTONS)]
+    return InlineKeyboardMarkup(rows) if rows else None

@@ -24,6 +24,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ULIST = "/api/qt/ulist.np/get"
 KLINE = "/api/qt/stock/kline/get"
 CHART = "/v8/finance/chart/"
+YQUOTE = "/v7/finance/quote"
+SUGGEST = "/api/suggest/get"  # Eastmoney's search (searchapi host)
+YSEARCH = "/v1/finance/search"  # Yahoo's search (query2 host)
 
 
 def fixture(name: str) -> Any:
@@ -61,6 +64,12 @@ class FakeProviders(LoopbackServer):
             "^NDX": fixture("yahoo/synthetic-NDX-5d.json"),
             "000688.SS": fixture("yahoo/synthetic-000688.SS-5d.json"),
         }
+        # Yahoo's batch quote rows by symbol. Empty (the default) = the endpoint is not
+        # offered (a 404, as for a client Yahoo wants a cookie from): charts serve instead.
+        self.yahoo_quotes: dict[str, dict[str, Any]] = {}
+        # Search answers by the exact input: Eastmoney suggest rows, Yahoo search quotes.
+        self.suggest: dict[str, list[dict[str, Any]]] = {}
+        self.yahoo_search: dict[str, list[dict[str, Any]]] = {}
         self.log: list[Seen] = []
         self._queued: dict[str, deque[Reply]] = defaultdict(deque)
         self._always: dict[str, Reply] = {}
@@ -114,6 +123,17 @@ class FakeProviders(LoopbackServer):
         if path == KLINE:
             body = self.klines.get(str(query.get("secid")))
             return Reply(body=body or {**self.envelope, "data": None})
+        if path == SUGGEST:
+            rows = copy.deepcopy(self.suggest.get(str(query.get("input", "")), []))
+            table = {"Data": rows or None, "Status": 0, "Message": "成功", "TotalPage": 1}
+            return Reply(body={"QuotationCodeTable": table})
+        if path == YSEARCH:
+            quotes = copy.deepcopy(self.yahoo_search.get(str(query.get("q", "")), []))
+            return Reply(body={"explains": [], "count": len(quotes), "quotes": quotes})
+        if path == YQUOTE and self.yahoo_quotes:
+            asked = str(query.get("symbols", "")).split(",")
+            rows = [copy.deepcopy(self.yahoo_quotes[s]) for s in asked if s in self.yahoo_quotes]
+            return Reply(body={"quoteResponse": {"result": rows, "error": None}})
         if path.startswith(CHART):
             chart = self.charts.get(path.removeprefix(CHART))
             if chart is None:

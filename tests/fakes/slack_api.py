@@ -2,6 +2,7 @@
 
 One aiohttp server on 127.0.0.1:<ephemeral> answers the Web API methods the bot uses
 (``/api/chat.postMessage``, ``chat.postEphemeral``, ``users.info``, ``auth.test``,
+``conversations.info`` (``is_member``; ``outside`` lists the channels without the bot),
 ``files.getUploadURLExternal`` / ``files.completeUploadExternal``,
 ``apps.connections.open``), the upload URLs it hands out (``/upload/<file>``), the
 ``response_url``s it hands out (``/respond/<n>``), and a Socket Mode websocket
@@ -127,6 +128,10 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
+        # Channels the bot was never invited to: conversations.info answers is_member
+        # false for a public one (C…) and channel_not_found for a private one (G…), as
+        # Slack documents; every other channel has the bot as a member.
+        self.outside: set[str] = set()
         # (method, channel or None for any channel) -> programmed answers, in order
         self._fail: dict[tuple[str, str | None], deque[Failure]] = defaultdict(deque)
         self._limits: _Windows | None = None
@@ -289,6 +294,21 @@ class FakeSlack:
         if method in ("chat.postMessage", "chat.postEphemeral"):
             ts = f"1768183200.{next(self._ts):06d}"
             return {"ok": True, "channel": args.get("channel"), "ts": ts, "message_ts": ts}
+        if method == "conversations.info":
+            channel = str(args.get("channel"))
+            if channel in self.outside and channel.startswith("G"):
+                return {"ok": False, "error": "channel_not_found"}
+            return {
+                "ok": True,
+                "channel": {
+                    "id": channel,
+                    "name": "china-tech",
+                    "is_channel": channel.startswith("C"),
+                    "is_private": channel.startswith("G"),
+                    "is_archived": False,
+                    "is_member": channel not in self.outside,
+                },
+            }
         if method == "users.info":
             user = self.users.get(str(args.get("user")))
             if user is None:

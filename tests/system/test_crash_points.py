@@ -11,9 +11,9 @@ which dies by SIGKILL at a named point (bot.ops.crashpoint):
 
 A second replica under a new REPLICA_ID (what hostname-pid gives after a restart) then
 finishes the fan-out from the record, releases the grouping buffers and sends: every
-chat gets the alert exactly once (nothing was sent before these points, so the documented
-duplicate bound, the sends in flight at a crash, is 0 here), and the rule is not armed
-again (it fired once).
+chat gets the alert, exactly once when nothing was sent before the kill, otherwise
+within the documented duplicate bound (the sends in flight at the kill), and the rule
+fired once.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from tests.conftest import RedisServer
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, FloodLimits
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+MAX_IN_FLIGHT = 32  # tests/support/alert_worker.py's Deliverer
 CHATS = [f"telegram:{c}" for c in range(1, 1001)] + [
     f"telegram:{c}" for c in range(-1_001_001, -1_002_001, -1)
 ]
@@ -76,6 +77,7 @@ async def until_all_delivered(tg: FakeTelegram, limit_s: float) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(240)  # two processes and 2,000 chats: ~30 s idle, more on a loaded machine
 @pytest.mark.parametrize("point", ["raised", "fanout-checkpoint", "fanned-out"])
 async def test_kill_9_at_each_point_then_restart_delivers_to_every_chat(
     point: str, redis_client: Redis, redis_server: RedisServer, tmp_path: Path
@@ -97,7 +99,11 @@ async def test_kill_9_at_each_point_then_restart_delivers_to_every_chat(
         log = (tmp_path / "first.log").read_text()
         assert "rule armed" in log, log
         assert "crossing raised" not in log  # it died inside the raise, at the point
-        assert not tg.accepted, log  # nothing was sent before these points
+        if point == "raised":
+            assert not tg.accepted, log  # nothing handed to any chat yet
+        # (Later points: a fan-out slower than the 3 s grouping window, on a loaded
+        # machine, lets the first chats' groups go out before the kill.)
+        sent_before = len(tg.accepted)
         # The crossing is on record: the rule disarmed and the alert owed, not lost.
         assert await redis_client.hlen(keys.ALERTS_OWED) == (0 if point == "fanned-out" else 1)
         states = await redis_client.hgetall(keys.RULE_STATE)
@@ -114,10 +120,13 @@ async def test_kill_9_at_each_point_then_restart_delivers_to_every_chat(
                 await second.wait()
         per_chat = Counter(f"telegram:{c.chat_id}" for c in tg.accepted)
         assert set(per_chat) == set(CHATS)
-        assert max(per_chat.values()) == 1, "a chat got the alert twice"
+        duplicates = sum(n - 1 for n in per_chat.values())
+        # The documented bound: the sends in flight at the kill (max_in_flight 32); none
+        # when nothing had been sent.
+        assert duplicates <= (MAX_IN_FLIGHT if sent_before else 0), f"{duplicates} duplicates"
         assert await redis_client.hlen(keys.ALERTS_OWED) == 0
         stats = await redis_client.hgetall(keys.STATS)
         assert stats.get("alerts_fired") == "1"
-        assert stats.get("sent") == str(len(CHATS))
+        assert int(stats.get("sent", 0)) >= len(CHATS) - sent_before
     finally:
         await tg.close()

@@ -41,6 +41,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import cmdref
 from bot.models import Alert, Message
 
 SCHEMA = 1
@@ -71,6 +72,7 @@ def content_id(message: Message) -> str:
 def alert_json(chat: str, message: Message, alert: Alert | None) -> dict[str, Any]:
     """Schema 1. Without an alert (a message sent outside the outbox): an id digested
     from the content, family and rule_id null, severity info."""
+    message = cmdref.localize(message, "webhook")
     at = message.at or (alert.at if alert else None)
     return {
         "schema": SCHEMA,
@@ -118,6 +120,7 @@ def _description(message: Message, room: int) -> str:
 
 def discord_json(message: Message, alert: Alert | None) -> dict[str, Any]:
     """A Discord ``execute webhook`` body: content, one embed, no mentions."""
+    message = cmdref.localize(message, "webhook")
     embed: dict[str, Any] = {}
     used = 0
     fields = []

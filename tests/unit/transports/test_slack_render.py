@@ -139,12 +139,33 @@ def test_mentions_links_and_ampersands_are_inert_everywhere() -> None:
     assert parts[0].blocks[0]["text"]["text"] == "&lt;!channel&gt; &amp; &lt;!here&gt;"
 
 
-def test_a_long_title_is_clipped_to_the_header_limit_after_escaping() -> None:
+def test_a_title_longer_than_a_header_is_a_whole_section_not_cut() -> None:
+    """Issue 17.6: headline titles in alerts were cut at 150 and shown nowhere else."""
     (part,) = render(Message(title="<" * 400))
-    header = part.blocks[0]["text"]["text"]
-    assert len(header) <= MAX_HEADER_CHARS
-    assert header.endswith("…")
-    assert header.removesuffix("…") == "&lt;" * 37
+    first = part.blocks[0]
+    assert first["type"] == "section"
+    assert first["text"]["text"] == "&lt;" * 400
+    (short,) = render(Message(title="<" * 37))
+    assert short.blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "&lt;" * 37},
+    }
+    assert len(short.blocks[0]["text"]["text"]) <= MAX_HEADER_CHARS
+
+
+def test_a_field_too_long_for_a_field_is_shown_whole_as_text() -> None:
+    (part,) = render(Message(title="t", fields=[("a", "1"), ("story", "x" * 2500)]))
+    shown = "".join(b["text"]["text"] for b in part.blocks if "text" in b)
+    assert "story: " + "x" * 2500 in shown
+    assert part.blocks[1]["fields"][0]["text"] == "*a*\n1"
+
+
+def test_an_error_is_a_section_with_its_usage_hint_whole() -> None:
+    """Issue 17.6: errors were header blocks (150 characters), so a usage hint was cut."""
+    hint = "usage: /divbot alert add SYMBOL WINDOW up|down|either PCT · " * 5
+    (part,) = render(Message(title=f"threshold must be a number, got 'abc'; {hint}", private=True))
+    assert [b["type"] for b in part.blocks] == ["section"]
+    assert part.blocks[0]["text"]["text"].endswith(hint.replace("<", "&lt;"))
 
 
 def test_escape_is_only_the_three_characters() -> None:

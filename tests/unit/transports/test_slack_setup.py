@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bot.cli import main
+from bot.cmdref import for_platform
 from bot.transports.slack_manifest import events_url, manifest
 from handlers.registry import COMMANDS
 
@@ -23,8 +24,10 @@ def test_manifest_lists_both_slash_commands_scopes_and_urls(
     hint = commands["/divbot"]["usage_hint"]
     for spec in COMMANDS.values():  # every registered command, with its usage
         assert spec.name in hint
-        assert spec.usage.removeprefix(f"/{spec.name}").strip() in hint
-    assert {"commands", "chat:write", "files:write", "users:read"} <= set(
+        usage = for_platform(spec.usage, "telegram")
+        assert usage.removeprefix(f"/{spec.name}").strip() in hint
+    assert "\ue000" not in json.dumps(doc, ensure_ascii=False)  # no command mark left
+    assert {"commands", "chat:write", "files:write", "users:read", "channels:read"} <= set(
         doc["oauth_config"]["scopes"]["bot"]
     )
     assert doc["settings"]["interactivity"] == {"is_enabled": True, "request_url": url}

@@ -17,6 +17,7 @@ from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
 from tests.conftest import RedisServer
+from tests.support.delivering import deliver_now
 
 CHAT = "console:desk"
 
@@ -128,7 +129,7 @@ async def test_history_survives_a_restart(
 
     await first.service.dispatch(alert(1, Family.HEADLINES))
     await first.service.dispatch(alert(2, Family.MOVES))
-    await first.outbox.deliver({"console": ConsoleSender(io.StringIO())})
+    await deliver_now(first.outbox, {"console": ConsoleSender(io.StringIO())})
     await first.store.mute(CHAT, clock.now().timestamp() + 60, 60)
     await first.service.dispatch(alert(3, Family.HEADLINES))
 

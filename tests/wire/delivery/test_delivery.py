@@ -16,6 +16,7 @@ from bot.delivery.outbox import Outbox
 from bot.delivery.ratelimit import Limits, RateLimiter, RateWindow
 from bot.delivery.sending import Delivery, Outcome
 from bot.models import Alert, ChatRef, Family, Message
+from tests.support.delivering import deliver_now
 
 # The platform's limits scaled up so the tests stay short (the shape is what matters).
 FAST = Limits(
@@ -119,7 +120,7 @@ async def test_an_entry_already_delivered_is_not_sent_again(redis_client: Redis)
     # a crash after the platform accepted but before the ack is modelled by re-adding it
     await redis_client.xadd("divbot:outbox", {"chat": entry.chat, "alert": entry.raw})
     transport = RecordingTransport()
-    sent = await outbox.deliver({"telegram": transport})
+    sent = await deliver_now(outbox, {"telegram": transport})
     assert transport.log == []
     assert sent == 0
     assert await outbox.pending() == 0
@@ -170,18 +171,18 @@ async def test_a_platform_down_for_minutes_delays_deliveries_and_dead_letters_on
     await outbox.enqueue(alert(2), "telegram:2")
     platform = DownPlatform()
     for _ in range(12):  # 12 failed attempts in 55 minutes: more than max_attempts (8)
-        await outbox.deliver({"telegram": platform})
+        await deliver_now(outbox, {"telegram": platform})
         clock.set(clock.now() + timedelta(seconds=300))
     assert await outbox.dead() == 0
     assert await outbox.pending() == 2
     platform.up = True
-    assert await outbox.deliver({"telegram": platform}) == 2  # out once it recovers
+    assert await deliver_now(outbox, {"telegram": platform}) == 2  # out once it recovers
     assert platform.sent == ["1", "2"]
     # Still failing after the hour: given up, visible in the dead-letter stream.
     await outbox.enqueue(alert(3), "telegram:3")
     platform.up = False
     for _ in range(14):
-        await outbox.deliver({"telegram": platform})
+        await deliver_now(outbox, {"telegram": platform})
         clock.set(clock.now() + timedelta(seconds=300))
     assert await outbox.dead() == 1
     assert await outbox.pending() == 0
@@ -204,3 +205,38 @@ async def test_a_consumer_without_a_heartbeat_loses_its_entries_at_once(
     claimed = await new.claim_from_dead(100, min_idle_ms=0)
     assert sorted(e.chat for e in claimed) == [f"telegram:{i}" for i in range(5)]
     assert await new.claim_from_dead(100, min_idle_ms=0) == []  # claimed once
+
+
+class Flooded:
+    """Telegram refusing one chat with a 429 that asks for 30 s."""
+
+    platform = "telegram"
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    async def send(self, chat: ChatRef, message: Message) -> Delivery:
+        self.tries += 1
+        return Delivery(Outcome.RETRY, "429 Too Many Requests", retry_after=30.0)
+
+
+async def test_a_restarted_loop_waits_out_a_429s_retry_after(redis_client: Redis) -> None:
+    """A 429 asked for 30 s; the replica restarts at once. The new loop reads the entry
+    back (it is still this consumer's) and waits the 30 s rather than sending into the
+    platform's penalty window again (the retry time is kept in Redis, not only in the old
+    loop's memory)."""
+    clock = SimClock(AT)
+    outbox = Outbox(redis_client, clock)
+    await outbox.ensure_group()
+    alert = Alert("synthetic-429", Family.MOVES, Message("STAR 50 +3.0% on the day"), AT)
+    assert await outbox.enqueue(alert, "telegram:-100")
+    flooded = Flooded()
+    assert await deliver_now(outbox, {"telegram": flooded}) == 0
+    assert flooded.tries == 1
+    restarted = RecordingTransport()
+    clock.set(AT + timedelta(seconds=29))
+    assert await deliver_now(outbox, {"telegram": restarted}) == 0  # a new loop, same consumer
+    assert restarted.log == []
+    clock.set(AT + timedelta(seconds=31))
+    assert await deliver_now(outbox, {"telegram": restarted}) == 1
+    assert [chat for _, chat, _ in restarted.log] == ["-100"]

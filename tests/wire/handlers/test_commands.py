@@ -24,7 +24,8 @@ def cmd(name: str, *args: str, admin: bool = True, chat: str = CHAT) -> Command:
 
 
 async def snapshot(redis: Redis) -> dict[str, object]:
-    keys = sorted(await redis.keys("*"))
+    # divbot:rate:* is the token's send slots a reply took, not anyone's data.
+    keys = sorted(k for k in await redis.keys("*") if not k.startswith("divbot:rate:"))
     out: dict[str, object] = {}
     for key in keys:
         kind = await redis.type(key)

@@ -39,6 +39,7 @@ def feed_settings(redis_server: RedisServer, host: FakeFeedHost) -> Settings:
         redis_url=redis_server.url,
         feed_base_overrides=overrides,
         http_timeout_s=5.0,
+        operators="slack:UOPS",
     )
 
 

@@ -19,6 +19,7 @@ from handlers.dispatch import handle
 from jobs.headlines import build_live_job
 from jobs.noise import NoiseJob
 from tests.fakes.feeds import FakeFeedHost, FeedReply
+from tests.support.delivering import deliver_now
 from tests.wire.headlines.conftest import NOW, RecordingSender
 from tests.wire.headlines.test_watcher import (
     CHAT,
@@ -190,11 +191,11 @@ async def test_a_follow_up_replies_to_the_first_message(
             return Delivery(Outcome.SENT, message_id=str(100 + len(self.sent)))
 
     sender = Numbered()
-    await core.outbox.deliver({"telegram": sender})
+    await deliver_now(core.outbox, {"telegram": sender})
     assert [m.reply_to for _, m in sender.sent] == [None]
     _serve(host, EVENTS[:1])
     await job.run_once(NOW + timedelta(minutes=10))
-    await core.outbox.deliver({"telegram": sender})
+    await deliver_now(core.outbox, {"telegram": sender})
     assert [m.reply_to for _, m in sender.sent] == [None, "101", "101"]
 
 
@@ -267,7 +268,7 @@ async def test_a_grouped_headline_message_keeps_each_storys_link_category_and_se
     now_clock.set(NOW + timedelta(seconds=11))
     await NoiseJob(core.noise).run_once(now_clock.now())  # type: ignore[arg-type]
     sender = RecordingSender()
-    await core.outbox.deliver({"telegram": sender})
+    await deliver_now(core.outbox, {"telegram": sender})
     [(_, group)] = sender.sent
     assert group.title == "2 headlines alerts at once"
     assert group.lines == [

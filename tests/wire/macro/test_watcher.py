@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from bot.clock import SimClock
+from bot.cmdref import for_platform
 from bot.macro.alerts import publish_print
 from bot.macro.calendar import seed_calendar
 from bot.macro.history import load_history
@@ -133,10 +134,10 @@ async def test_a_provider_that_never_answers_then_an_admin_sets_the_print(
     assert len(datacenter.hits("RPT_ECONOMY_PPI")) == 3  # +0s, +30s, and at the 60s timeout
     assert await titles(redis_client) == ["CPI Dec 2025 is late", "PPI Dec 2025 is late"]
     late = (await queued(redis_client))[1][1].message
-    assert late.lines == [
+    assert [for_platform(line, "telegram") for line in late.lines] == [
         "Scheduled Fri 09 Jan 09:30 CST; no new print from eastmoney-macro after 1m.",
         "Last answer: HTTP 503 after 1 try",
-        "An admin can publish it by hand: /macro set PPI VALUE",
+        "An operator can publish it by hand: /macro set PPI VALUE",
     ]
     health = core.health.get("eastmoney-macro")
     assert health is not None

@@ -283,7 +283,8 @@ async def test_a_day_the_table_calls_open_but_the_provider_never_trades_is_close
     polls = [s for s in fake.hits("/api/qt/ulist.np/get")]
     assert polls
     assert len(polls) <= 32
-    lines = (await status(core, Command("telegram", "telegram:1", "u1", "status"))).lines
+    op = OPERATOR.split(":")[1]
+    lines = (await status(core, Command("telegram", "telegram:1", op, "status"))).lines
     said = [line for line in lines if "no trade" in line]
     assert len(said) == 1, lines
     assert "calendar:XSHG" in said[0]

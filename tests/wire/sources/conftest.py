@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -19,6 +19,12 @@ from bot.ops.health import HealthBoard
 from bot.sources.eastmoney import EastmoneySource
 from bot.sources.yahoo import YahooSource
 from tests.fakes.providers import FakeProviders
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from bot.wiring import Core
+    from tests.conftest import RedisServer
 
 # Wednesday 21 Jan 2026, 10:00 in Shanghai and Hong Kong (both trading); New York closed.
 NOW = datetime(2026, 1, 21, 2, 0, tzinfo=UTC)
@@ -118,3 +124,29 @@ def eastmoney_feed(
 ) -> QuoteFeed:
     """Eastmoney alone, so a bad Eastmoney answer cannot be papered over by failover."""
     return QuoteFeed([eastmoney], validator, health, watchlist)
+
+
+# -- /watch and /basket (tests.support.watching) ----------------------------------------
+@pytest.fixture
+def watch_settings(fake: FakeProviders, redis_server: RedisServer) -> Settings:
+    return make_settings(
+        fake.url,
+        redis_url=redis_server.url,
+        eastmoney_search_base=fake.url,
+        yahoo_search_base=fake.url,
+        watch_max_per_chat=8,
+        watch_max_total=10,
+    )
+
+
+@pytest.fixture
+async def core(
+    fake: FakeProviders,
+    watch_settings: Settings,
+    redis_client: Redis,
+    session: aiohttp.ClientSession,
+) -> Core:
+    from tests.support.watching import make_core, program
+
+    program(fake)
+    return await make_core(watch_settings, redis_client, session)

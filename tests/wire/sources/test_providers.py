@@ -10,7 +10,7 @@ from bot.market.watchlist import Watchlist
 from bot.sources.base import SourceError
 from bot.sources.eastmoney import EastmoneySource, parse_klines
 from bot.sources.yahoo import YahooSource, parse_chart_daily, parse_chart_quote
-from tests.fakes.providers import CHART, KLINE, ULIST, FakeProviders, Reply, fixture
+from tests.fakes.providers import CHART, KLINE, ULIST, YQUOTE, FakeProviders, Reply, fixture
 
 
 async def test_eastmoney_quotes_in_one_call(
@@ -83,7 +83,10 @@ async def test_yahoo_quote_from_5d_chart(
 ) -> None:
     quotes = await yahoo.fetch_quotes([watchlist["NDX"]])
 
-    [seen] = fake.log
+    # The batch quote endpoint is not offered by this fake (as when Yahoo wants a cookie):
+    # the chart answers.
+    assert [s.path for s in fake.log] == [YQUOTE, f"{CHART}^NDX"]
+    seen = fake.log[-1]
     assert seen.raw_path == "/v8/finance/chart/%5ENDX"  # ^ is URL-encoded
     assert seen.query == {"range": "5d", "interval": "1d"}
     ndx = quotes["NDX"]

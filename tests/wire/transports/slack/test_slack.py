@@ -28,7 +28,7 @@ from bot.models import Alert, Button, ChatRef, Family, Message
 from bot.transports.slack import MENTION_HINT, NOT_SERVED, SLACK, SlackBot, mount
 from bot.transports.telegram import TelegramTransport
 from bot.wiring import Core, build_core
-from handlers.dispatch import REFUSAL
+from handlers.dispatch import REFUSALS
 from tests.conftest import RedisServer
 from tests.fakes.slack_api import (
     APP_TOKEN,
@@ -40,8 +40,10 @@ from tests.fakes.slack_api import (
 )
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegram
+from tests.support.delivering import deliver_now
 from tests.support.headline_events import MARGIN_CSRC, MARGIN_SCMP, ListFeed, event_job
 from tests.wire.handlers.test_commands import snapshot
+from tests.wire.handlers.test_platform_words import BARE, SLACK_OWN, strings
 
 CHANNEL = "C111"
 CHAT = f"slack:{CHANNEL}"
@@ -186,8 +188,10 @@ async def harness(
 
 
 def header(payload: dict[str, Any]) -> str:
+    """The title: a header block, or for an error (ephemeral) the first section."""
     block = payload["blocks"][0]
-    assert block["type"] == "header"
+    ephemeral = payload.get("response_type") == "ephemeral"
+    assert block["type"] == ("section" if ephemeral else "header"), block
     return str(block["text"]["text"])
 
 
@@ -196,6 +200,45 @@ def section_texts(payload: dict[str, Any]) -> list[str]:
 
 
 # -- every command through /divbot -------------------------------------------------------
+@pytest.mark.parametrize("channel", ["C999", "G999"])  # public (is_member false), private
+async def test_start_in_a_channel_without_the_bot_says_how_to_invite_it(
+    harness: Harness, redis_client: Redis, channel: str
+) -> None:
+    """Issue 17.5: `/divbot start` said "This chat gets: moves, …" in a channel the bot was
+    never invited to; the first alert failed not_in_channel and nobody was told."""
+    h = harness
+    h.fake.outside.add(channel)
+    before = await snapshot(redis_client)
+    answer = await h.command("start", channel=channel)
+    text = header(answer) + "\n" + "\n".join(section_texts(answer))
+    assert answer["response_type"] == "ephemeral"
+    assert "/invite @divbot" in text  # the bot's name, from auth.test
+    assert "/divbot start" in text
+    assert "This chat gets" not in text
+    assert await h.core.store.subscriptions(f"slack:{channel}") == []
+    assert await snapshot(redis_client) == before
+    subscribed = await h.command("subscribe moves", channel=channel)
+    assert "/invite @divbot" in "\n".join(section_texts(subscribed))
+    assert await snapshot(redis_client) == before
+    asked = [c.args.get("channel") for c in h.fake.of("conversations.info")]
+    assert asked == [channel, channel]
+    # Invited: the same command subscribes the channel.
+    h.fake.outside.discard(channel)
+    answer = await h.command("start", channel=channel)
+    assert "This chat gets: moves, spreads, headlines, macro" in "\n".join(section_texts(answer))
+    assert await h.core.store.subscriptions(f"slack:{channel}") != []
+
+
+async def test_start_when_membership_cannot_be_checked_subscribes_nothing(
+    harness: Harness, redis_client: Redis
+) -> None:
+    h = harness
+    h.fake.fail("conversations.info", Failure(200, error="missing_scope"))
+    answer = await h.command("start")
+    assert "could not check" in "\n".join(section_texts(answer))
+    assert await h.core.store.subscriptions(CHAT) == []
+
+
 async def test_every_command_happy_path(harness: Harness) -> None:
     h = harness
     store = h.core.store
@@ -203,9 +246,9 @@ async def test_every_command_happy_path(harness: Harness) -> None:
     help_ = await h.command("help")
     assert header(help_) == "Commands"
     assert help_["response_type"] == "in_channel"
-    assert "/alert add|rm|pause|resume|mute" in "\n".join(section_texts(help_))
+    assert "/divbot alert add|rm|pause|resume|mute" in "\n".join(section_texts(help_))
     assert header(await h.command("")) == "Commands"  # bare /divbot is help
-    assert header(await h.command("help alert")).startswith("/alert: manage")
+    assert header(await h.command("help alert")).startswith("/divbot alert: manage")
 
     start = await h.command("start")
     assert header(start) == "Divergence Bot"
@@ -282,7 +325,7 @@ async def test_bad_arguments_get_one_ephemeral_line_and_change_nothing(
     answer = await harness.command(text)
     assert answer["response_type"] == "ephemeral"
     assert answer["replace_original"] is False
-    assert [b["type"] for b in answer["blocks"]] == ["header"]  # one line, nothing else
+    assert [b["type"] for b in answer["blocks"]] == ["section"]  # one line, nothing else
     assert "\n" not in header(answer)
     assert await snapshot(redis_client) == before
 
@@ -290,8 +333,8 @@ async def test_bad_arguments_get_one_ephemeral_line_and_change_nothing(
 async def test_unknown_command_points_to_help(harness: Harness) -> None:
     answer = await harness.command("frobnicate now")
     assert answer["response_type"] == "ephemeral"
-    assert header(answer) == "Unknown command /frobnicate"
-    assert section_texts(answer) == ["Try /help for the list."]
+    assert header(answer) == "Unknown command /divbot frobnicate"
+    assert section_texts(answer)[1:] == ["Try /divbot help for the list."]
 
 
 # -- signatures ----------------------------------------------------------------------------
@@ -366,7 +409,7 @@ async def test_unauthorised_user_is_refused_ephemerally(
     before = await snapshot(redis_client)
     for text in ("alert add STAR50 1d up 3", "subscribe moves", "mute 1h", "unmute"):
         answer = await h.command(text, user="UNOBODY")
-        assert header(answer) == REFUSAL
+        assert header(answer) == REFUSALS["slack"]
         assert answer["response_type"] == "ephemeral"
     assert await snapshot(redis_client) == before
     # users.info was asked once, then the answer was cached
@@ -388,7 +431,7 @@ async def test_workspace_admin_and_owner_may_change_the_channel(harness: Harness
     assert header(await h.command("subscribe moves", user="UWSADMIN")) == "Subscribed: moves"
     assert header(await h.command("subscribe macro", user="UOWNER")) == "Subscribed: macro"
     # an unknown user (users.info error) is not an admin
-    assert header(await h.command("subscribe digest", user="UGHOST")) == REFUSAL
+    assert header(await h.command("subscribe digest", user="UGHOST")) == REFUSALS["slack"]
     # the configured admin needs no users.info at all
     await h.command("subscribe spreads")
     assert sorted(c.args["user"] for c in h.fake.of("users.info")) == [
@@ -426,7 +469,7 @@ async def test_alert_buttons_mute_and_remove_through_the_command_core(harness: H
     await h.command("alert add STAR50 1d up 3")
     h.fake.users["UNOBODY"] = {"is_admin": False}
     refused = await h.button("rm:r1", user="UNOBODY")
-    assert header(refused) == REFUSAL
+    assert header(refused) == REFUSALS["slack"]
     assert refused["response_type"] == "ephemeral"
     assert [r.id for r in await h.core.store.rules_of(CHAT)] == ["r1"]
 
@@ -551,12 +594,12 @@ async def test_one_alert_reaches_a_slack_channel_and_a_telegram_chat(
         senders: dict[str, Sender] = {"slack": h.bot.sender, "telegram": telegram.sender()}
         queued = await h.core.service.dispatch(_alert("a1", _headline_message()))
         assert queued == [CHAT, "telegram:-1001"]
-        assert await h.core.outbox.deliver(senders) == 2
+        assert await deliver_now(h.core.outbox, senders) == 2
         (sent,) = fake_tg.requests("sendMessage", chat_id=-1001)
         assert html.escape(_headline_message().title, quote=False) in str(sent.params["text"])
         (post,) = h.fake.of("chat.postMessage")
         assert post.args["channel"] == CHANNEL
-        assert await h.core.outbox.deliver(senders) == 0  # delivered once, acked
+        assert await deliver_now(h.core.outbox, senders) == 0  # delivered once, acked
     finally:
         await telegram.stop()
         await fake_tg.close()
@@ -568,14 +611,14 @@ async def test_429_waits_for_retry_after(harness: Harness, redis_client: Redis) 
     senders: dict[str, Sender] = {"slack": h.bot.sender}
     h.fake.fail("chat.postMessage", Failure(429, error="ratelimited", headers={"Retry-After": "7"}))
     await h.core.service.dispatch(_alert("a429", _headline_message()))
-    assert await h.core.outbox.deliver(senders) == 0
+    assert await deliver_now(h.core.outbox, senders) == 0
     due = await redis_client.zrange(RETRY_DUE, 0, -1, withscores=True)
     assert [score for _id, score in due] == [h.clock.now().timestamp() + 7]
     h.clock.set(h.clock.now() + timedelta(seconds=6))
-    assert await h.core.outbox.deliver(senders) == 0
+    assert await deliver_now(h.core.outbox, senders) == 0
     assert len(h.fake.of("chat.postMessage")) == 1  # not before Retry-After
     h.clock.set(h.clock.now() + timedelta(seconds=1))
-    assert await h.core.outbox.deliver(senders) == 1
+    assert await deliver_now(h.core.outbox, senders) == 1
     assert len(h.fake.of("chat.postMessage")) == 2
     assert await h.core.store.subscriptions(CHAT) == [Family.MOVES]
 
@@ -591,7 +634,7 @@ async def test_not_in_channel_deactivates_that_channels_subscriptions(
     h.fake.fail("chat.postMessage", Failure(200, error="not_in_channel"))  # C000 comes first
     await h.core.service.dispatch(_alert("agone", _headline_message()))
     with caplog.at_level(logging.INFO):
-        assert await h.core.outbox.deliver({"slack": h.bot.sender}) == 1
+        assert await deliver_now(h.core.outbox, {"slack": h.bot.sender}) == 1
     assert [c.args["channel"] for c in h.fake.of("chat.postMessage")] == ["C000", CHANNEL]
     assert await h.core.store.subscriptions(gone) == []
     assert await h.core.store.subscriptions(CHAT) == [Family.MOVES]  # others untouched
@@ -615,11 +658,11 @@ async def test_5xx_and_other_errors_are_retried_with_backoff(harness: Harness) -
         Failure(200, error="internal_error"),
     )
     await h.core.service.dispatch(_alert("a5xx", _headline_message()))
-    assert await h.core.outbox.deliver(senders) == 0  # 503: backoff 2s
+    assert await deliver_now(h.core.outbox, senders) == 0  # 503: backoff 2s
     h.clock.set(h.clock.now() + timedelta(seconds=2))
-    assert await h.core.outbox.deliver(senders) == 0  # internal_error: backoff 4s
+    assert await deliver_now(h.core.outbox, senders) == 0  # internal_error: backoff 4s
     h.clock.set(h.clock.now() + timedelta(seconds=4))
-    assert await h.core.outbox.deliver(senders) == 1
+    assert await deliver_now(h.core.outbox, senders) == 1
     assert len(h.fake.of("chat.postMessage")) == 3
     assert await h.core.outbox.dead() == 0
     assert await h.core.store.subscriptions(CHAT) == [Family.MOVES]
@@ -753,7 +796,7 @@ async def test_a_follow_up_goes_into_the_first_alerts_thread(harness: Harness) -
     for n in (1, 2):
         base = _alert(f"fu{n}", Message(f"STAR 50 +{n + 2}% on the day (synthetic)"))
         await h.core.service.dispatch(replace(base, rule_id="r9", session=session))
-        assert await h.core.outbox.deliver(senders) == 1
+        assert await deliver_now(h.core.outbox, senders) == 1
     first, second = h.fake.of("chat.postMessage")
     assert "thread_ts" not in first.args
     stored = await h.core.redis.get(f"divbot:chat:{CHAT}:first:r9:2026-01-12")
@@ -774,12 +817,59 @@ async def test_a_headline_events_later_report_goes_into_its_first_alerts_thread(
     now = h.clock.now()
     csrc.publish(MARGIN_CSRC, now - timedelta(minutes=30), 1)
     await job.run_once(now)
-    assert await h.core.outbox.deliver(senders) == 1
+    assert await deliver_now(h.core.outbox, senders) == 1
     scmp.publish(MARGIN_SCMP, now - timedelta(minutes=10), 2)
     await job.run_once(now + timedelta(minutes=5))
-    assert await h.core.outbox.deliver(senders) == 1
+    assert await deliver_now(h.core.outbox, senders) == 1
     first, second = h.fake.of("chat.postMessage")
     assert "thread_ts" not in first.args
     [key] = await h.core.redis.keys(f"divbot:chat:{CHAT}:first:ev*")
     assert second.args["thread_ts"] == await h.core.redis.get(key)
     assert any("also: SCMP " in text for text in _all_text(second.args))
+
+
+async def test_every_reply_on_the_wire_names_commands_as_slack_takes_them(
+    harness: Harness,
+) -> None:
+    """Issue 17.4 through bolt and response_url: 21 of 64 Slack replies said /help,
+    /quote, "remove with /alert rm r7"; Slack rejects them. Scanned as posted."""
+    texts = [
+        "",
+        "help",
+        "help alert",
+        "help bogus",
+        "start",
+        "alerts",
+        "alert add STAR50 1d up 3",
+        "alert add STAR50 1d up abc",
+        "alert rm r9",
+        "alert frobnicate",
+        "alerts",
+        "subscribe weather",
+        "mute 2h",
+        "mute forever",
+        "unmute now",
+        "quiet",
+        "quiet 22:00-07:00",
+        "notify headlines silent",
+        "notify group 99m",
+        "timezone",
+        "timezone Mars/Olympus",
+        "keywords",
+        "calendar 999",
+        "macro",
+        "macro set PPI -1.9",
+        "history 999",
+        "status please",
+        "frobnicate",
+    ]
+    wrong = []
+    for text in texts:
+        shown = strings(await harness.command(text))
+        bad = sorted({m for m in BARE.findall(shown) if m not in SLACK_OWN})
+        if bad:
+            wrong.append(f"/divbot {text}: /{', /'.join(bad)}")
+    assert not wrong, "\n".join(wrong)
+    long = await harness.command("alert add STAR50 1d up " + "z" * 3000)
+    assert [b["type"] for b in long["blocks"]] == ["section"]
+    assert "z" * 41 not in json.dumps(long)

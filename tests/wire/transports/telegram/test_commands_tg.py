@@ -129,6 +129,7 @@ async def test_non_admin_in_a_group_is_refused_and_nothing_changes(
     for text in ("/subscribe moves", "/mute 1h", "/unsubscribe all"):
         assert text_of(await ask(fake_tg, text, **member)) == f"<b>{REFUSAL}</b>"
     after = set(await redis_client.keys("*")) - {keys.telegram_admin(f"telegram:{GROUP}", MEMBER)}
+    after = {k for k in after if not k.startswith("divbot:rate:")}  # the replies' send slots
     assert sorted(after) == before
     # reading is for everyone
     assert "No alert rules" in text_of(await ask(fake_tg, "/alerts", **member))
@@ -205,6 +206,8 @@ async def test_random_alert_add_arguments(
         assert reply.endswith("</b>")
         assert await redis_client.hlen(keys.RULES) == 0
     await redis_client.delete(keys.RULES, keys.RULE_SEQ, keys.chat_rules(f"telegram:{PRIVATE}"))
+    # Each example is a chat of its own: not held by the last one's reply (1 a second).
+    await redis_client.delete(*[k async for k in redis_client.scan_iter("divbot:rate:*")])
 
 
 async def test_only_allowed_chats_are_served(
@@ -260,3 +263,29 @@ async def test_a_reply_refused_with_429_is_sent_after_retry_after(
     assert refused.params["text"] == answered.params["text"]
     assert "Status" in text_of(answered)
     assert answered.at - refused.at >= 1.0  # not inside the retry_after window
+
+
+async def test_a_4000_character_command_gets_one_short_reply_on_the_wire(
+    fake_tg: FakeTelegram, transport: TelegramTransport
+) -> None:
+    """Issue 17.7 through the real transport: an error echoed what was typed, up to 4,084
+    characters over five messages; now one message with at most a 40-character excerpt."""
+    word = "z" * 4000
+    for text in (
+        f"/alert add STAR50 1d up {word}",
+        f"/subscribe {word}",
+        f"/timezone {word}",
+        f"/calendar {'9' * 4000}",
+        f"/help {word}",
+    ):
+        seen = len(fake_tg.requests("sendMessage"))
+        fake_tg.send_text(text, chat_id=PRIVATE)
+        calls = await fake_tg.wait_for("sendMessage", count=seen + 1)
+        reply = text_of(calls[seen])
+        assert "z" * 41 not in reply
+        assert "9" * 41 not in reply
+        assert len(reply) < 1000, reply
+        assert "/divbot" not in reply
+    # nothing more was sent: each reply was one message
+    await transport.application.update_queue.join()
+    assert len(fake_tg.requests("sendMessage")) == 5

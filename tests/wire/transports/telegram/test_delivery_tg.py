@@ -24,6 +24,7 @@ from tests.fakes.telegram_api import (
     server_error,
     too_many_requests,
 )
+from tests.support.delivering import deliver_now
 
 AT = datetime(2026, 1, 15, 6, 0, tzinfo=UTC)
 HEADLINE = Message(
@@ -48,7 +49,7 @@ async def test_headline_text_is_rendered_safely_with_buttons(
     fake_tg: FakeTelegram, transport: TelegramTransport, core: Core
 ) -> None:
     await core.outbox.enqueue(alert(HEADLINE), "telegram:42")
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     [sent] = fake_tg.requests("sendMessage", chat_id=42)
     text = sent.params["text"]
     assert text.startswith(
@@ -68,7 +69,7 @@ async def test_a_5000_character_message_is_split(
     lines = [f"{i:03d} " + "é" * 46 for i in range(100)]  # 5,000 characters
     message = Message("Long table", lines=lines, preformatted=True, buttons=HEADLINE.buttons)
     await core.outbox.enqueue(alert(message), "telegram:42")
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     parts = fake_tg.requests("sendMessage", chat_id=42)
     assert len(parts) == 2
     texts = [p.params["text"] for p in parts]
@@ -91,7 +92,7 @@ async def test_blocked_chat_is_deactivated_until_start(
     fake_tg.fail("sendMessage", forbidden(), chat_id=555, times=-1)
     queued = await core.service.dispatch(alert(HEADLINE))
     assert queued == [blocked, other]
-    assert await core.outbox.deliver(senders(transport)) == 1  # the other chat still got it
+    assert await deliver_now(core.outbox, senders(transport)) == 1  # the other chat still got it
     assert len(fake_tg.requests("sendMessage", chat_id=556)) == 1
     assert await core.outbox.dead() == 1
     [(_, dead)] = await core.redis.xrange(keys.OUTBOX_DEAD)
@@ -121,8 +122,8 @@ async def test_migrated_group_moves_rules_and_gets_the_alert(
     await core.store.mute(old, until, 600)
     fake_tg.fail("sendMessage", migrated(-100777), chat_id=-777)
     await core.outbox.enqueue(alert(HEADLINE, owner=old), old)
-    await core.outbox.deliver(senders(transport))
-    await core.outbox.deliver(senders(transport))
+    await deliver_now(core.outbox, senders(transport))
+    await deliver_now(core.outbox, senders(transport))
     assert len(fake_tg.requests("sendMessage", chat_id=-100777)) == 1
     assert await core.outbox.dead() == 0
     assert [r.id for r in await core.store.rules_of(new)] == ["r1"]
@@ -138,13 +139,13 @@ async def test_flood_control_waits_retry_after(
 ) -> None:
     fake_tg.fail("sendMessage", too_many_requests(7), chat_id=42)
     await core.outbox.enqueue(alert(HEADLINE), "telegram:42")
-    assert await core.outbox.deliver(senders(transport)) == 0
+    assert await deliver_now(core.outbox, senders(transport)) == 0
     [(entry, due)] = await core.redis.zrange(RETRY_DUE, 0, -1, withscores=True)
     assert due == clock.now().timestamp() + 7
     clock.set(clock.now() + timedelta(seconds=6))
-    assert await core.outbox.deliver(senders(transport)) == 0  # not yet
+    assert await deliver_now(core.outbox, senders(transport)) == 0  # not yet
     clock.set(clock.now() + timedelta(seconds=1))
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     assert len(fake_tg.requests("sendMessage", chat_id=42)) == 2
 
 

@@ -132,8 +132,14 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 async def test_bad_token_exits_non_zero_without_the_token(
-    fake_tg: FakeTelegram, providers: FakeProviders, redis_server: RedisServer, tmp_path: object
+    fake_tg: FakeTelegram,
+    providers: FakeProviders,
+    redis_server: RedisServer,
+    redis_client: Redis,
+    tmp_path: object,
 ) -> None:
+    """...having written nothing to Redis: the bot wrote its house rules (and the outbox
+    group, the macro history) before it checked the token (issue 17.9)."""
     wrong = f"{BOT_ID}:AAWrongSyntheticTokenForTests_9876543"
     env = {
         **os.environ,
@@ -162,6 +168,7 @@ async def test_bad_token_exits_non_zero_without_the_token(
     assert wrong.split(":")[1] not in text
     assert TOKEN.split(":")[1] not in text
     assert [c.method for c in fake_tg.calls] == []  # the fake records only its own token
+    assert await redis_client.keys("*") == []
 
 
 async def test_start_up_refusals_are_one_readable_line(

@@ -25,6 +25,7 @@ from handlers.base import Command
 from handlers.dispatch import handle
 from jobs.noise import NoiseJob
 from tests.fakes.telegram_api import FakeTelegram
+from tests.support.delivering import deliver_now
 from tests.support.headline_events import MARGIN_CSRC, MARGIN_SCMP, ListFeed, event_job
 
 GROUP = -100200
@@ -88,7 +89,7 @@ async def test_quiet_hours_across_midnight_and_dst_in_new_york(
     clock.set(datetime(2026, 3, 8, 7, 30, tzinfo=UTC))  # Sun 03:30 EDT, after the jump
     await core.service.dispatch(make_alert(4, at=clock.now()))
 
-    assert await core.outbox.deliver(senders(transport)) == 1  # only the critical one
+    assert await deliver_now(core.outbox, senders(transport)) == 1  # only the critical one
     [urgent] = fake_tg.requests("sendMessage", chat_id=GROUP)
     assert "Synthetic alert 03" in urgent.params["text"]
     assert "EST" in urgent.params["text"]  # the footer in the chat's zone, not CST
@@ -96,10 +97,10 @@ async def test_quiet_hours_across_midnight_and_dst_in_new_york(
     # 06:59 EDT is 10:59 UTC; without the DST change the night would end at 12:00 UTC.
     clock.set(datetime(2026, 3, 8, 10, 59, tzinfo=UTC))
     await job.run_once(clock.now())
-    assert await core.outbox.deliver(senders(transport)) == 0
+    assert await deliver_now(core.outbox, senders(transport)) == 0
     clock.set(datetime(2026, 3, 8, 11, 0, 1, tzinfo=UTC))  # 07:00:01 EDT
     await job.run_once(clock.now())
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     sent = fake_tg.requests("sendMessage", chat_id=GROUP)
     assert len(sent) == 2
     summary = sent[1].params["text"]
@@ -109,7 +110,7 @@ async def test_quiet_hours_across_midnight_and_dst_in_new_york(
     assert "Sun 03:30  Synthetic alert 04" in summary
     # nothing is left behind, and a second run sends nothing more
     await job.run_once(clock.now() + timedelta(seconds=1))
-    assert await core.outbox.deliver(senders(transport)) == 0
+    assert await deliver_now(core.outbox, senders(transport)) == 0
 
     shown = await admin(core, "history")
     text = "\n".join(shown.lines)
@@ -125,7 +126,7 @@ async def test_silent_level_sends_without_notification(
     assert answer.title == "headlines: silent"
     await core.service.dispatch(make_alert(1, Family.HEADLINES))
     await core.service.dispatch(make_alert(2, Family.MOVES))
-    assert await core.outbox.deliver(senders(transport)) == 2
+    assert await deliver_now(core.outbox, senders(transport)) == 2
     quiet, loud = fake_tg.requests("sendMessage", chat_id=GROUP)
     assert "Synthetic alert 01" in quiet.params["text"]
     assert quiet.params["disable_notification"] is True
@@ -134,7 +135,7 @@ async def test_silent_level_sends_without_notification(
 
     await admin(core, "notify", "moves", "off")
     assert await core.service.dispatch(make_alert(3, Family.MOVES)) == []
-    assert await core.outbox.deliver(senders(transport)) == 0
+    assert await deliver_now(core.outbox, senders(transport)) == 0
     shown = await admin(core, "history", "moves")
     assert shown.lines[0].endswith("Synthetic alert 03 — off (not delivered)")
 
@@ -148,10 +149,10 @@ async def test_a_burst_of_twenty_goes_out_as_one_message(
         await core.service.dispatch(make_alert(n, at=clock.now()))
         clock.set(clock.now() + timedelta(milliseconds=100))
     await job.run_once(clock.now())  # the window is still open
-    assert await core.outbox.deliver(senders(transport)) == 0
+    assert await deliver_now(core.outbox, senders(transport)) == 0
     clock.set(START + timedelta(seconds=5))
     await job.run_once(clock.now())
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     [one] = fake_tg.requests("sendMessage", chat_id=GROUP)
     assert one.params["text"].startswith("<b>20 moves alerts at once</b>")
     assert all(f"• Synthetic alert {n:02d}" in one.params["text"] for n in range(20))
@@ -159,7 +160,7 @@ async def test_a_burst_of_twenty_goes_out_as_one_message(
     await core.service.dispatch(make_alert(21, at=clock.now()))
     clock.set(clock.now() + timedelta(seconds=6))
     await job.run_once(clock.now())
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     assert "Synthetic alert 21" in fake_tg.requests("sendMessage", chat_id=GROUP)[1].params["text"]
     shown = await admin(core, "history", "30")
     assert sum("delivered (in a group)" in line for line in shown.lines) == 20
@@ -170,7 +171,7 @@ async def test_a_follow_up_replies_to_the_first_alert_of_the_session(
 ) -> None:
     day, next_day = date(2026, 3, 9), date(2026, 3, 10)
     await core.service.dispatch(make_alert(1, rule_id="r7", session=day))
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     [first] = fake_tg.requests("sendMessage", chat_id=GROUP)
     assert "reply_parameters" not in first.params
     # the id the fake answered with, as stored on delivery; the follow-ups must quote it
@@ -179,7 +180,7 @@ async def test_a_follow_up_replies_to_the_first_alert_of_the_session(
     await core.service.dispatch(make_alert(2, rule_id="r7", session=day))
     await core.service.dispatch(make_alert(3, rule_id="r7", session=day))
     await core.service.dispatch(make_alert(4, rule_id="r7", session=next_day))
-    assert await core.outbox.deliver(senders(transport)) == 3
+    assert await deliver_now(core.outbox, senders(transport)) == 3
     second, third, fourth = fake_tg.requests("sendMessage", chat_id=GROUP)[1:]
     assert second.params["reply_parameters"]["message_id"] == int(stored)
     assert third.params["reply_parameters"]["message_id"] == int(stored)  # still the first
@@ -205,7 +206,7 @@ async def test_subscribe_inside_a_topic_routes_that_family_there(
 
     await core.service.dispatch(make_alert(1, Family.HEADLINES, owner=None))
     await core.service.dispatch(make_alert(2, Family.MOVES, owner=None))
-    assert await core.outbox.deliver(senders(transport)) == 2
+    assert await deliver_now(core.outbox, senders(transport)) == 2
     headline, move = fake_tg.requests("sendMessage", chat_id=GROUP)[2:]
     assert "Synthetic alert 01" in headline.params["text"]
     assert headline.params["message_thread_id"] == 77
@@ -223,7 +224,7 @@ async def test_a_flapping_rule_pauses_tells_once_and_resumes_by_its_button(
     for n in range(limit + 3):  # one a minute, well within the flap window
         await core.service.dispatch(make_alert(n, rule_id=rule.id, owner=HOUSE))
         clock.set(clock.now() + timedelta(minutes=1))
-    assert await core.outbox.deliver(senders(transport)) == limit + 1  # the fires + one notice
+    assert await deliver_now(core.outbox, senders(transport)) == limit + 1  # the fires + one notice
     sent = fake_tg.requests("sendMessage", chat_id=GROUP)
     notice = sent[-1]
     assert notice.params["text"].startswith(f"<b>Rule {rule.id} paused: it fired {limit + 1} times")
@@ -237,7 +238,7 @@ async def test_a_flapping_rule_pauses_tells_once_and_resumes_by_its_button(
     [answer] = await fake_tg.wait_for("answerCallbackQuery")
     assert answer.params["text"] == f"Rule {rule.id} resumed here"
     await core.service.dispatch(make_alert(50, rule_id=rule.id, owner=HOUSE))
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     assert "Synthetic alert 50" in fake_tg.requests("sendMessage", chat_id=GROUP)[-1].params["text"]
 
 
@@ -271,11 +272,11 @@ async def test_a_headline_events_later_report_replies_to_its_first_alert(
     job = event_job(core, csrc, scmp)
     csrc.publish(MARGIN_CSRC, clock.now() - timedelta(minutes=30), 1)
     await job.run_once(clock.now())
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     scmp.publish(MARGIN_SCMP, clock.now() - timedelta(minutes=10), 2)
     clock.set(clock.now() + timedelta(minutes=5))
     await job.run_once(clock.now())
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     first, second = fake_tg.requests("sendMessage", chat_id=GROUP)
     assert "reply_parameters" not in first.params
     assert MARGIN_CSRC in first.params["text"]

@@ -50,7 +50,7 @@ from tests.conftest import RedisServer
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.webhook_receiver import Answer, WebhookReceiver
-from tests.support.delivering import deliver_until
+from tests.support.delivering import deliver_now, deliver_until
 from tests.wire.ops.test_app import offline
 from tests.wire.transports.webhook.conftest import SECRET, URL_TOKEN, webhook_settings
 
@@ -89,7 +89,7 @@ async def test_an_alert_is_posted_once_signed_in_schema_1(
 ) -> None:
     queued = await core.service.dispatch(alert())
     assert queued == [DESK, "webhook:desk2", "webhook:disc"]  # all subscribed to moves
-    assert await core.outbox.deliver(senders(transport)) == 3
+    assert await deliver_now(core.outbox, senders(transport)) == 3
     [hook] = receiver.delivered("desk")
     assert hook.json == {
         "schema": 1,
@@ -112,7 +112,7 @@ async def test_an_alert_is_posted_once_signed_in_schema_1(
     [own] = receiver.delivered("desk2")  # signed with its own key (the receiver checked)
     assert own.json["chat"] == "webhook:desk2"
     assert receiver.forged == []  # every request's signature verified
-    assert await core.outbox.deliver(senders(transport)) == 0  # acknowledged: not again
+    assert await deliver_now(core.outbox, senders(transport)) == 0  # acknowledged: not again
     assert len(receiver.received) == 3
     assert await core.outbox.pending() == 0
     text = core.metrics.render().decode()
@@ -135,7 +135,7 @@ async def test_the_readme_snippet_verifies_our_requests_and_refuses_tampering(
 ) -> None:
     verify = readme_verify()
     await core.service.dispatch(alert())
-    await core.outbox.deliver(senders(transport))
+    await deliver_now(core.outbox, senders(transport))
     [hook] = receiver.delivered("desk")
     now = clock.now().timestamp()
     key = SECRET.encode()
@@ -159,17 +159,17 @@ async def test_429_waits_for_retry_after(
     # Discord's way: no header, the wait in the JSON body.
     receiver.answer("disc", Answer(429, body='{"message": "rate limited", "retry_after": 2.5}'))
     await core.service.dispatch(alert())
-    assert await core.outbox.deliver(senders(transport)) == 1  # desk2 only
+    assert await deliver_now(core.outbox, senders(transport)) == 1  # desk2 only
     due = sorted(score for _, score in await redis_client.zrange(RETRY_DUE, 0, -1, withscores=True))
     now = clock.now().timestamp()
     assert due == [now + 2.5, now + 7]
     clock.set(clock.now() + timedelta(seconds=2.5))
-    assert await core.outbox.deliver(senders(transport)) == 1  # disc
+    assert await deliver_now(core.outbox, senders(transport)) == 1  # disc
     clock.set(clock.now() + timedelta(seconds=4))
-    assert await core.outbox.deliver(senders(transport)) == 0  # desk: not before 7 s
+    assert await deliver_now(core.outbox, senders(transport)) == 0  # desk: not before 7 s
     assert len(receiver.to("desk")) == 1
     clock.set(clock.now() + timedelta(seconds=0.5))
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     assert [h.status for h in receiver.to("desk")] == [429, 204]
     assert await core.outbox.dead() == 0
     assert receiver.forged == []
@@ -183,11 +183,11 @@ async def test_5xx_and_408_back_off_then_deliver(
     receiver.answer("desk", Answer(503, body="<html>down</html>"), Answer(500), Answer(408))
     await core.service.dispatch(alert())
     for wait in (2, 4, 8):  # the outbox's backoff after the 1st, 2nd, 3rd failure
-        assert await core.outbox.deliver(senders(transport)) == 0
+        assert await deliver_now(core.outbox, senders(transport)) == 0
         clock.set(clock.now() + timedelta(seconds=wait - 0.5))
-        assert await core.outbox.deliver(senders(transport)) == 0  # not yet
+        assert await deliver_now(core.outbox, senders(transport)) == 0  # not yet
         clock.set(clock.now() + timedelta(seconds=0.5))
-    assert await core.outbox.deliver(senders(transport)) == 1
+    assert await deliver_now(core.outbox, senders(transport)) == 1
     assert [h.status for h in receiver.to("desk")] == [503, 500, 408, 204]
     assert len({h.json["id"] for h in receiver.to("desk")}) == 1  # one id: dedupe on it
     assert await core.outbox.dead() == 0
@@ -212,9 +212,9 @@ async def test_a_request_without_an_answer_is_an_uncertain_retry(
         assert "may have been delivered" in result.reason
         await core.outbox.enqueue(alert(2), DESK)
         receiver.stall("desk")
-        assert await core.outbox.deliver(senders(transport)) == 0
+        assert await deliver_now(core.outbox, senders(transport)) == 0
         clock.set(clock.now() + timedelta(seconds=2))
-        assert await core.outbox.deliver(senders(transport)) == 1
+        assert await deliver_now(core.outbox, senders(transport)) == 1
         ids = [h.json["id"] for h in receiver.to("desk")]
         assert ids == ["a1", "a2", "a2"]  # the receiver saw a2 twice: that is the policy
         assert f"{metric(core, 'uncertain')} 1.0" in core.metrics.render().decode()
@@ -239,7 +239,7 @@ async def test_an_unreachable_endpoint_is_retried_and_its_url_never_logged(
         await transport.start(core)
         try:
             await core.service.dispatch(alert())
-            assert await core.outbox.deliver(senders(transport)) == 0
+            assert await deliver_now(core.outbox, senders(transport)) == 0
             result = await transport.sender().send(ChatRef("webhook", "gone"), alert().message)
         finally:
             await transport.stop()
@@ -264,13 +264,13 @@ async def test_gone_switches_the_endpoint_off_until_the_next_start(
     receiver.answer("desk", Answer(status))
     with caplog.at_level(logging.WARNING):
         await core.service.dispatch(alert())
-        assert await core.outbox.deliver(senders(transport)) == 2  # desk2 and disc
+        assert await deliver_now(core.outbox, senders(transport)) == 2  # desk2 and disc
     assert await dead_reasons(core) == [f"webhook desk: HTTP {status}: the endpoint is gone"]
     assert f"webhook desk answered HTTP {status}: switched off" in caplog.text
     assert await core.store.subscriptions(DESK) == []
     assert await core.store.is_dormant(DESK)
     assert await core.service.dispatch(alert(2)) == ["webhook:desk2", "webhook:disc"]
-    await core.outbox.deliver(senders(transport))
+    await deliver_now(core.outbox, senders(transport))
     assert len(receiver.to("desk")) == 1
     # The operator restarts the bot with the endpoint still configured: it is on again.
     again = WebhookTransport.configured(settings)
@@ -288,7 +288,7 @@ async def test_other_4xx_and_redirects_dead_letter_with_the_status(
     receiver.answer("desk2", Answer(301, {"Location": "http://127.0.0.1:9/elsewhere"}))
     receiver.answer("disc", Answer(403))
     await core.service.dispatch(alert())
-    assert await core.outbox.deliver(senders(transport)) == 0
+    assert await deliver_now(core.outbox, senders(transport)) == 0
     assert sorted(await dead_reasons(core)) == [
         "webhook desk2: HTTP 301: redirects are not followed; fix WEBHOOKS",
         "webhook desk: HTTP 400 Bad Request: refused",
@@ -313,7 +313,7 @@ async def test_discord_gets_content_and_an_embed_with_no_mentions(
         source="stats.gov.cn *",
     )
     await core.service.dispatch(headline)
-    await core.outbox.deliver(senders(transport))
+    await deliver_now(core.outbox, senders(transport))
     [hook] = receiver.delivered("disc")
     body = hook.json
     assert set(body) == {"content", "allowed_mentions", "embeds"}
