@@ -167,13 +167,14 @@ async def child(
             for quote in quotes:
                 crossings += len(engine.on_quote(quote, at).crossings)
             samples.append(time.perf_counter() - start)
-        ordered = sorted(samples)
+        ordered = sorted(samples[1:])  # steady cycles; the first after the load apart
         return {
             "rules": loaded,
             "load_s": load_s,
             "before_mb": before,
             "loaded_mb": after_load,
             "peak_mb": peak_mb(),
+            "first_s": samples[0],
             "p50_s": statistics.median(ordered),
             "p99_s": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))],
             "cycles": cycles,
@@ -220,11 +221,13 @@ def baseline(*args: str) -> dict[str, Any] | None:
 def main() -> Report:
     new = run_in(ROOT)
     old = baseline()
-    p99_ok, mem_ok = new["p99_s"] <= 1.0, new["peak_mb"] <= 500
+    worst = max(new["first_s"], new["p99_s"])
+    p99_ok, mem_ok = worst <= 1.0, new["peak_mb"] <= 500
     figures = [
         Figure(
-            "one poll cycle's evaluation, 5,000 quotes, 1M rules (p99; p50)",
-            f"{new['p99_s'] * 1000:,.0f} ms ({new['p50_s'] * 1000:,.0f})",
+            "the slowest poll cycle's evaluation, 5,000 quotes, 1M rules",
+            f"{worst * 1000:,.0f} ms (first after the load {new['first_s'] * 1000:,.0f}; "
+            f"p99 of the rest {new['p99_s'] * 1000:,.0f}; p50 {new['p50_s'] * 1000:,.0f})",
             "≤ 1 s (issue 19)",
             p99_ok,
         ),
@@ -247,8 +250,9 @@ def main() -> Report:
     rows = [
         ("rules loaded", "{:,.0f}", "rules", 1.0),
         ("load from Redis (a restart), s", "{:.1f}", "load_s", 1.0),
-        ("cycle evaluation p50, ms", "{:,.0f}", "p50_s", 1000.0),
-        ("cycle evaluation p99, ms", "{:,.0f}", "p99_s", 1000.0),
+        ("first cycle after the load, ms", "{:,.0f}", "first_s", 1000.0),
+        ("cycle evaluation p50 (the other cycles), ms", "{:,.0f}", "p50_s", 1000.0),
+        ("cycle evaluation p99 (the other cycles), ms", "{:,.0f}", "p99_s", 1000.0),
         ("crossings in all cycles", "{:,.0f}", "crossings", 1.0),
         ("peak RSS before the load (Redis filled), MB", "{:,.0f}", "before_mb", 1.0),
         ("peak RSS after the load, MB", "{:,.0f}", "loaded_mb", 1.0),

@@ -191,8 +191,10 @@ class RuleBook:
             book.pending += 1
         else:
             self._state[side][row] = ARMED if armed else DISARMED
-            if book.last is None and book.live == 1 and decided_at is not None:
-                book.last = decided_at  # the book's first entry: its value is the book's
+            if book.last is None and decided_at is not None:
+                # Every entry before it is pending or dirty (checked on the next value
+                # anyway): the value this one was decided at can stand as the book's.
+                book.last = decided_at
             if decided_at is None or book.last != decided_at:
                 book.dirty.add(row)
         # A start-up adds rows by the thousand: sort as they pile up (each sort at least

@@ -78,6 +78,8 @@ def signal_of(rule: Rule) -> Signal:
 BASES_KEPT = 64  # window bases remembered per instrument (a few per session)
 VALUE_DIGITS = 2  # a move or spread in hundredths of a point; a level in cents
 PAIRED = (Window.INTRADAY, Window.D1, Window.D5)  # spread windows whose sessions pair
+_WINDOWS: dict[str, Window | None] = {"": None, **{w.value: w for w in Window}}
+OWN = ("move", "level")  # signals of one instrument: their value comes from its quote alone
 
 Lag = Callable[[str, str], int]
 
@@ -176,7 +178,11 @@ class Engine:
             for side, trigger in _triggers(rule):
                 armed = None if saved is None else saved.get(side)
                 if armed is not None:  # saved: it may disagree with the value now
-                    index.add_row(sid, row, side, trigger, rule.hysteresis, armed)
+                    agrees = value is not None and not _due(
+                        side, trigger, rule.hysteresis, armed, value
+                    )
+                    decided = value if agrees else None  # else checked on the next value
+                    index.add_row(sid, row, side, trigger, rule.hysteresis, armed, decided)
                 elif value is not None:
                     armed = not _past(side, trigger, value)
                     index.add_row(sid, row, side, trigger, rule.hysteresis, armed, value)
@@ -253,19 +259,32 @@ class Engine:
 
         `period`: measure a month- or year-to-date window in the month or year of this
         session date rather than the quote's own (the legs of a spread share one period)."""
-        instrument = quote.instrument
         if window is None:
-            return Leg(instrument, quote.price, None, None)
+            return Leg(quote.instrument, quote.price, None, None)
+        base = self._quote_base(quote, window, period)
+        change = pct_change(quote.price, base.value) if base else None
+        return Leg(quote.instrument, quote.price, base, change)
+
+    def _quote_base(self, quote: Quote, window: Window, period: date | None = None) -> Base | None:
+        instrument = quote.instrument
         closes = self.closes.get(instrument, DailyCloses())
         session = quote.session
         if period is not None and window in (Window.MTD, Window.YTD):
             session = max(session, period)
-        base = self._base(instrument, closes, window, session, quote.open)
-        change = pct_change(quote.price, base.value) if base else None
-        return Leg(instrument, quote.price, base, change)
+        return self._base(instrument, closes, window, session, quote.open)
+
+    def _own_value(self, quote: Quote, signal: Signal) -> float | None:
+        """A move's or a level's value straight from `quote` (its instrument's signal),
+        as `_signal_value(signal, legs(signal))` computes it, without building legs: a
+        poll cycle asks this of every signal of every instrument."""
+        if signal.kind == "level":
+            return round(quote.price, VALUE_DIGITS)
+        window = _WINDOWS[signal.window]
+        base = None if window is None else self._quote_base(quote, window)
+        return round(pct_change(quote.price, base.value), VALUE_DIGITS) if base else None
 
     def legs(self, signal: Signal) -> tuple[Leg, ...] | None:
-        window = Window(signal.window) if signal.window else None
+        window = _WINDOWS[signal.window]
         a = self.latest.get(signal.a)
         if a is None:
             return None
@@ -336,10 +355,14 @@ class Engine:
         quiet_low, quiet_high = index.quiet_low, index.quiet_high
         for sid in list(self._by_instrument.get(quote.instrument, {})):
             signal = index.signal(sid)
-            legs = self.legs(signal)
-            if legs is None:
-                continue
-            value = self._signal_value(signal, legs)
+            legs: tuple[Leg, ...] | None = None
+            if signal.kind in OWN:
+                value = self._own_value(quote, signal)
+            else:
+                legs = self.legs(signal)
+                if legs is None:
+                    continue
+                value = self._signal_value(signal, legs)
             if value is None or quiet_low[sid] < value < quiet_high[sid]:
                 continue  # nothing of this signal's can change at this value
             for row, side, armed in index.settle(sid, value):
@@ -347,9 +370,13 @@ class Engine:
             fired, rearmed = index.cross_rows(sid, value)
             for row, side in rearmed:
                 result.state.append((id_of(row), side, True))
+            if not fired:
+                continue
+            shown = legs if legs is not None else self.legs(signal)  # built for alerts only
+            assert shown is not None  # `quote` is its instrument's latest
             for row, side in fired:
                 result.state.append((id_of(row), side, False))
-                result.crossings.append(self._crossing(row, side, value, legs, quote, now))
+                result.crossings.append(self._crossing(row, side, value, shown, quote, now))
         return result
 
     def _signal_value(self, signal: Signal, legs: tuple[Leg, ...]) -> float | None:
@@ -403,6 +430,15 @@ def _since_label(day: date) -> str:
 
 def _past(side: int, trigger: float, value: float) -> bool:
     return value >= trigger if side == 1 else value <= trigger
+
+
+def _due(side: int, trigger: float, hysteresis: float, armed: bool, value: float) -> bool:
+    """Would `value` change a side in this state (fire it, or re-arm it)? The tests of
+    bot.rules.book's `_cross_book`."""
+    if armed:
+        return _past(side, trigger, value)
+    boundary = trigger - side * hysteresis
+    return value <= boundary if side == 1 else value >= boundary
 
 
 def _value(signal: Signal, legs: tuple[Leg, ...]) -> float | None:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.market.windows import pct_change
 from bot.models import DailyCloses, Direction, Quote, Rule, RuleKind, Window
 from bot.rules.book import RuleBook, Signal, entries_for
 from bot.rules.engine import Engine
@@ -208,3 +209,61 @@ def test_bulk_load_matches_one_by_one() -> None:
     one.add_rule(rules[0], {1: False})
     for step, price in enumerate([103.0, 97.0, 101.0, 105.5, 99.0, 96.0]):
         assert sorted(tick(one, price, step + 1)) == sorted(tick(bulk, price, step + 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rules=st.lists(
+        st.tuples(
+            st.floats(0.1, 6, allow_nan=False),
+            st.sampled_from(["up", "down", "either"]),
+            st.sampled_from([0.0, 0.5, 1.0]),
+            st.sampled_from([None, True, False]),  # saved state of its sides (None: none)
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    prices=st.lists(st.floats(90, 110, allow_nan=False), min_size=1, max_size=30),
+)
+def test_a_restart_with_any_saved_states_fires_as_a_linear_scan(
+    rules: list[tuple[float, str, float, bool | None]], prices: list[float]
+) -> None:
+    """A restart loads saved states that may disagree with the last stored quote (a crash
+    between the two writes): the index must still check each of those on the next value,
+    while one that agrees is only looked at when a value crosses it."""
+    loaded = [
+        move_rule(f"r{i}", threshold, Direction(direction), hysteresis=hyst)
+        for i, (threshold, direction, hyst, _) in enumerate(rules)
+    ]
+    saved = {
+        f"r{i}": {1: state, -1: state}
+        for i, (_, _, _, state) in enumerate(rules)
+        if state is not None
+    }
+    engine = engine_with()
+    tick(engine, 101.3)  # the last quote before the restart: STAR 50 +1.3% on the day
+    engine.load_rules(loaded, saved)
+    engine.index.sort_all()
+    # The reference: every side checked on every value, from the state it was loaded in.
+    entries, armed = [], {}
+    for rule in loaded:
+        for entry in entries_for(rule.id, rule.threshold, rule.direction.value, 0, signed=True):
+            key = (rule.id, entry.side)
+            state = saved.get(rule.id, {}).get(entry.side)
+            armed[key] = (
+                state
+                if state is not None
+                else not (entry.trigger <= 1.3 if entry.side == 1 else entry.trigger >= 1.3)
+            )
+            entries.append((rule.id, entry.side, entry.trigger, rule.hysteresis))
+    for step, price in enumerate(prices):
+        value = round(pct_change(round(price, 2), 100.0), 2)  # the move, as the engine rounds it
+        expected = []
+        for rid, side, trig, hyst in entries:
+            if armed[(rid, side)]:
+                if (side == 1 and value >= trig) or (side == -1 and value <= trig):
+                    armed[(rid, side)] = False
+                    expected.append(f"{rid}{'+' if side == 1 else '-'}")
+            elif (side == 1 and value <= trig - hyst) or (side == -1 and value >= trig + hyst):
+                armed[(rid, side)] = True
+        assert sorted(tick(engine, round(price, 2), step + 1)) == sorted(expected), value
