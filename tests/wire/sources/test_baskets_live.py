@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import aiohttp
+import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
@@ -18,7 +19,8 @@ from bot.wiring import Core, seed_basket
 from handlers.dispatch import handle
 from jobs.quotes import QuotesJob
 from tests.fakes.providers import FakeProviders
-from tests.support.watching import CHAT, OTHER, cmd, make_core
+from tests.support.watching import CHAT, OTHER, cmd, make_core, program
+from tests.wire.handlers.test_commands import snapshot
 from tests.wire.sources.conftest import NOW, Sleeps
 
 PREV = date(2026, 1, 20)  # the session before NOW's (Wed 21 Jan 2026)
@@ -130,8 +132,8 @@ async def test_cap_weights_from_free_float_caps(
 async def test_refusals_store_nothing_and_only_its_chat_removes_it(
     fake: FakeProviders, core: Core, redis_client: Redis
 ) -> None:
-    unknown = await handle(core, cmd("basket", "add", "AI3", "688256", "NVDA"))
-    assert unknown.title == "'NVDA' is not an instrument the bot knows: /watch NVDA first"
+    unknown = await handle(core, cmd("basket", "add", "AI3", "688256", "ZZZZQ"))
+    assert unknown.title == "no A-share, Hong Kong or US stock found for 'ZZZZQ'; nothing stored"
     taken = await handle(core, cmd("basket", "add", "NDX", "688256", "9988"))
     assert taken.title == "NDX already names an instrument or a basket; choose another name"
     assert await redis_client.hlen("divbot:baskets") == 0
@@ -176,3 +178,58 @@ async def test_the_seed_basket_is_an_illustration_made_once(
     assert await redis_client.hlen("divbot:baskets") == 1
     owner_only = await handle(core, cmd("basket", "rm", "CNAI"))
     assert owner_only.title == "CNAI is the seed basket, an illustration every chat shares"
+
+
+async def test_members_the_bot_does_not_know_are_found_and_watched(
+    core: Core, redis_client: Redis
+) -> None:
+    made = await handle(core, cmd("basket", "add", "CHIPS", "华虹公司", "688981", "寒武纪"))
+    assert made.title == "Basket CHIPS: 3 members, equal weights"
+    assert made.lines[:2] == [
+        "688347 33% · 688981 33% · CAMBRICON 33%",
+        "This chat now watches 688347, 688981 too",
+    ]
+    assert await core.catalogue.watching(CHAT) == ["688347", "688981"]
+    assert core.watchlist.resolve("chips").key == "CHIPS"
+    quoted = await handle(core, cmd("quote", "688347"))
+    assert quoted.lines[1].startswith("华虹公司"), quoted.lines
+
+
+@pytest.mark.parametrize(
+    ("member", "line"),
+    [
+        (
+            "中芯国际",
+            "'中芯国际' could mean 2 instruments (688981, 00981): name the member by its code",
+        ),
+        (
+            "600087",
+            "600087 退市长油: no price from the providers (delisted or unknown); nothing stored",
+        ),
+        ("ZZZZQ", "no A-share, Hong Kong or US stock found for 'ZZZZQ'; nothing stored"),
+    ],
+)
+async def test_a_member_the_search_refuses_stores_nothing(
+    core: Core, redis_client: Redis, member: str, line: str
+) -> None:
+    before = await snapshot(redis_client)
+    answer = await handle(core, cmd("basket", "add", "CHIPS", "华虹公司", member, "寒武纪"))
+    assert answer.title == line
+    assert await snapshot(redis_client) == before  # 华虹公司, found first, is not watched
+
+
+async def test_members_past_the_chats_watch_cap_store_nothing(
+    fake: FakeProviders,
+    redis_client: Redis,
+    session: aiohttp.ClientSession,
+    watch_settings: Settings,
+) -> None:
+    program(fake)
+    capped = watch_settings.model_copy(update={"watch_max_per_chat": 1})
+    core = await make_core(capped, redis_client, session)
+    before = await snapshot(redis_client)
+    answer = await handle(core, cmd("basket", "add", "CHIPS", "华虹公司", "688981", "寒武纪"))
+    assert answer.title == (
+        "this chat would watch more than 1 instrument, the most it may; nothing stored"
+    )
+    assert await snapshot(redis_client) == before
