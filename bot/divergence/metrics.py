@@ -188,11 +188,16 @@ def return_zscore(closes: DailyCloses, end_index: int, n: int, change_pct: float
 
 
 def session_return_zscore(
-    closes: DailyCloses, session: date, window: str, change_pct: float
+    closes: DailyCloses,
+    session: date,
+    window: str,
+    change_pct: float,
+    sums: ReturnSums | None = None,
 ) -> float | None:
     """z of the window return of `session` (usually in progress, so not in `closes`; only
     closes before it are used), as the engine needs for a divergence rule on a live quote.
-    Equals MarketLeg.z_return once the session's close is the anchor."""
+    Equals MarketLeg.z_return once the session's close is the anchor. `sums`: the same
+    z from `closes`' exact running sums (the engine keeps them per instrument)."""
     stop = closes.before(session)
     base = _base_index(closes, window, session, stop)
     if base < 0:
@@ -202,7 +207,64 @@ def session_return_zscore(
         return None
     c = closes.closes
     ends = _trailing_ends(closes.dates, session, stop, n)
+    if sums is not None:
+        z = sums.zscore(n, ends.start, ends.stop, change_pct)
+        if z is not NOT_EXACT:
+            return z  # type: ignore[return-value]
     return zscore(change_pct, [(c[j] / c[j - n] - 1.0) * 100.0 for j in ends])
+
+
+NOT_EXACT = object()  # ReturnSums.zscore: values too far apart for its integers
+
+
+class ReturnSums:
+    """Exact running sums of one series' n-session returns (%), so the z-score of any
+    trailing window of them costs a few integer operations instead of a pass over a year:
+    equal bit for bit to `zscore` over the same sample (the sums are exact integers, the
+    mean is `fsum`'s correctly rounded total over the count as `statistics.fmean` computes
+    it, the stdev `sample_sd`'s). Built per n on first use; the owner makes a new one when
+    the closes change."""
+
+    def __init__(self, closes: Sequence[float]) -> None:
+        self.closes = closes
+        self._by_n: dict[int, tuple[int, list[int], list[int]] | None] = {}
+
+    def _sums(self, n: int) -> tuple[int, list[int], list[int]] | None:
+        if n not in self._by_n:
+            c = self.closes
+            returns = [(c[j] / c[j - n] - 1.0) * 100.0 for j in range(n, len(c))]
+            exponents = [math.frexp(r)[1] for r in returns if r]
+            k = max(53 - min(exponents), 0) if exponents else 0
+            if exponents and max(exponents) + k > 1023:
+                self._by_n[n] = None
+            else:
+                p1, p2 = [0], [0]
+                for r in returns:
+                    i = int(math.ldexp(r, k))
+                    p1.append(p1[-1] + i)
+                    p2.append(p2[-1] + i * i)
+                self._by_n[n] = (k, p1, p2)
+        return self._by_n[n]
+
+    def zscore(self, n: int, first: int, stop: int, value: float) -> float | None | object:
+        """z of `value` against the n-session returns ending at sessions first..stop-1
+        (`zscore`'s answer), or NOT_EXACT when the integers cannot hold them."""
+        m = stop - first
+        if m < MIN_Z_SAMPLES:
+            return None
+        found = self._sums(n)
+        if found is None:
+            return NOT_EXACT
+        k, p1, p2 = found
+        s1 = p1[stop - n] - p1[first - n]
+        s2 = p2[stop - n] - p2[first - n]
+        num, den = m * s2 - s1 * s1, (m * (m - 1)) << (2 * k)
+        if num and abs(num.bit_length() - den.bit_length()) > 1000:
+            return NOT_EXACT
+        sd = sample_sd.sqrt_of_ratio(num, den)
+        if not sd > 0:
+            return None
+        return (value - (s1 / (1 << k)) / m) / sd
 
 
 def rolling_spreads(

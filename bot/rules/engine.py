@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.divergence.metrics import paired_index, session_return_zscore
+from bot.divergence.metrics import ReturnSums, paired_index, session_return_zscore
 from bot.market.windows import Base, pct_change, window_base
 from bot.models import DailyCloses, Quote, Rule, RuleKind, Window
 from bot.rules.book import BookEntry, RuleBook, Signal, entries_for
@@ -102,6 +102,9 @@ class Engine:
         self._signals: dict[Signal, Signal] = {}
         # The economy pulse (bot.divergence.metrics) behind divergence rules; None = no signal.
         self.pulse: float | None = None
+        # Exact running sums of each instrument's returns for divergence scores, remade
+        # when its closes change (set_closes, put_close).
+        self._sums: dict[str, ReturnSums] = {}
 
     # -- rules -----------------------------------------------------------------
     def add_rule(self, rule: Rule, armed: dict[int, bool] | None = None) -> dict[int, bool | None]:
@@ -182,9 +185,11 @@ class Engine:
     # -- market state ----------------------------------------------------------
     def set_closes(self, instrument: str, closes: DailyCloses) -> None:
         self.closes[instrument] = closes
+        self._sums.pop(instrument, None)
 
     def put_close(self, instrument: str, session: date, close: float) -> None:
         self.closes.setdefault(instrument, DailyCloses()).put(session, close)
+        self._sums.pop(instrument, None)
 
     def leg(self, instrument: str, window: Window | None) -> Leg | None:
         quote = self.latest.get(instrument)
@@ -304,7 +309,10 @@ class Engine:
         if leg.change_pct is None or quote is None or self.pulse is None:
             return None
         closes = self.closes.get(signal.a, DailyCloses())
-        z = session_return_zscore(closes, quote.session, signal.window, leg.change_pct)
+        sums = self._sums.get(signal.a)
+        if sums is None:
+            sums = self._sums[signal.a] = ReturnSums(closes.closes)
+        z = session_return_zscore(closes, quote.session, signal.window, leg.change_pct, sums)
         return None if z is None else z - self.pulse
 
     def _crossing(

@@ -1,5 +1,6 @@
-"""The fast sample standard deviation is statistics.stdev bit for bit (so the decoupling
-score, live and in a backtest, is unchanged): SYNTHETIC floats of every kind."""
+"""The fast sample standard deviation is statistics.stdev bit for bit, and the engine's
+running sums give zscore() bit for bit (so the decoupling score, live and in a backtest,
+is unchanged): SYNTHETIC floats and closes of every kind."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.divergence.metrics import MIN_Z_SAMPLES, ReturnSums, zscore
 from bot.divergence.sample_sd import sqrt_of_ratio, stdev
 
 FLOATS = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12)
@@ -44,3 +46,22 @@ def test_exact_squares_and_ties_round_as_ieee() -> None:
 def test_fewer_than_two_values_are_refused() -> None:
     with pytest.raises(ValueError, match="two values"):
         stdev([1.0])
+
+
+# SYNTHETIC closes: a random walk with occasional flat days (zero returns)
+WALKS = st.lists(st.one_of(st.floats(-0.08, 0.08), st.just(0.0)), min_size=70, max_size=400).map(
+    lambda moves: [1000.0 * (1 + sum(moves[: i + 1])) for i in range(len(moves))]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(WALKS, st.integers(1, 25), st.floats(-30, 30), st.data())
+def test_running_sums_give_zscore_bit_for_bit(
+    closes: list[float], n: int, value: float, data: st.DataObject
+) -> None:
+    if len(closes) <= n + MIN_Z_SAMPLES:
+        return
+    stop = data.draw(st.integers(n + MIN_Z_SAMPLES, len(closes)))
+    first = data.draw(st.integers(n, stop - MIN_Z_SAMPLES))
+    sample = [(closes[j] / closes[j - n] - 1.0) * 100.0 for j in range(first, stop)]
+    assert ReturnSums(closes).zscore(n, first, stop, value) == zscore(value, sample)
