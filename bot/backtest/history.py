@@ -1,6 +1,7 @@
 """The closes a backtest reads: up to ten years per instrument, fetched once from the
-providers' daily history (Eastmoney kline first, then Yahoo) and kept in Redis with the
-closes the history job maintains (``divbot:daily:{instrument}``).
+providers' daily history (Eastmoney kline first, then Yahoo; MARGIN from the datacenter's
+report, paged: bot.backtest.margin_history) and kept in Redis with the closes the history
+and margin jobs maintain (``divbot:daily:{instrument}``).
 
 ``divbot:daily:{instrument}:from`` records the earliest date a deep fetch asked for: a
 backtest that needs nothing earlier reads Redis only, so ten years are fetched once per
@@ -16,10 +17,11 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from bot.models import Instrument
 from bot.ops.health import HealthBoard
-from bot.sources.base import QuoteSource, SourceError
+from bot.sources.base import SourceError
 from bot.state import keys
 from bot.state.store import Store
 
@@ -28,6 +30,19 @@ MAX_YEARS = 10
 # Window bases reach back before the period's first session (a 5d base, last year's close
 # for ytd): fetch this much more than the period.
 LEAD_DAYS = 400
+
+
+class DailySource(Protocol):
+    """What a deep fetch uses of a provider (a QuoteSource is one; so is MARGIN's
+    paged report, bot.backtest.margin_history)."""
+
+    name: str
+
+    def covers(self, instrument: Instrument) -> bool: ...
+
+    async def fetch_daily(
+        self, instrument: Instrument, start: date, end: date
+    ) -> list[tuple[date, float]]: ...
 
 
 class HistoryUnavailable(Exception):
@@ -56,7 +71,7 @@ class DeepHistory:
     """Makes sure Redis holds an instrument's closes back to a date (fetching once)."""
 
     def __init__(
-        self, store: Store, health: HealthBoard, sources: Sequence[QuoteSource] = ()
+        self, store: Store, health: HealthBoard, sources: Sequence[DailySource] = ()
     ) -> None:
         self.store = store
         self.health = health
