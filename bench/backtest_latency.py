@@ -51,6 +51,7 @@ RULES = [
     ("STAR50", "5d", "up", "5", "cooldown=1d", "10y"),
     ("STAR50", "above", "1100", "10y"),
     ("divergence", "STAR50", "1d", "score", "up", "2", "10y"),
+    ("divergence", "STAR50", "ytd", "score", "up", "2", "10y"),
 ]
 MACRO = {"CPI": 1.0, "PPI": -1.0, "PMI": 50.0, "GDP": 5.0}  # each series' centre
 

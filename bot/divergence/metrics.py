@@ -209,12 +209,12 @@ def session_return_zscore(
     ends = _trailing_ends(closes.dates, session, stop, n)
     if sums is not None:
         z = sums.zscore(n, ends.start, ends.stop, change_pct)
-        if z is not NOT_EXACT:
+        if z is not UNSUMMED:
             return z  # type: ignore[return-value]
     return zscore(change_pct, [(c[j] / c[j - n] - 1.0) * 100.0 for j in ends])
 
 
-NOT_EXACT = object()  # ReturnSums.zscore: values too far apart for its integers
+UNSUMMED = object()  # ReturnSums.zscore: no sums for that n (yet): compute it directly
 
 
 class ReturnSums:
@@ -222,12 +222,17 @@ class ReturnSums:
     trailing window of them costs a few integer operations instead of a pass over a year:
     equal bit for bit to `zscore` over the same sample (the sums are exact integers, the
     mean is `fsum`'s correctly rounded total over the count as `statistics.fmean` computes
-    it, the stdev `sample_sd`'s). Built per n on first use; the owner makes a new one when
-    the closes change."""
+    it, the stdev `sample_sd`'s). Sums for an n are built (one pass over the series) once
+    it has been asked for often enough to repay that pass (a year-to-date window asks for
+    each n only about once a year: those stay direct); the owner makes a new one when the
+    closes change."""
 
     def __init__(self, closes: Sequence[float]) -> None:
         self.closes = closes
         self._by_n: dict[int, tuple[int, list[int], list[int]] | None] = {}
+        self._asked: dict[int, int] = {}
+        # a direct z costs about a hundredth of a pass over the series
+        self._worth = len(closes) // 100
 
     def _sums(self, n: int) -> tuple[int, list[int], list[int]] | None:
         if n not in self._by_n:
@@ -248,19 +253,24 @@ class ReturnSums:
 
     def zscore(self, n: int, first: int, stop: int, value: float) -> float | None | object:
         """z of `value` against the n-session returns ending at sessions first..stop-1
-        (`zscore`'s answer), or NOT_EXACT when the integers cannot hold them."""
+        (`zscore`'s answer), or UNSUMMED: no sums for n yet, or values too far apart for
+        its integers."""
         m = stop - first
         if m < MIN_Z_SAMPLES:
             return None
+        if n not in self._by_n:
+            self._asked[n] = self._asked.get(n, 0) + 1
+            if self._asked[n] <= self._worth:
+                return UNSUMMED
         found = self._sums(n)
         if found is None:
-            return NOT_EXACT
+            return UNSUMMED
         k, p1, p2 = found
         s1 = p1[stop - n] - p1[first - n]
         s2 = p2[stop - n] - p2[first - n]
         num, den = m * s2 - s1 * s1, (m * (m - 1)) << (2 * k)
         if num and abs(num.bit_length() - den.bit_length()) > 1000:
-            return NOT_EXACT
+            return UNSUMMED
         sd = sample_sd.sqrt_of_ratio(num, den)
         if not sd > 0:
             return None
