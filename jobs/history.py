@@ -24,6 +24,7 @@ from bot.ops.health import HealthBoard
 from bot.rules.service import AlertService
 from bot.sources.base import QuoteSource, SourceError
 from bot.state.store import Store
+from jobs.runner import after_closes, earliest_after
 
 
 class Needs(Sources, Protocol):
@@ -82,17 +83,8 @@ class HistoryJob:
         return {i.calendar for i in self.core.watchlist}
 
     def next_run(self, now: datetime) -> datetime | None:
-        candidates = []
-        for code in self._calendars():
-            market = self.core.markets[code]
-            done = market.last_session_before(now)
-            if done is not None and done.close + self.settle > now:
-                candidates.append(done.close + self.settle)
-            upcoming = market.session_at(now) or market.next_session(now)
-            if upcoming is not None:
-                candidates.append(upcoming.close + self.settle)
-        later = [c for c in candidates if c > now]
-        return min(later) if later else None
+        markets = (self.core.markets[code] for code in self._calendars())
+        return earliest_after(now, after_closes(markets, now, self.settle))
 
     async def run_once(self, now: datetime) -> None:
         since, self.last_run = self.last_run, now
