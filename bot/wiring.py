@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from redis.asyncio import Redis
 
-from bot.backtest.history import DailySource, DeepHistory
+from bot.backtest.history import DeepHistory
 from bot.backtest.margin_history import MarginDeepSource, MarginPages
 from bot.chat.alert_history import AlertHistory
 from bot.chat.gate import Gate
@@ -37,6 +37,7 @@ from bot.market.baskets import ILLUSTRATION, Basket, establish
 from bot.market.catalogue import CALENDARS as CATALOGUE_CALENDARS
 from bot.market.catalogue import Catalogue
 from bot.market.closures import seed_tables
+from bot.market.daily_fetch import DailySource
 from bot.market.days import MarketDays
 from bot.market.finder import Finder
 from bot.market.sessions import Market, market
