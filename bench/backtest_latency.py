@@ -9,7 +9,9 @@ bot.transports.telegram to the fake Bot API in its own process, at Telegram's re
 and at 20x. Each /backtest is timed with `time.perf_counter` around `handle`.
 
 SYNTHETIC data: a seeded random walk of STAR 50 closes on every weekday of ten years
-(about 2,600 closes), already in Redis (the one-off provider fetch is not timed).
+(about 2,600 closes), already in Redis (the one-off provider fetch is not timed), and
+seeded random macro prints (CPI, PPI, PMI monthly, GDP quarterly) over the same years,
+each with its publication instant, for the divergence-score rule.
 
 `python -m bench backtest_latency`.
 """
@@ -22,7 +24,8 @@ import os
 import random
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from bench.divergence_latency import Server
 from bench.status_latency import ALERTS, GROUPS, LIMITS, PRIVATE, QUEUED, SCALE, FakeProcess
@@ -31,6 +34,7 @@ from bench.summary import Figure, Report
 from bot.clock import WallClock
 from bot.config import Settings
 from bot.delivery import ratelimit
+from bot.macro import history as macro_history
 from bot.models import Alert, Family, Message
 from bot.state import keys
 from bot.transports.telegram import TelegramTransport
@@ -46,7 +50,10 @@ RULES = [
     ("STAR50", "1d", "down", "3", "10y"),
     ("STAR50", "5d", "up", "5", "cooldown=1d", "10y"),
     ("STAR50", "above", "1100", "10y"),
+    ("divergence", "STAR50", "1d", "score", "up", "2", "10y"),
+    ("divergence", "STAR50", "ytd", "score", "up", "2", "10y"),
 ]
+MACRO = {"CPI": 1.0, "PPI": -1.0, "PMI": 50.0, "GDP": 5.0}  # each series' centre
 
 
 def synthetic_closes(end: date) -> dict[str, str]:
@@ -59,6 +66,26 @@ def synthetic_closes(end: date) -> dict[str, str]:
             out[day.isoformat()] = repr(round(price, 2))
         day += timedelta(days=1)
     return out
+
+
+async def synthetic_macro(redis: Any, end: date) -> None:
+    """SYNTHETIC prints from eleven years before `end`, each public on the 9th of the
+    month after its period at 09:30 Beijing."""
+    rng = random.Random(21)
+    for indicator, centre in MACRO.items():
+        step = 3 if indicator == "GDP" else 1
+        period, prints, at = date(end.year - 11, 1, 1), [], {}
+        while period < end.replace(day=1):
+            prints.append((period, round(centre + rng.gauss(0.0, 1.0), 1)))
+            after = months_later(period, 1)
+            at[period] = datetime(after.year, after.month, 9, 1, 30, tzinfo=UTC)
+            period = months_later(period, step)
+        await macro_history.save_prints(redis, indicator, prints, at)
+
+
+def months_later(day: date, months: int) -> date:
+    m = day.month - 1 + months
+    return date(day.year + m // 12, m % 12 + 1, 1)
 
 
 class Run:
@@ -114,6 +141,7 @@ async def bench(fake: FakeProcess) -> tuple[list[Run], int]:
         closes = synthetic_closes(today - timedelta(days=1))
         await redis.hset(keys.daily("STAR50"), mapping=closes)
         await redis.set(keys.daily_from("STAR50"), (today - timedelta(days=4000)).isoformat())
+        await synthetic_macro(redis, today)
         transport = TelegramTransport(settings, core)
         await transport.start()
         try:

@@ -85,6 +85,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> web.Application
                 fence=watcher_fence,
                 leading=lambda: leadership.token is not None,
                 daily_sources=[EastmoneySource(http, settings), YahooSource(http, settings)],
+                margin_pages=EastmoneyMarginSource(http, settings),
             )
             await seed_house_rules(core, clock.now())
             await seed_basket(core)  # the articles' names, an illustration (/baskets)

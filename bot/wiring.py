@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from redis.asyncio import Redis
 
 from bot.backtest.history import DeepHistory
+from bot.backtest.margin_history import MarginDeepSource, MarginPages
 from bot.chat.alert_history import AlertHistory
 from bot.chat.gate import Gate
 from bot.chat.prefs import Prefs, ZoneCache
@@ -31,10 +32,12 @@ from bot.divergence.snapshot import DivergenceCache, session_lag
 from bot.headlines.classifier import load_rules
 from bot.headlines.store import HeadlineStore
 from bot.macro.calendar import ReleaseCalendar, seed_calendar
+from bot.market import margin
 from bot.market.baskets import ILLUSTRATION, Basket, establish
 from bot.market.catalogue import CALENDARS as CATALOGUE_CALENDARS
 from bot.market.catalogue import Catalogue
 from bot.market.closures import seed_tables
+from bot.market.daily_fetch import DailySource
 from bot.market.days import MarketDays
 from bot.market.finder import Finder
 from bot.market.sessions import Market, market
@@ -127,6 +130,7 @@ async def build_core(
     fence: Callable[[], str | None] = lambda: None,
     leading: Callable[[], bool] = lambda: False,
     daily_sources: Sequence[QuoteSource] = (),
+    margin_pages: MarginPages | None = None,
 ) -> Core:
     """Build every component, each handed what it uses. The one way an alert travels:
     quotes -> AlertService (engine; the state change and the alert's record in one atomic
@@ -134,7 +138,8 @@ async def build_core(
     -> delivery loop -> SendRouting (zone, topic, reply; history) -> transport. `fence`
     and `leading` come from leader election (bot.state.leader) in the live app; replay and
     tests lead alone. `daily_sources`: the providers' daily history /backtest deepens
-    Redis from (none: it reads what Redis holds)."""
+    Redis from (none: it reads what Redis holds); `margin_pages`: MARGIN's report, paged
+    back ten years the same way."""
     watchlist = Watchlist.load(settings.seeds_dir / "watchlist.toml")
     catalogue = Catalogue(redis)
     # Instruments chats added come back at a restart, before the rules that name them.
@@ -184,8 +189,21 @@ async def build_core(
         HeadlineStore(redis, settings.headline_seen_ttl_s),
         ReleaseCalendar(redis, seed_calendar(settings.seeds_dir)),
         catalogue,
-        DeepHistory(store, health, daily_sources),
+        DeepHistory(store, health, deep_sources(daily_sources, margin_pages, watchlist, markets)),
     )
+
+
+def deep_sources(
+    daily: Sequence[QuoteSource],
+    margin_pages: MarginPages | None,
+    watchlist: Watchlist,
+    markets: dict[str, Market],
+) -> list[DailySource]:
+    out: list[DailySource] = list(daily)
+    if margin_pages is not None:
+        calendar = watchlist[margin.KEY].calendar
+        out.append(MarginDeepSource(margin_pages, markets[calendar]))
+    return out
 
 
 class HouseRuleRow(BaseModel):

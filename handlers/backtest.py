@@ -7,15 +7,17 @@ is 1y to 10y (default 3y), counted back from the latest stored close.
 The rule is replayed by the live engine (bot.backtest.replay) over the closes Redis holds,
 deepened once to ten years from the providers (bot.backtest.history); the CPU work and the
 chart run in worker threads, so other commands are answered meanwhile. Nothing is stored
-but the fetched closes. Intraday windows have no daily history to replay, and divergence
-scores are not replayed (the economy pulse as of each day is not rebuilt): both get one
-line saying so.
+but the fetched closes. A divergence-score rule is scored against the economy pulse as
+it stood at each close, built from the macro history Redis holds with every print counted
+from its publication time (bot.divergence.metrics.PulseTimeline, the live rule). Intraday
+windows have no daily history to replay: they get one line saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Protocol
@@ -24,9 +26,12 @@ from bot import fmt
 from bot.backtest import stats
 from bot.backtest.chart import Line, render_png
 from bot.backtest.history import MAX_YEARS, DeepHistory
-from bot.backtest.replay import Fire, instruments_of, replay
+from bot.backtest.replay import Fire, PulseAt, instruments_of, replay
 from bot.clock import Clock
 from bot.cmdref import OPEN, ref
+from bot.divergence.metrics import PulseTimeline
+from bot.divergence.snapshot import neutral_levels
+from bot.macro import history as macro_history
 from bot.market.sessions import Market
 from bot.market.watchlist import Watchlist
 from bot.models import HOUSE, RULE_ID, DailyCloses, Message, Rule, RuleKind, Window
@@ -78,6 +83,15 @@ class Result:
     summary: list[stats.Summary]
     years: dict[int, int]
     lines: list[Line]
+    pulse_from: date | None = None  # a divergence rule's first session with a pulse
+
+
+@dataclass(frozen=True, slots=True)
+class Macro:
+    """The macro history a divergence-score backtest reads (bot.macro.history)."""
+
+    prints: Mapping[str, list[tuple[date, float]]]
+    published: Mapping[str, Mapping[date, datetime]]
 
 
 def parse_period(words: list[str]) -> tuple[list[str], int]:
@@ -114,11 +128,6 @@ def no_daily_meaning(rule: Rule) -> str | None:
             "only daily history is available: an intraday window (from today's open) "
             "can't be backtested; try the same rule over 1d"
         )
-    if rule.kind is RuleKind.DIVERGENCE:
-        return (
-            "a decoupling score can't be backtested yet (the economy pulse is not replayed "
-            f"day by day): backtest the move instead, e.g. {ref('backtest STAR50 mtd up 10')}"
-        )
     return None
 
 
@@ -146,17 +155,32 @@ def compute(
     times: dict[str, time],
     lag: int,
     names: list[str],
+    macro: Macro | None = None,
 ) -> Result:
     """The CPU part: replay, moves after, counts, chart lines. Runs in a worker thread."""
     own = closes[rule.instrument]
     end = own.dates[-1]
     start = max(years_back(end, years), own.dates[0])
+    known: list[datetime] = []  # the first close with a pulse, once there is one
+    pulse_at: PulseAt | None = None
+    if macro is not None:
+        timeline = PulseTimeline(macro.prints, neutral_levels(), macro.published)
+
+        def scored(at: datetime) -> float | None:
+            value = timeline.at(at).value
+            if value is not None and not known:
+                known.append(at)
+            return value
+
+        pulse_at = scored
+
     fires = replay(
         rule,
         closes,
         start,
         lambda inst, day: datetime.combine(day, times[inst]),
         lambda _x, _b: lag,
+        pulse_at,
     )
     afters = stats.moves_after([f for f in fires if not f.suppressed], own)
     lines = []
@@ -173,13 +197,30 @@ def compute(
         stats.summarise(afters),
         stats.per_year(fires, start.year, end.year),
         lines,
+        max(known[0].date(), start) if known else None,
     )
 
 
 def value_text(rule: Rule, value: float) -> str:
     if rule.kind is RuleKind.LEVEL:
         return fmt.price(value)
+    if rule.kind is RuleKind.DIVERGENCE:
+        return fmt.signed(value, 2)
     return fmt.pp(value, 2) if rule.kind is RuleKind.SPREAD else fmt.pct(value, 2)
+
+
+def pulse_line(result: Result) -> str:
+    """What a divergence-score backtest was scored against, and from when."""
+    if result.pulse_from is None:
+        return (
+            "no economy pulse in the period: the macro history holds too few published "
+            f"prints (see {ref('divergence')}), so no score and no fire"
+        )
+    since = "" if result.pulse_from <= result.start else f" from {result.pulse_from:%d %b %Y}"
+    return (
+        "score = the window return's z-score minus the economy pulse of the macro prints "
+        f"published by each close{since}"
+    )
 
 
 def render(result: Result, names: list[str]) -> Message:
@@ -194,6 +235,8 @@ def render(result: Result, names: list[str]) -> Message:
         + f" · hysteresis {rule.hysteresis:g} · daily closes, fire on the cross as live",
         "per year: " + " · ".join(f"{y} {n}" for y, n in result.years.items()),
     ]
+    if rule.kind is RuleKind.DIVERGENCE:
+        lines.append(pulse_line(result))
     for s in result.summary:
         when = f"after {s.horizon} session{'s' if s.horizon != 1 else ''}"
         if s.median is None or s.worst is None:
@@ -234,9 +277,15 @@ async def backtest(core: Needs, cmd: Command) -> Message:
                 f"none (see {ref('status')}); try again later"
             )
     names = [core.watchlist[k].name for k in instruments]
+    macro = None
+    if rule.kind is RuleKind.DIVERGENCE:
+        redis = core.store.redis
+        macro = Macro(
+            await macro_history.load_all(redis), await macro_history.load_all_published(redis)
+        )
     lag = core.rules.engine.lag(rule.instrument, rule.other) if rule.other else 0
     times = close_times(core, instruments)
-    result = await asyncio.to_thread(compute, rule, closes, years, times, lag, names)
+    result = await asyncio.to_thread(compute, rule, closes, years, times, lag, names, macro)
     message = render(result, names)
     message.image = await render_png(
         message.title, result.lines, result.fires, rebase=rule.kind is RuleKind.SPREAD

@@ -6,7 +6,7 @@ The first run (start-up) refreshes every instrument; an instrument with under a 
 stored closes gets BACKFILL_DAYS of history, otherwise the last REFRESH_DAYS. A bad
 answer (provider error, empty, a date after the session, a close outside the
 instrument's sanity band) stores nothing and marks `history:{source}` unhealthy in
-/status with the reason; the next provider is tried.
+/status with the reason; the next provider is tried (bot.market.daily_fetch).
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from bot.divergence.snapshot import DivergenceCache, Sources, refresh_pulse
+from bot.market.daily_fetch import first_usable
 from bot.market.sessions import Market
 from bot.market.watchlist import Watchlist
 from bot.models import Instrument
 from bot.ops.health import HealthBoard
 from bot.rules.service import AlertService
-from bot.sources.base import QuoteSource, SourceError
+from bot.sources.base import QuoteSource
 from bot.state.store import Store
+from jobs.runner import after_closes, earliest_after
 
 
 class Needs(Sources, Protocol):
@@ -54,19 +56,6 @@ REFRESH_DAYS = 20
 FULL_HISTORY = 250  # closes that count as "a year": below this, backfill
 
 
-def check_history(rows: list[tuple[date, float]], inst: Instrument, last: date) -> str | None:
-    """Why a fetched history is unusable, or None."""
-    if not rows:
-        return f"{inst.key}: no daily closes returned"
-    lo, hi = inst.band
-    for day, close in rows:
-        if day > last:
-            return f"{inst.key}: close dated {day} after the last session {last}"
-        if not lo <= close <= hi:
-            return f"{inst.key}: close {close:g} on {day} outside its band {lo:g}-{hi:g}"
-    return None
-
-
 class HistoryJob:
     name = "history"
 
@@ -82,17 +71,8 @@ class HistoryJob:
         return {i.calendar for i in self.core.watchlist}
 
     def next_run(self, now: datetime) -> datetime | None:
-        candidates = []
-        for code in self._calendars():
-            market = self.core.markets[code]
-            done = market.last_session_before(now)
-            if done is not None and done.close + self.settle > now:
-                candidates.append(done.close + self.settle)
-            upcoming = market.session_at(now) or market.next_session(now)
-            if upcoming is not None:
-                candidates.append(upcoming.close + self.settle)
-        later = [c for c in candidates if c > now]
-        return min(later) if later else None
+        markets = (self.core.markets[code] for code in self._calendars())
+        return earliest_after(now, after_closes(markets, now, self.settle))
 
     async def run_once(self, now: datetime) -> None:
         since, self.last_run = self.last_run, now
@@ -112,23 +92,12 @@ class HistoryJob:
             start = min(have.dates[-1], last) - timedelta(days=REFRESH_DAYS)
         else:
             start = last - timedelta(days=BACKFILL_DAYS)
-        for source in self.sources:
-            if not source.covers(inst):
-                continue
-            health = f"history:{source.name}"
-            try:
-                rows = await source.fetch_daily(inst, start, last)
-            except SourceError as exc:
-                self.core.health.bad(health, f"{inst.key}: {exc.reason}", now)
-                continue
-            problem = check_history(rows, inst, last)
-            if problem is not None:
-                self.core.health.bad(health, problem, now)
-                continue
-            await store.put_closes(inst.key, rows)
-            self.core.service.set_closes(inst.key, await store.load_closes(inst.key))
-            self.core.divergence.invalidate(inst.key)
-            self.core.health.ok(health, now)
-            log.info("history %s: %d closes from %s", inst.key, len(rows), source.name)
-            return True
-        return False
+        found = await first_usable(self.sources, inst, start, last, self.core.health, now)
+        if found is None:
+            return False
+        rows, source = found
+        await store.put_closes(inst.key, rows)
+        self.core.service.set_closes(inst.key, await store.load_closes(inst.key))
+        self.core.divergence.invalidate(inst.key)
+        log.info("history %s: %d closes from %s", inst.key, len(rows), source)
+        return True

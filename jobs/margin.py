@@ -26,6 +26,7 @@ from bot.rules.service import AlertService
 from bot.sources.base import SourceError
 from bot.sources.margin import MarginDay
 from bot.state.store import Store
+from jobs.runner import after_closes, earliest_after
 
 log = logging.getLogger(__name__)
 HEALTH = "margin"
@@ -71,20 +72,12 @@ class MarginJob:
         self.last_run: datetime | None = None
 
     def next_run(self, now: datetime) -> datetime | None:
-        publish = timedelta(seconds=PUBLISH_S)
-        candidates = []
+        candidates = after_closes([self.market], now, timedelta(seconds=PUBLISH_S))
         if self.last_run is None:
             candidates.append(now + timedelta(seconds=1))
         elif self.behind:
             candidates.append(self.last_run + timedelta(seconds=RETRY_S))
-        done = self.market.last_session_before(now)
-        if done is not None and done.close + publish > now:
-            candidates.append(done.close + publish)
-        upcoming = self.market.session_at(now) or self.market.next_session(now)
-        if upcoming is not None:
-            candidates.append(upcoming.close + publish)
-        later = [c for c in candidates if c > now]
-        return min(later) if later else None
+        return earliest_after(now, candidates)
 
     async def run_once(self, now: datetime) -> None:
         self.last_run = now

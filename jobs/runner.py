@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock, SimClock
+from bot.market.sessions import Market
 from bot.rules.backlog import UNREACHABLE
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,26 @@ class Job(Protocol):
         ...
 
     async def run_once(self, now: datetime) -> None: ...
+
+
+def after_closes(markets: Iterable[Market], now: datetime, delay: timedelta) -> list[datetime]:
+    """For a job that runs `delay` after each close of these markets: the latest close's
+    instant while it is still ahead, and the current or next session's."""
+    out = []
+    for market in markets:
+        done = market.last_session_before(now)
+        if done is not None and done.close + delay > now:
+            out.append(done.close + delay)
+        upcoming = market.session_at(now) or market.next_session(now)
+        if upcoming is not None:
+            out.append(upcoming.close + delay)
+    return out
+
+
+def earliest_after(now: datetime, candidates: Iterable[datetime]) -> datetime | None:
+    """The earliest of the candidates strictly after `now` (a job's next run), or None."""
+    later = [c for c in candidates if c > now]
+    return min(later) if later else None
 
 
 def error_backoff_s(failures: int, redis_unreachable: bool) -> float:

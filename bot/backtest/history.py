@@ -1,13 +1,15 @@
 """The closes a backtest reads: up to ten years per instrument, fetched once from the
-providers' daily history (Eastmoney kline first, then Yahoo) and kept in Redis with the
-closes the history job maintains (``divbot:daily:{instrument}``).
+providers' daily history (Eastmoney kline first, then Yahoo; MARGIN from the datacenter's
+report, paged: bot.backtest.margin_history) and kept in Redis with the closes the history
+and margin jobs maintain (``divbot:daily:{instrument}``).
 
 ``divbot:daily:{instrument}:from`` records the earliest date a deep fetch asked for: a
 backtest that needs nothing earlier reads Redis only, so ten years are fetched once per
 instrument (and again only if a longer period is asked than was fetched). A bad answer
 (provider error, empty, a date after today, a close outside the instrument's sanity band)
-stores nothing and marks ``history:{source}`` unhealthy in /status, as the history job
-does; the next provider is tried. Concurrent backtests of one instrument share one fetch.
+stores nothing and marks ``history:{source}`` unhealthy in /status, and the next provider
+is tried: the history job's failover (bot.market.daily_fetch). Concurrent backtests of
+one instrument share one fetch.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+from bot.market.daily_fetch import DailySource, first_usable
 from bot.models import Instrument
 from bot.ops.health import HealthBoard
-from bot.sources.base import QuoteSource, SourceError
 from bot.state import keys
 from bot.state.store import Store
 
@@ -39,24 +41,11 @@ def deep_start(today: date) -> date:
     return today - timedelta(days=MAX_YEARS * 366 + LEAD_DAYS)
 
 
-def problem(rows: list[tuple[date, float]], inst: Instrument, last: date) -> str | None:
-    """Why a fetched history is unusable, or None (the history job's checks)."""
-    if not rows:
-        return f"{inst.key}: no daily closes returned"
-    lo, hi = inst.band
-    for day, close in rows:
-        if day > last:
-            return f"{inst.key}: close dated {day} after {last}"
-        if not lo <= close <= hi:
-            return f"{inst.key}: close {close:g} on {day} outside its band {lo:g}-{hi:g}"
-    return None
-
-
 class DeepHistory:
     """Makes sure Redis holds an instrument's closes back to a date (fetching once)."""
 
     def __init__(
-        self, store: Store, health: HealthBoard, sources: Sequence[QuoteSource] = ()
+        self, store: Store, health: HealthBoard, sources: Sequence[DailySource] = ()
     ) -> None:
         self.store = store
         self.health = health
@@ -82,22 +71,11 @@ class DeepHistory:
 
     async def _fetch(self, inst: Instrument, today: date, now: datetime) -> bool:
         start = deep_start(today)
-        for source in self.sources:
-            if not source.covers(inst):
-                continue
-            health = f"history:{source.name}"
-            try:
-                rows = await source.fetch_daily(inst, start, today)
-            except SourceError as exc:
-                self.health.bad(health, f"{inst.key}: {exc.reason}", now)
-                continue
-            reason = problem(rows, inst, today)
-            if reason is not None:
-                self.health.bad(health, reason, now)
-                continue
-            await self.store.put_closes(inst.key, rows)
-            await self.store.redis.set(keys.daily_from(inst.key), start.isoformat())
-            self.health.ok(health, now)
-            log.info("backtest history %s: %d closes from %s", inst.key, len(rows), source.name)
-            return True
-        return False
+        found = await first_usable(self.sources, inst, start, today, self.health, now)
+        if found is None:
+            return False
+        rows, source = found
+        await self.store.put_closes(inst.key, rows)
+        await self.store.redis.set(keys.daily_from(inst.key), start.isoformat())
+        log.info("backtest history %s: %d closes from %s", inst.key, len(rows), source)
+        return True

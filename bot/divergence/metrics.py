@@ -54,11 +54,12 @@ import calendar
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.divergence import sample_sd
 from bot.models import DailyCloses
 
 WINDOWS = ("1d", "5d", "mtd", "ytd", "1m", "3m", "6m", "1y")
@@ -159,7 +160,7 @@ def zscore(value: float, sample: Sequence[float]) -> float | None:
     """(value - mean) / sample stdev, or None with too few samples or no dispersion."""
     if len(sample) < MIN_Z_SAMPLES:
         return None
-    sd = statistics.stdev(sample)
+    sd = sample_sd.stdev(sample)  # statistics.stdev's value, faster
     if not sd > 0:
         return None
     return (value - statistics.fmean(sample)) / sd
@@ -187,11 +188,16 @@ def return_zscore(closes: DailyCloses, end_index: int, n: int, change_pct: float
 
 
 def session_return_zscore(
-    closes: DailyCloses, session: date, window: str, change_pct: float
+    closes: DailyCloses,
+    session: date,
+    window: str,
+    change_pct: float,
+    sums: ReturnSums | None = None,
 ) -> float | None:
     """z of the window return of `session` (usually in progress, so not in `closes`; only
     closes before it are used), as the engine needs for a divergence rule on a live quote.
-    Equals MarketLeg.z_return once the session's close is the anchor."""
+    Equals MarketLeg.z_return once the session's close is the anchor. `sums`: the same
+    z from `closes`' exact running sums (the engine keeps them per instrument)."""
     stop = closes.before(session)
     base = _base_index(closes, window, session, stop)
     if base < 0:
@@ -201,7 +207,74 @@ def session_return_zscore(
         return None
     c = closes.closes
     ends = _trailing_ends(closes.dates, session, stop, n)
+    if sums is not None:
+        z = sums.zscore(n, ends.start, ends.stop, change_pct)
+        if z is not UNSUMMED:
+            return z  # type: ignore[return-value]
     return zscore(change_pct, [(c[j] / c[j - n] - 1.0) * 100.0 for j in ends])
+
+
+UNSUMMED = object()  # ReturnSums.zscore: no sums for that n (yet): compute it directly
+
+
+class ReturnSums:
+    """Exact running sums of one series' n-session returns (%), so the z-score of any
+    trailing window of them costs a few integer operations instead of a pass over a year:
+    equal bit for bit to `zscore` over the same sample (the sums are exact integers, the
+    mean is `fsum`'s correctly rounded total over the count as `statistics.fmean` computes
+    it, the stdev `sample_sd`'s). Sums for an n are built (one pass over the series) once
+    it has been asked for often enough to repay that pass (a year-to-date window asks for
+    each n only about once a year: those stay direct); the owner makes a new one when the
+    closes change."""
+
+    def __init__(self, closes: Sequence[float]) -> None:
+        self.closes = closes
+        self._by_n: dict[int, tuple[int, list[int], list[int]] | None] = {}
+        self._asked: dict[int, int] = {}
+        # a direct z costs about a hundredth of a pass over the series
+        self._worth = len(closes) // 100
+
+    def _sums(self, n: int) -> tuple[int, list[int], list[int]] | None:
+        if n not in self._by_n:
+            c = self.closes
+            returns = [(c[j] / c[j - n] - 1.0) * 100.0 for j in range(n, len(c))]
+            exponents = [math.frexp(r)[1] for r in returns if r]
+            k = max(53 - min(exponents), 0) if exponents else 0
+            if exponents and max(exponents) + k > 1023:
+                self._by_n[n] = None
+            else:
+                p1, p2 = [0], [0]
+                for r in returns:
+                    i = int(math.ldexp(r, k))
+                    p1.append(p1[-1] + i)
+                    p2.append(p2[-1] + i * i)
+                self._by_n[n] = (k, p1, p2)
+        return self._by_n[n]
+
+    def zscore(self, n: int, first: int, stop: int, value: float) -> float | None | object:
+        """z of `value` against the n-session returns ending at sessions first..stop-1
+        (`zscore`'s answer), or UNSUMMED: no sums for n yet, or values too far apart for
+        its integers."""
+        m = stop - first
+        if m < MIN_Z_SAMPLES:
+            return None
+        if n not in self._by_n:
+            self._asked[n] = self._asked.get(n, 0) + 1
+            if self._asked[n] <= self._worth:
+                return UNSUMMED
+        found = self._sums(n)
+        if found is None:
+            return UNSUMMED
+        k, p1, p2 = found
+        s1 = p1[stop - n] - p1[first - n]
+        s2 = p2[stop - n] - p2[first - n]
+        num, den = m * s2 - s1 * s1, (m * (m - 1)) << (2 * k)
+        if num and abs(num.bit_length() - den.bit_length()) > 1000:
+            return UNSUMMED
+        sd = sample_sd.sqrt_of_ratio(num, den)
+        if not sd > 0:
+            return None
+        return (value - (s1 / (1 << k)) / m) / sd
 
 
 def rolling_spreads(
@@ -435,36 +508,76 @@ def economy_pulse(
     """The pulse at the instant `as_of` from each indicator's (period start, value) history:
     only prints public by then (`public_at`, from `published`: indicator -> period ->
     publication time). A stale latest print (`stale_since`) is shown but left out."""
-    readings: dict[str, Reading] = {}
-    short: list[str] = []
-    missing: list[str] = []
-    stale: list[str] = []
-    zs: list[float] = []
-    today = as_of.astimezone(BEIJING).date()
-    for indicator, level in neutral.items():
-        times = (published or {}).get(indicator)
-        known = sorted(
-            (p, v)
-            for p, v in history.get(indicator, [])
-            if public_at(indicator, p, times) <= as_of and math.isfinite(v)
-        )
-        if not known:
-            missing.append(indicator)
-            continue
+    return PulseTimeline(history, neutral, published, min_prints).at(as_of)
+
+
+class PulseTimeline:
+    """The economy pulse as it stood at each of a series of instants, oldest first: what a
+    backtest of a divergence rule needs for every session of ten years.
+
+    Built once from the whole macro history; each indicator's prints are ordered by the
+    instant they became public (`public_at`), and `at(t)` adds only those published since
+    the previous call, recomputing an indicator's reading only when it gained a print (its
+    staleness is a date comparison). `economy_pulse` is one call of it, so a backtest and
+    the live pulse agree by construction."""
+
+    def __init__(
+        self,
+        history: Mapping[str, Sequence[tuple[date, float]]],
+        neutral: Mapping[str, float],
+        published: Mapping[str, Mapping[date, datetime]] | None = None,
+        min_prints: int = MIN_PRINTS,
+    ) -> None:
+        self.neutral = dict(neutral)
+        self.min_prints = min_prints
+        self.last: datetime | None = None
+        self._queue: dict[str, list[tuple[datetime, date, float]]] = {}
+        self._next: dict[str, int] = {}
+        self._known: dict[str, list[tuple[date, float]]] = {}
+        self._reading: dict[str, tuple[Reading, date] | None] = {}
+        self._pulse: tuple[tuple[bool, ...], Pulse] | None = None
+        for indicator in self.neutral:
+            times = (published or {}).get(indicator)
+            self._queue[indicator] = sorted(
+                (public_at(indicator, p, times), p, v)
+                for p, v in history.get(indicator, [])
+                if math.isfinite(v)
+            )
+            self._next[indicator] = 0
+            self._known[indicator] = []
+            self._reading[indicator] = None
+
+    def at(self, as_of: datetime) -> Pulse:
+        """The pulse at `as_of` (not earlier than the previous call's instant)."""
+        if self.last is not None and as_of < self.last:
+            raise ValueError(f"pulse asked for {as_of} after {self.last}")
+        self.last = as_of
+        changed = False
+        for indicator, level in self.neutral.items():
+            queue, i, known = self._queue[indicator], self._next[indicator], self._known[indicator]
+            if i < len(queue) and queue[i][0] <= as_of:
+                while i < len(queue) and queue[i][0] <= as_of:
+                    bisect.insort(known, queue[i][1:])
+                    i += 1
+                self._next[indicator] = i
+                reading = self._standing(indicator, level, known)
+                self._reading[indicator] = (reading, stale_since(indicator, reading.period))
+                changed = True
+        today = as_of.astimezone(BEIJING).date()
+        flags = tuple(r is not None and today >= r[1] for r in self._reading.values())
+        if changed or self._pulse is None or self._pulse[0] != flags:
+            self._pulse = (flags, self._combine(flags))
+        return self._pulse[1]
+
+    def _standing(self, indicator: str, level: float, known: list[tuple[date, float]]) -> Reading:
+        """An indicator's reading from its public prints (oldest first), not yet stale."""
         run = streak(known, level, _STEP_MONTHS[indicator])
-        old = today >= stale_since(indicator, run.period)
         z = None
-        if len(known) >= min_prints:
+        if len(known) >= self.min_prints:
             sd = statistics.stdev(v for _, v in known)
             if sd > 0:
                 z = (run.value - level) / sd
-        if old:
-            stale.append(indicator)
-        elif z is None:
-            short.append(indicator)
-        else:
-            zs.append(z)
-        readings[indicator] = Reading(
+        return Reading(
             indicator,
             run.period,
             run.value,
@@ -475,10 +588,28 @@ def economy_pulse(
             run.streak_side,
             run.streak_is_floor,
             run.gap,
-            old,
         )
-    value = statistics.fmean(zs) if zs else None
-    return Pulse(value, readings, tuple(short), tuple(missing), tuple(stale))
+
+    def _combine(self, flags: tuple[bool, ...]) -> Pulse:
+        readings: dict[str, Reading] = {}
+        short: list[str] = []
+        missing: list[str] = []
+        stale: list[str] = []
+        zs: list[float] = []
+        for (indicator, standing), old in zip(self._reading.items(), flags, strict=True):
+            if standing is None:
+                missing.append(indicator)
+                continue
+            reading = replace(standing[0], stale=True) if old else standing[0]
+            if old:
+                stale.append(indicator)
+            elif reading.z is None:
+                short.append(indicator)
+            else:
+                zs.append(reading.z)
+            readings[indicator] = reading
+        value = statistics.fmean(zs) if zs else None
+        return Pulse(value, readings, tuple(short), tuple(missing), tuple(stale))
 
 
 # -- score and regime -------------------------------------------------------------

@@ -19,6 +19,7 @@ A fetched page is refused whole (nothing stored, no alert, the source marked unh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from bot import fmt
 from bot.market.sessions import Market
@@ -49,10 +50,9 @@ def problem(
         if not lo <= d.balance_bn <= hi:
             return f"balance ¥{d.balance_bn:,.2f}bn on {d.day} outside its band {lo:g}-{hi:g}"
     first = have.dates[-1] if have.dates else days[0].day
-    rows = {d.day for d in days} | known
-    for session in market.sessions_between(first, new[-1].day):
-        if session.day not in rows:
-            return f"gap: no margin figure for the session of {session.day}"
+    missing = first_gap({d.day for d in days} | known, market, first, new[-1].day)
+    if missing is not None:
+        return f"gap: no margin figure for the session of {missing}"
     changes = [abs(b / a - 1) for a, b in zip(have.closes, have.closes[1:], strict=False) if a > 0]
     if len(changes) >= MIN_HISTORY:
         largest = max(changes)
@@ -65,6 +65,15 @@ def problem(
                     f"jump: {fmt.pct((b / a - 1) * 100)} on {day}, larger than any in "
                     f"its history ({fmt.pct(largest * 100)})"
                 )
+    return None
+
+
+def first_gap(rows: set[date], market: Market, first: date, last: date) -> date | None:
+    """The first session from `first` to `last` with no row, if any (only the sessions the
+    market's calendar knows can be checked)."""
+    for session in market.sessions_between(first, last):
+        if session.day not in rows:
+            return session.day
     return None
 
 

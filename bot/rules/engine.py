@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.divergence.metrics import paired_index, session_return_zscore
+from bot.divergence.metrics import ReturnSums, paired_index, session_return_zscore
 from bot.market.windows import Base, pct_change, window_base
 from bot.models import DailyCloses, Direction, Quote, Rule, RuleKind, Window
 from bot.rules.book import RuleBook, Signal
@@ -115,6 +115,9 @@ class Engine:
         self._values: dict[int, float | None] = {}
         # Window bases by instrument, (window, session): forgotten when its closes change.
         self._bases: dict[str, dict[tuple[Window, date], Base | None]] = {}
+        # Exact running sums of each instrument's returns for divergence scores, remade
+        # when its closes change (set_closes, put_close).
+        self._sums: dict[str, ReturnSums] = {}
 
     @property
     def pulse(self) -> float | None:
@@ -223,11 +226,13 @@ class Engine:
     def set_closes(self, instrument: str, closes: DailyCloses) -> None:
         self.closes[instrument] = closes
         self._bases.pop(instrument, None)
+        self._sums.pop(instrument, None)
         self._values.clear()
 
     def put_close(self, instrument: str, session: date, close: float) -> None:
         self.closes.setdefault(instrument, DailyCloses()).put(session, close)
         self._bases.pop(instrument, None)
+        self._sums.pop(instrument, None)
         self._values.clear()
 
     def _base(
@@ -391,7 +396,10 @@ class Engine:
         if leg.change_pct is None or quote is None or self.pulse is None:
             return None
         closes = self.closes.get(signal.a, DailyCloses())
-        z = session_return_zscore(closes, quote.session, signal.window, leg.change_pct)
+        sums = self._sums.get(signal.a)
+        if sums is None:
+            sums = self._sums[signal.a] = ReturnSums(closes.closes)
+        z = session_return_zscore(closes, quote.session, signal.window, leg.change_pct, sums)
         return None if z is None else z - self.pulse
 
     def _crossing(

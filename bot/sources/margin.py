@@ -8,6 +8,11 @@ first: ``RZYE`` the financing balance in **yuan**, ``RZYEZB`` that balance as a
 **percentage of free-float market cap** (DATA.md: "RZYEZB the financing balance as % of
 free-float market cap"; 2.63679 means 2.64%). An empty answer is ``{"result":null,…}``.
 
+Paging: ``pageNumber`` (from 1) and ``pageSize`` (at most 800 rows, DATA.md) pick a page;
+``result.pages`` is how many pages the report has at that size and ``result.count`` its
+rows; a page past the last answers ``result: null`` (code 9201). `fetch_page` returns one
+page with its ``pages``; a page without a sane ``pages`` is refused like a bad row.
+
 The balance is kept in **billions of yuan** (``BILLION``): the MARGIN instrument's price,
 so ``/quote MARGIN`` reads 2,649.74 and ``/alert add MARGIN above 2.7T`` is 2,700.
 
@@ -59,6 +64,28 @@ def _day(value: object, i: int) -> date:
         raise SourceError(NAME, f"row {i}: DIM_DATE {found[1]} is not a date") from None
 
 
+@dataclass(frozen=True, slots=True)
+class MarginPage:
+    """One page of the report (newest first on the wire): its days oldest first and how
+    many pages the report has at this page size."""
+
+    number: int
+    days: list[MarginDay]
+    pages: int
+
+
+def parse_page(payload: object, number: int) -> MarginPage:
+    """One page; SourceError on any bad row or a missing or bad page count."""
+    days = parse_margin(payload)
+    result = obj(NAME, obj(NAME, payload, "the answer")["result"], "result")
+    pages = result.get("pages")
+    if not isinstance(pages, int) or isinstance(pages, bool) or not 1 <= pages <= 10_000:
+        raise SourceError(NAME, f"page {number}: result.pages missing or bad")
+    if number > pages:
+        raise SourceError(NAME, f"page {number} answered, but the report has {pages} pages")
+    return MarginPage(number, days, pages)
+
+
 def parse_margin(payload: object) -> list[MarginDay]:
     """The days of one answer, oldest first; SourceError on any bad row."""
     body = obj(NAME, payload, "the answer")
@@ -96,14 +123,21 @@ class EastmoneyMarginSource:
         self.url = join(settings.eastmoney_datacenter_base, PATH)
 
     async def fetch(self, page_size: int = 30) -> list[MarginDay]:
-        params = {
+        """The newest `page_size` days, oldest first."""
+        return parse_margin(await self.http.get(self.url, self._params(1, page_size)))
+
+    async def fetch_page(self, number: int, page_size: int) -> MarginPage:
+        """Page `number` (from 1) of `page_size` rows, newest first on the wire."""
+        return parse_page(await self.http.get(self.url, self._params(number, page_size)), number)
+
+    def _params(self, number: int, page_size: int) -> dict[str, str]:
+        return {
             "reportName": REPORT,
             "columns": "ALL",
-            "pageNumber": "1",
+            "pageNumber": str(number),
             "pageSize": str(page_size),
             "sortColumns": "DIM_DATE",
             "sortTypes": "-1",
             "source": "WEB",
             "client": "WEB",
         }
-        return parse_margin(await self.http.get(self.url, params))

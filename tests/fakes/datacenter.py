@@ -1,9 +1,11 @@
 """A fake Eastmoney datacenter over real loopback HTTP: `/api/data/v1/get?reportName=…`.
 
-Serves each report's rows (newest first, as the real service does, cut to `pageSize`)
-inside the real envelope; tests `release()` a new row to make a print appear, program
-one-shot (`queue`) or standing (`always`) replies per report to inject trouble, and read
-`log` to assert what reached the wire.
+Serves each report's rows (newest first, as the real service does) a page at a time inside
+the real envelope: `pageNumber` (from 1) of `pageSize` rows, `result.pages` the report's
+page count at that size and `result.count` its rows; a page past the last answers the
+real empty body (`result: null`, code 9201). Tests `release()` a new row to make a print
+appear, program one-shot (`queue`) or standing (`always`) replies per report, or one
+page's reply (`fault`), to inject trouble, and read `log` to assert what reached the wire.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import math
 from collections import defaultdict, deque
 from typing import Any
 
@@ -34,6 +37,7 @@ class FakeDatacenter(LoopbackServer):
         self.log: list[dict[str, str]] = []
         self._queued: dict[str, deque[Reply]] = defaultdict(deque)
         self._always: dict[str, Reply] = {}
+        self._faults: dict[tuple[str, int], Reply] = {}
         self._release = asyncio.Event()
 
     async def close(self) -> None:
@@ -53,6 +57,10 @@ class FakeDatacenter(LoopbackServer):
         else:
             self._always[report] = reply
 
+    def fault(self, report: str, page: int, reply: Reply) -> None:
+        """Page `page` of `report` answers `reply`, once."""
+        self._faults[(report, page)] = reply
+
     def hits(self, report: str) -> list[dict[str, str]]:
         return [q for q in self.log if q.get("reportName") == report]
 
@@ -63,6 +71,8 @@ class FakeDatacenter(LoopbackServer):
         self.log.append(query)
         report = query.get("reportName", "")
         reply = self._queued[report].popleft() if self._queued[report] else None
+        page = int(query.get("pageNumber", "1"))
+        reply = reply or self._faults.pop((report, page), None)
         reply = reply or self._always.get(report) or self._default(report, query)
         if reply.hang:
             await self._release.wait()
@@ -79,5 +89,12 @@ class FakeDatacenter(LoopbackServer):
             return Reply(body=fixture("eastmoney/datacenter-empty.json"))
         body = copy.deepcopy(body)
         size = int(query.get("pageSize", "50"))
-        body["result"]["data"] = body["result"]["data"][:size]
+        number = int(query.get("pageNumber", "1"))
+        rows = body["result"]["data"]
+        pages = max(1, math.ceil(len(rows) / size))
+        if not 1 <= number <= pages:
+            return Reply(body=fixture("eastmoney/datacenter-empty.json"))
+        body["result"].update(
+            data=rows[(number - 1) * size : number * size], pages=pages, count=len(rows)
+        )
         return Reply(body=body)

@@ -1,6 +1,7 @@
 """/backtest against a real Redis (and the fake providers on loopback): a SYNTHETIC series
 hand-computed and replayed live give the same fires; ten years fetched once; bad input one
-line with nothing stored; rules with no daily meaning say so."""
+line with nothing stored; rules with no daily meaning say so (divergence scores:
+test_backtest_divergence.py)."""
 
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ async def test_bad_input_is_one_line_and_stores_nothing(
         ("STAR50", "2w", "up", "3"): "unknown window '2w'",
         ("FOO", "1d", "up", "3"): "FOO",
         ("STAR50", "intraday", "up", "3"): "only daily history is available",
-        ("divergence", "STAR50", "score", "up", "3"): "a decoupling score can't be backtested yet",
+        ("divergence", "STAR50", "intraday", "score", "up", "3"): "needs a window of 1d 5d",
         ("r99",): "no rule r99 in this chat",
     }
     for args, expected in cases.items():

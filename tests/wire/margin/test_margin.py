@@ -9,7 +9,6 @@ The balances are SYNTHETIC: a made-up path on Shanghai's real trading dates.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -25,7 +24,6 @@ from bot.wiring import Core, build_core
 from handlers.base import Command
 from handlers.dispatch import handle
 from jobs.margin import MarginJob
-from tests.conftest import RedisServer
 from tests.fakes.datacenter import FakeDatacenter
 from tests.fakes.providers import Reply
 from tests.wire.handlers.test_commands import snapshot as redis_snapshot
@@ -57,25 +55,6 @@ def envelope(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "message": "ok",
         "code": 0,
     }
-
-
-@pytest.fixture
-async def datacenter() -> AsyncIterator[FakeDatacenter]:
-    fake = FakeDatacenter()
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-@pytest.fixture
-def dc_settings(redis_server: RedisServer, datacenter: FakeDatacenter) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        redis_url=redis_server.url,
-        eastmoney_datacenter_base=datacenter.url,
-        http_timeout_s=2.0,
-        http_retries=0,
-    )
 
 
 def sessions(core: Core, last: date, n: int) -> list[date]:
