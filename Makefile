@@ -33,7 +33,7 @@ test: $(STAMP) redis-server lint  ## every test (CI), the 15 slowest listed at t
 test-fast: $(STAMP) redis-server  ## the tests not marked slow, without the linters
 	$(BIN)/pytest -m "not slow" --durations=15
 
-# All benchmarks in one run: 11-13 minutes measured on 2 shared cores (load 3-6; fan-out ~5). It writes
+# All benchmarks in one run: 20-25 minutes on 2 shared cores (the scale bench alone fills Redis with 1M rules and loads them twice; about 5 of them). It writes
 # BENCHMARKS.md, which opens with each headline figure beside its goal, met or not.
 bench: $(STAMP) redis-server  ## benchmarks; results in BENCHMARKS.md
 	$(BIN)/python -m bench
