@@ -6,8 +6,10 @@
   popping the heap interleaves chats, so no chat waits behind another's backlog.
 - With `shared` windows (bot.delivery.shared_limits), each send also takes its slot in
   the token's windows in Redis, shared with every replica and with command replies (which
-  go first); the local limiter only orders this replica's chats. A 429 pauses the chat
-  there for every replica too.
+  go first); the local limiter only orders this replica's chats (the token's overall
+  window is Redis's alone). The message is made before the slot is taken, so the slot,
+  which counts until a window after the answer, covers the request alone. A 429 pauses
+  the chat there for every replica too.
 - A retryable failure keeps the entry at the head of its chat's queue and pauses that chat
   (a 429's `retry_after`, or backoff); only that chat waits.
 - Reading stops while the in-memory backlog is full, so held entries stay fresh; held
