@@ -6,8 +6,10 @@
   popping the heap interleaves chats, so no chat waits behind another's backlog.
 - With `shared` windows (bot.delivery.shared_limits), each send also takes its slot in
   the token's windows in Redis, shared with every replica and with command replies (which
-  go first); the local limiter only orders this replica's chats. A 429 pauses the chat
-  there for every replica too.
+  go first); the local limiter only orders this replica's chats (the token's overall
+  window is Redis's alone). The message is made before the slot is taken, so the slot,
+  which counts until a window after the answer, covers the request alone. A 429 pauses
+  the chat there for every replica too.
 - A retryable failure keeps the entry at the head of its chat's queue and pauses that chat
   (a 429's `retry_after`, or backoff); only that chat waits.
 - Reading stops while the in-memory backlog is full, so held entries stay fresh; held
@@ -202,12 +204,17 @@ class Deliverer:
         slot: str | None = None
         try:
             if result is None:
+                message = None
                 if shared is not None:
-                    # The token's windows, shared with every replica: wait for a slot there.
+                    # The message first (its Redis reads), then the token's windows, shared
+                    # with every replica: the slot, once there, covers the request alone.
+                    message = await self.outbox.prepare(entry)
                     slot = await shared.acquire(chat, group, give_up=self._stopping)
                 if shared is None or slot is not None:
                     log.debug("alert %s to %s: sending", entry.alert.id, chat)
-                    result = await self.outbox.send(entry, self.senders, checked=True)
+                    result = await self.outbox.send(
+                        entry, self.senders, checked=True, message=message
+                    )
         except Exception as exc:  # the sent-marker check or the shared windows: Redis
             self._redis_failed(exc)
         finally:
@@ -278,20 +285,23 @@ class Deliverer:
             return self._redis_hold_until
         next_at: float | None = None
         for platform, heap in self._heaps.items():
-            at = self._dispatch_platform(heap, self.limiters.get(platform))
+            at = self._dispatch_platform(platform, heap, self.limiters.get(platform))
             if at is not None and (next_at is None or at < next_at):
                 next_at = at
         return next_at
 
     def _dispatch_platform(
-        self, heap: list[tuple[float, int, str]], limiter: RateLimiter | None
+        self, platform: str, heap: list[tuple[float, int, str]], limiter: RateLimiter | None
     ) -> float | None:
         while heap and len(self._in_flight) < self.max_in_flight:
             ready, _, chat = heap[0]
             now = self.now()
             if ready > now:
                 return ready
-            if limiter is not None:
+            if limiter is not None and platform not in self.shared:
+                # With shared windows the token's overall window is Redis's to keep: the
+                # send waits for its slot there (bot.delivery.shared_limits), its message
+                # made meanwhile; a local gate too would count that wait against the token.
                 overall = limiter.overall_ready_at(now)
                 if overall > now:
                     return overall

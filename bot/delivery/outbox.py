@@ -233,11 +233,27 @@ class Outbox:
             found = await pipe.execute()
         return {entry.id for entry, hit in zip(entries, found, strict=True) if hit}
 
+    async def prepare(self, entry: OutboxEntry) -> Message | None:
+        """The entry's message as its chat should get it (zone, level, topic, thread),
+        made ahead of the send so that the send, once the rate limits let it go, is one
+        request and nothing else. None if it cannot be made now: `send` then makes it
+        itself, and a failure there counts as that attempt's."""
+        try:
+            return await self.routing.prepare(entry)
+        except Exception:
+            return None
+
     async def send(
-        self, entry: OutboxEntry, senders: Mapping[str, Sender], *, checked: bool = False
+        self,
+        entry: OutboxEntry,
+        senders: Mapping[str, Sender],
+        *,
+        checked: bool = False,
+        message: Message | None = None,
     ) -> Delivery:
         """Send one entry, unless it was delivered already (a re-read after a crash).
-        `checked`: the caller looked for the `sent` marker when it read the entry."""
+        `checked`: the caller looked for the `sent` marker when it read the entry;
+        `message`: made by `prepare` (None: made here)."""
         if not checked and await self.redis.exists(keys.sent(entry.alert.id, entry.chat)):
             return Delivery(Outcome.SENT, "already delivered", duplicate=True)
         ref = ChatRef.parse(entry.chat)
@@ -245,7 +261,8 @@ class Outbox:
         if sender is None:
             return Delivery(Outcome.RETRY, f"no {ref.platform} transport running")
         try:
-            message = await self.routing.prepare(entry)
+            if message is None:
+                message = await self.routing.prepare(entry)
             return await send_entry(sender, ref, message, entry.alert)
         except Exception as exc:  # a transport bug must not lose the delivery
             log.exception("alert %s to %s: transport raised", entry.alert.id, entry.chat)

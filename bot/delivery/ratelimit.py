@@ -16,7 +16,8 @@ later cannot land inside its window. This costs each send's round trip once per 
 not a fixed share of it. On top, every window is counted ``headroom`` longer (a share of
 it, and at least ``min_headroom_s``) against the platform counting a little differently;
 and sends under the overall limit are spaced evenly (W/N apart) rather than fired in
-bursts of N, so they do not queue behind each other on the way out.
+bursts of N, so they do not queue behind each other on the way out, and lateness is
+not made up in a burst (a burst's slots free together a window later and it repeats).
 
 A 429 pauses only its own scope (one chat, or the whole platform when it says so) until
 ``retry_after`` has passed. State is per chat and dropped once a chat's windows are empty,
@@ -44,7 +45,10 @@ class Limits:
     min_headroom_s: float = 0.001  # … and at least this much
     # Overall spacing: sends running late (a busy event loop, a slow answer) may catch up
     # on this much lateness (at least one send's worth) rather than lose it for good.
-    catch_up_s: float = 0.1
+    # None beyond that by default: a clump of sends frees its slots together a window
+    # later and the sends taking them go one after another, so a clump would come back
+    # every window and cost its length each time (issue 15: measured in bench/fanout.py).
+    catch_up_s: float = 0.0
 
 
 TELEGRAM = Limits(

@@ -184,3 +184,20 @@ def test_a_chat_with_a_send_in_flight_is_not_pruned() -> None:
     limiter.finish("slow", False, now=100.0)
     assert limiter.prune(now=100.5) == 0  # answered half a second ago: still counted
     assert limiter.prune(now=102.0) == 1
+
+
+def test_telegram_sends_after_a_stall_go_one_spacing_apart_not_in_a_clump() -> None:
+    # Issue 15, the fan-out at 97%: a clump that went together also frees its slots
+    # together a window later, and the sends taking them go one after another, each
+    # behind the previous one's slot: the clump repeats every window and costs its
+    # length each time. So lateness is not caught up in a burst: after a 0.2 s stall at
+    # most two sends go at once (GCRA's one spacing of tolerance), then W/N apart.
+    limiter = RateLimiter(TELEGRAM)
+    spacing = 1.0 * (1 + TELEGRAM.headroom) / 30
+    limiter.record("a", False, now=0.0)
+    at_once = 0
+    while limiter.overall_ready_at(now=0.2) == 0.2:
+        limiter.record(f"late{at_once}", False, now=0.2)
+        at_once += 1
+    assert at_once <= 2
+    assert limiter.overall_ready_at(now=0.2) == pytest.approx(0.2 + (at_once - 1) * spacing)

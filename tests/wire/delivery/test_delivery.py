@@ -10,12 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from bot.clock import SimClock
+from bot.clock import SimClock, WallClock
+from bot.config import Settings
 from bot.delivery.deliverer import Deliverer
 from bot.delivery.outbox import Outbox
 from bot.delivery.ratelimit import Limits, RateLimiter, RateWindow
 from bot.delivery.sending import Delivery, Outcome
+from bot.delivery.shared_limits import SharedLimiter, token_scope
 from bot.models import Alert, ChatRef, Family, Message
+from bot.state import keys
+from bot.wiring import build_core
+from tests.conftest import RedisServer
 from tests.support.delivering import deliver_now
 
 # The platform's limits scaled up so the tests stay short (the shape is what matters).
@@ -240,3 +245,50 @@ async def test_a_restarted_loop_waits_out_a_429s_retry_after(redis_client: Redis
     clock.set(AT + timedelta(seconds=31))
     assert await deliver_now(outbox, {"telegram": restarted}) == 1
     assert [chat for _, chat, _ in restarted.log] == ["-100"]
+
+
+async def test_a_shared_slot_covers_the_request_alone(
+    redis_client: Redis, redis_server: RedisServer, settings: Settings
+) -> None:
+    # Issue 15, the fan-out at 97%: a send counts in the token's windows from the moment
+    # its slot is taken until a window after its answer, so whatever sits between the two
+    # is paid once per window. The message's own Redis reads (the chat's level, topic,
+    # zone, the thread to reply in) are made before the slot is taken, not inside it.
+    core = await build_core(settings, redis_client, WallClock(), consumer="slot")
+    await core.outbox.enqueue(alert(1), "telegram:7")
+    shared = SharedLimiter(redis_client, token_scope("telegram", "123:synthetic"), FAST)
+    deliverer = Deliverer(
+        core.outbox,
+        {"telegram": RecordingTransport()},
+        {"telegram": RateLimiter(FAST)},
+        shared={"telegram": shared},
+    )
+    watcher = Redis.from_url(redis_server.url, decode_responses=True)
+    commands: list[str] = []
+
+    async def watch(ready: asyncio.Event) -> None:
+        async with watcher.monitor() as monitor:
+            ready.set()
+            async for info in monitor.listen():
+                commands.append(info["command"])
+
+    ready = asyncio.Event()
+    watching = asyncio.create_task(watch(ready))
+    await ready.wait()
+    await run_until(deliverer, 1)
+    await asyncio.sleep(0.1)
+    watching.cancel()
+    await asyncio.gather(watching, return_exceptions=True)
+    await watcher.aclose()
+    rate = keys.rate_keys(shared.scope, "telegram:7")[1]
+    # EVALSHA <sha> <number of keys> …: taking a slot names 8 keys, counting it answered
+    # fewer (a script not cached yet is sent again after SCRIPT LOAD: the last one counts).
+    scripts = [
+        (i, c.split()[2]) for i, c in enumerate(commands) if c.startswith("EVALSHA") and rate in c
+    ]
+    taken = max(i for i, n in scripts if n == "8")
+    answered = min(i for i, n in scripts if n != "8" and i > taken)
+    between = commands[taken + 1 : answered]
+    inside = [c for c in between if "telegram:7" in c and "divbot:rate:" not in c]
+    assert inside == []
+    assert any("telegram:7" in c for c in commands[:taken])  # the message was made before
