@@ -15,18 +15,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.clock import Clock
 from bot.cmdref import ref
-from bot.config import Settings
 from bot.fmt import excerpt
 from bot.market.baskets import MAX_MEMBERS, Basket, Scheme, establish, normalised
-from bot.market.catalogue import Catalogue
-from bot.market.finder import Finder, Refused
+from bot.market.finder import Refused
 from bot.market.sessions import Market
-from bot.market.watchlist import Watchlist
 from bot.models import INSTRUMENT_KEY, Instrument, Message
-from bot.rules.service import AlertService
 from bot.state.store import Store
+from handlers import watch
 from handlers.base import Command, UsageError, reply
 
 
@@ -42,24 +38,8 @@ USAGE = (
 )
 
 
-class Needs(Protocol):
-    @property
-    def clock(self) -> Clock: ...
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def watchlist(self) -> Watchlist: ...
-
-    @property
-    def catalogue(self) -> Catalogue: ...
-
-    @property
-    def finder(self) -> Finder | None: ...
-
-    @property
-    def service(self) -> AlertService: ...
+class Needs(watch.Needs, Protocol):
+    """What /watch uses, and the stores a basket's level needs."""
 
     @property
     def store(self) -> Store: ...

@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 from bot.clock import SimClock
 from bot.config import Settings
+from tests.fakes.datacenter import FakeDatacenter
 
 
 class RedisServer:
@@ -148,3 +149,12 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     trace.on_request_start.append(_only_loopback)
     async with aiohttp.ClientSession(trace_configs=[trace]) as s:
         yield s
+
+
+@pytest.fixture
+async def datacenter() -> AsyncIterator[FakeDatacenter]:
+    """The fake Eastmoney datacenter (macro reports, the margin balance) on loopback."""
+    fake = FakeDatacenter()
+    await fake.start()
+    yield fake
+    await fake.close()

@@ -598,15 +598,7 @@ class TelegramTransport:
             await query.answer("This button no longer works.")
             return
         name, args = called
-        cmd = Command(
-            platform="telegram",
-            chat=f"telegram:{chat.id}",
-            user=str(query.from_user.id),
-            name=name,
-            args=args,
-            can_admin=await self.can_admin(chat, query.from_user, None),
-        )
-        answer = await handle(self.core, cmd)
+        answer = await handle(self.core, await self._pressed(query, chat, name, args))
         await query.answer(answer.title[:200], show_alert=answer.private)
         alert = query.message
         if answer.private or not isinstance(alert, TgMessage) or not alert.text:
@@ -628,7 +620,14 @@ class TelegramTransport:
         """A button that runs a reading command (a rule's *Backtest* under /alerts): the
         reply is a new message in the chat, as if the command had been typed."""
         await query.answer(f"/{name} {' '.join(args)}"[:200])
-        cmd = Command(
+        answer = await handle(self.core, await self._pressed(query, chat, name, args))
+        await send_rendered(self.bot, chat.id, answer, answer.tz or self.settings.timezone)
+
+    async def _pressed(
+        self, query: CallbackQuery, chat: Chat, name: str, args: tuple[str, ...]
+    ) -> Command:
+        """The command a button stands for, as the user who pressed it in `chat`."""
+        return Command(
             platform="telegram",
             chat=f"telegram:{chat.id}",
             user=str(query.from_user.id),
@@ -636,8 +635,6 @@ class TelegramTransport:
             args=args,
             can_admin=await self.can_admin(chat, query.from_user, None),
         )
-        answer = await handle(self.core, cmd)
-        await send_rendered(self.bot, chat.id, answer, answer.tz or self.settings.timezone)
 
     async def _migrated(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         msg = update.message

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import aiohttp
@@ -25,14 +24,6 @@ from tests.fakes.datacenter import FakeDatacenter
 CHAT = "telegram:-1001"
 # Friday 9 January 2026, 08:55 in Beijing: 35 minutes before December's CPI and PPI.
 BEFORE_CPI = datetime(2026, 1, 9, 0, 55, tzinfo=UTC)
-
-
-@pytest.fixture
-async def datacenter() -> AsyncIterator[FakeDatacenter]:
-    fake = FakeDatacenter()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture

@@ -1,22 +1,12 @@
-"""The fake Eastmoney datacenter on loopback and settings aimed at it, for MARGIN's tests."""
+"""Settings aimed at the fake datacenter (the `datacenter` fixture), for MARGIN's tests."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.config import Settings
 from tests.conftest import RedisServer
 from tests.fakes.datacenter import FakeDatacenter
-
-
-@pytest.fixture
-async def datacenter() -> AsyncIterator[FakeDatacenter]:
-    fake = FakeDatacenter()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture
